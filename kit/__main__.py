@@ -1,0 +1,3 @@
+from kit.cli import app
+
+app()

@@ -1,0 +1,215 @@
+"""`kit build`: one image per server, from host-resolved wheels, smoke-tested before it is tagged."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+from docker.errors import APIError, ImageNotFound
+
+from kit import __version__, engine, wheelhouse
+from kit.base_image import is_kit_base
+from kit.errors import KitError
+from kit.reporting import Reporter
+from kit.resources import images_dir
+from kit.runargs import docker_run_args
+from kit.servers import Server, source_hash
+from kit.settings import Settings
+from kit.smoke import smoke_test
+
+LABEL_PREFIX = "io.mcpkit."
+
+
+@dataclass
+class BuildResult:
+    server: str
+    tag: str
+    image_id: str
+    status: str  # "built" or "unchanged"
+    size_bytes: int
+    dependencies: list[str] = field(default_factory=list)
+    tools: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def image_tag(settings: Settings, server: Server) -> str:
+    return f"{settings.image_prefix}/{server.name}:{server.version}"
+
+
+def build_servers(settings: Settings, servers: list[Server], reporter: Reporter, *, force: bool = False) -> list[BuildResult]:
+    client = engine.connect()
+    if not engine.image_exists(client, settings.base_image) and is_kit_base(settings):
+        raise KitError(
+            f"base image {settings.base_image} does not exist yet",
+            hint="build it with `kit base` (needs root and debootstrap), or set KIT_BASE_IMAGE=python:3.12-slim",
+        )
+    target: wheelhouse.PythonTarget | None = None
+    results = []
+    for server in servers:
+        started = time.perf_counter()
+        tag = image_tag(settings, server)
+        build_hash = _build_hash(client, settings, server)
+        existing = _existing_image(client, tag)
+        if existing is not None and not force and existing.labels.get(LABEL_PREFIX + "build-hash") == build_hash:
+            reporter.step(f"{server.name}: unchanged, {tag} is up to date (`kit build --force` rebuilds)")
+            results.append(_result(server, tag, existing, "unchanged", started))
+            continue
+        if target is None:
+            target = wheelhouse.probe_python(client, settings.base_image)
+            reporter.step(f"base {settings.base_image}: Python {target.version}, {target.platforms[0]}")
+        image, tools = _build_one(client, settings, server, target, build_hash, reporter)
+        results.append(_result(server, tag, image, "built", started, tools))
+    return results
+
+
+def render_dockerfile(server: Server) -> str:
+    declaration = server.declaration
+    template = (images_dir() / "server.Dockerfile").read_text(encoding="utf-8")
+    steps = "\n".join(f"RUN {json.dumps(command)}" for command in declaration.build_commands)
+    copies = "\n".join(f"COPY --from=build {path} {path}" for path in declaration.data_dirs)
+    env = "\n".join(f"ENV {key}={json.dumps(value)}" for key, value in declaration.image_env.items())
+    return (
+        template.replace("{{build_steps}}", steps)
+        .replace("{{data_copies}}", copies)
+        .replace("{{image_env}}", env)
+        .replace("{{module}}", declaration.module)
+    )
+
+
+def _build_hash(client: docker.DockerClient, settings: Settings, server: Server) -> str:
+    """Everything an image is made from; when it matches the existing image's label, the build is skipped."""
+    base_id = client.images.get(settings.base_image).id if engine.image_exists(client, settings.base_image) else ""
+    parts = [__version__, render_dockerfile(server), settings.base_image, base_id, source_hash(server.path)]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _existing_image(client: docker.DockerClient, tag: str) -> docker.models.images.Image | None:
+    try:
+        return client.images.get(tag)
+    except ImageNotFound:
+        return None
+
+
+def _build_one(
+    client: docker.DockerClient,
+    settings: Settings,
+    server: Server,
+    target: wheelhouse.PythonTarget,
+    build_hash: str,
+    reporter: Reporter,
+) -> tuple[docker.models.images.Image, list[str]]:
+    context = settings.cache_dir / "contexts" / server.name
+    shutil.rmtree(context, ignore_errors=True)
+    (context / "wheels").mkdir(parents=True)
+    reporter.step(f"{server.name}: resolving dependencies for Python {target.short_version} on the host")
+    server_wheel = wheelhouse.build_server_wheel(server.path, context / "wheels" / "server", reporter)
+    locked = wheelhouse.resolve(server_wheel, target, [settings.wheelhouse], reporter)
+    wheelhouse.download(locked, target, settings.wheelhouse, reporter)
+    for wheel in locked:
+        _link_or_copy(settings.wheelhouse / wheel.filename, context / "wheels" / wheel.filename)
+    (context / "requirements.lock").write_text("".join(w.requirement + "\n" for w in locked), encoding="utf-8")
+    (context / "Dockerfile").write_text(render_dockerfile(server), encoding="utf-8")
+
+    dependencies = [f"{w.name}=={w.version}" for w in locked]
+    labels = {
+        LABEL_PREFIX + "managed": "true",
+        LABEL_PREFIX + "kit-version": __version__,
+        LABEL_PREFIX + "server": server.name,
+        LABEL_PREFIX + "server-version": server.version,
+        LABEL_PREFIX + "source-hash": source_hash(server.path),
+        LABEL_PREFIX + "build-hash": build_hash,
+        LABEL_PREFIX + "base-image": settings.base_image,
+        LABEL_PREFIX + "python": target.version,
+        LABEL_PREFIX + "dependencies": "\n".join(dependencies),
+    }
+    reporter.step(f"{server.name}: building the image ({len(locked)} locked dependencies)")
+    image_id = _stream_build(client, context, settings.base_image, labels, reporter)
+    reporter.step(f"{server.name}: smoke test (MCP handshake and tools/list over stdio)")
+    args = docker_run_args(server, image_id, extra_labels={LABEL_PREFIX + "smoke-test": "true"})
+    try:
+        smoke = smoke_test(settings.docker_command, args)
+    except KitError:
+        _remove_quietly(client, image_id)
+        raise
+    reporter.step(f"{server.name}: {smoke.server_name} {smoke.server_version} answered with tools {smoke.tools}")
+    image = client.images.get(image_id)
+    tag = image_tag(settings, server)
+    repository, version = tag.rsplit(":", 1)
+    image.tag(repository, version)
+    image.tag(repository, "latest")
+    return client.images.get(tag), smoke.tools
+
+
+def _stream_build(
+    client: docker.DockerClient, context: Path, base_image: str, labels: dict[str, str], reporter: Reporter
+) -> str:
+    image_id = None
+    tail: list[str] = []
+    try:
+        stream = client.api.build(
+            path=str(context),
+            buildargs={"BASE_IMAGE": base_image},
+            labels=labels,
+            rm=True,
+            forcerm=True,
+            decode=True,
+        )
+        for chunk in stream:
+            if "stream" in chunk:
+                for line in chunk["stream"].splitlines():
+                    if line.strip():
+                        reporter.detail(line)
+                        tail = [*tail[-29:], line]
+            if "error" in chunk:
+                raise KitError(
+                    f"image build failed: {chunk['error'].strip()}\n" + "\n".join(tail[-15:]),
+                    hint="the build runs without network; every dependency must come from the wheelhouse",
+                )
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+    except APIError as exc:
+        raise KitError(f"the Docker engine refused the build: {exc.explanation or exc}") from None
+    if image_id is None:
+        raise KitError("the build finished without producing an image:\n" + "\n".join(tail[-15:]))
+    return image_id
+
+
+def _link_or_copy(source: Path, destination: Path) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:  # the cache and the context may sit on different filesystems
+        shutil.copy2(source, destination)
+
+
+def _remove_quietly(client: docker.DockerClient, image_id: str) -> None:
+    try:
+        client.images.remove(image_id, force=True)
+    except APIError:
+        pass
+
+
+def _result(
+    server: Server,
+    tag: str,
+    image: docker.models.images.Image,
+    status: str,
+    started: float,
+    tools: list[str] | None = None,
+) -> BuildResult:
+    labels = image.labels or {}
+    return BuildResult(
+        server=server.name,
+        tag=tag,
+        image_id=image.id,
+        status=status,
+        size_bytes=image.attrs.get("Size", 0),
+        dependencies=[d for d in labels.get(LABEL_PREFIX + "dependencies", "").split("\n") if d],
+        tools=tools or [],
+        seconds=time.perf_counter() - started,
+    )

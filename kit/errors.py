@@ -1,0 +1,13 @@
+"""The one error type users see: what went wrong, and the command or setting that fixes it."""
+
+
+class KitError(Exception):
+    """A failure the user can act on. The CLI prints the message without a traceback."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message

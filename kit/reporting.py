@@ -1,0 +1,21 @@
+"""How core modules report progress without knowing about the terminal: the CLI passes a Reporter."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Reporter(Protocol):
+    def step(self, message: str) -> None:
+        """A stage begins (shown prominently)."""
+
+    def detail(self, line: str) -> None:
+        """A line of tool output inside the current stage (shown dimmed, or dropped)."""
+
+
+class SilentReporter:
+    def step(self, message: str) -> None:
+        pass
+
+    def detail(self, line: str) -> None:
+        pass

@@ -1,0 +1,32 @@
+"""The hardened `docker run` command line that launches a server over stdio.
+
+Client configs and the build's smoke test both use it, so what is tested is exactly what clients run.
+"""
+
+from __future__ import annotations
+
+from kit.engine import MANAGED_LABEL
+from kit.servers import Server
+
+SERVER_LABEL = "io.mcpkit.server"
+CONTAINER_USER = "10001:10001"  # matches USER in images/server.Dockerfile
+
+
+def docker_run_args(server: Server, image: str, *, extra_labels: dict[str, str] | None = None) -> list[str]:
+    """Arguments after `docker`: stdio attached, no TTY, removed on exit, no fixed --name (clients may start twice)."""
+    limits = server.declaration.limits
+    args = ["run", "-i", "--rm", "--init"]
+    args += ["--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
+    args += ["--read-only", "--tmpfs", f"/tmp:rw,noexec,nosuid,nodev,size={limits.tmpfs_size}"]
+    args += ["--user", CONTAINER_USER]
+    args += ["--memory", limits.memory, "--memory-swap", limits.memory, "--cpus", limits.cpus]
+    args += ["--pids-limit", str(limits.pids)]
+    if not server.declaration.network:
+        args += ["--network", "none"]
+    labels = {MANAGED_LABEL: "true", SERVER_LABEL: server.name, **(extra_labels or {})}
+    for key, value in labels.items():
+        args += ["--label", f"{key}={value}"]
+    # By name only: docker copies the value from its own environment, which the client fills from the env block.
+    for name in server.passed_env:
+        args += ["-e", name]
+    return [*args, image]

@@ -1,0 +1,58 @@
+"""The smoke test every build must pass: start the container over stdio, handshake, list the tools."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+
+import anyio
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+from kit.errors import KitError
+
+# The stdio client hands its child only a minimal environment; the docker CLI also needs these to find the engine.
+DOCKER_ENV_VARS = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY")
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    tools: list[str]
+    server_name: str
+    server_version: str
+    seconds: float
+
+
+def docker_client_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {name: os.environ[name] for name in DOCKER_ENV_VARS if name in os.environ}
+    return {**env, **(extra or {})}
+
+
+def smoke_test(command: str, args: list[str], *, timeout: float = 90.0) -> SmokeResult:
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errlog:
+        try:
+            return anyio.run(_handshake, command, args, errlog, timeout)
+        except Exception as exc:  # any failure, of the transport or the server, fails the build the same way
+            errlog.seek(0)
+            tail = "\n".join(errlog.read().strip().splitlines()[-20:]) or "(no output on stderr)"
+            raise KitError(
+                f"smoke test failed ({type(exc).__name__}: {exc}); the container's stderr ended with:\n{tail}",
+                hint="run the server locally (`python -m MODULE`) to debug, then `kit build` again",
+            ) from None
+
+
+async def _handshake(command: str, args: list[str], errlog, timeout: float) -> SmokeResult:
+    started = time.perf_counter()
+    params = StdioServerParameters(command=command, args=args, env=docker_client_env())
+    with anyio.fail_after(timeout):
+        async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
+            tools = await client.list_tools()
+            info = client.server_info
+    return SmokeResult(
+        tools=[tool.name for tool in tools.tools],
+        server_name=info.name if info else "",
+        server_version=info.version if info else "",
+        seconds=time.perf_counter() - started,
+    )

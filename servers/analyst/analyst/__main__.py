@@ -1,0 +1,3 @@
+from analyst.server import main
+
+main()

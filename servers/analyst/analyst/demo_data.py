@@ -1,0 +1,160 @@
+"""A realistic, deterministic demo shop database: customers with personal data, products, orders.
+
+Run as `python -m analyst.demo_data PATH` (the image build does this to bake the database in).
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE customers (
+    id INTEGER PRIMARY KEY,
+    first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL,
+    email TEXT NOT NULL UNIQUE,
+    phone TEXT,
+    ssn TEXT,
+    birth_date DATE,
+    street_address TEXT,
+    city TEXT NOT NULL,
+    state TEXT NOT NULL,
+    postal_code TEXT,
+    card_number TEXT,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE TABLE products (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    category TEXT NOT NULL,
+    price NUMERIC(10, 2) NOT NULL,
+    launched_on DATE NOT NULL
+);
+CREATE TABLE orders (
+    id INTEGER PRIMARY KEY,
+    customer_id INTEGER NOT NULL REFERENCES customers(id),
+    ordered_at TIMESTAMP NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('placed', 'shipped', 'delivered', 'returned', 'cancelled'))
+);
+CREATE TABLE order_items (
+    order_id INTEGER NOT NULL REFERENCES orders(id),
+    product_id INTEGER NOT NULL REFERENCES products(id),
+    quantity INTEGER NOT NULL CHECK (quantity > 0),
+    unit_price NUMERIC(10, 2) NOT NULL,
+    PRIMARY KEY (order_id, product_id)
+);
+CREATE INDEX orders_customer_id ON orders(customer_id);
+CREATE INDEX orders_ordered_at ON orders(ordered_at);
+CREATE INDEX order_items_product_id ON order_items(product_id);
+"""
+
+FIRST_NAMES = """James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara Richard Susan
+Joseph Jessica Thomas Sarah Charles Karen Christopher Lisa Daniel Nancy Matthew Betty Anthony Sandra Mark Ashley Aisha
+Mohammed Wei Mei Hiroshi Yuki Carlos Sofia Mateo Lucia Olga Ivan Priya Arjun Fatima Omar Chloe Lucas Emma Noah""".split()
+LAST_NAMES = """Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Gonzalez Wilson
+Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark Ramirez Lewis Robinson Walker
+Young Allen King Wright Scott Torres Nguyen Hill Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter""".split()
+CITIES = [
+    ("Seattle", "WA", "98"), ("Portland", "OR", "97"), ("San Francisco", "CA", "94"), ("Los Angeles", "CA", "90"),
+    ("Denver", "CO", "80"), ("Austin", "TX", "73"), ("Chicago", "IL", "60"), ("Boston", "MA", "02"),
+    ("New York", "NY", "10"), ("Atlanta", "GA", "30"), ("Miami", "FL", "33"), ("Minneapolis", "MN", "55"),
+]
+STREETS = "Oak Maple Pine Cedar Elm Washington Lake Hill Park Main Sunset Ridge River Spring Highland".split()
+CATEGORIES = {
+    "Books": ["Field Guide", "Cookbook", "Novel", "Atlas", "Workbook"],
+    "Electronics": ["Headphones", "Charger", "Keyboard", "Monitor", "Speaker"],
+    "Garden": ["Trowel", "Hose", "Planter", "Seed Kit", "Pruner"],
+    "Kitchen": ["Skillet", "Kettle", "Knife Set", "Blender", "Mixing Bowl"],
+    "Outdoors": ["Tent", "Backpack", "Lantern", "Sleeping Bag", "Water Filter"],
+}
+ADJECTIVES = "Classic Compact Deluxe Essential Premium Pro Ultra Eco Travel Heritage".split()
+STATUSES = ["delivered"] * 14 + ["shipped"] * 3 + ["placed"] * 2 + ["returned", "cancelled"]
+START = datetime(2023, 1, 1)
+
+
+def _luhn_complete(digits: str) -> str:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 0:
+            value *= 2
+            value -= 9 if value > 9 else 0
+        total += value
+    return digits + str((10 - total % 10) % 10)
+
+
+def _customers(rng: random.Random, count: int) -> list[tuple]:
+    rows = []
+    for cid in range(1, count + 1):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        city, state, zip_prefix = rng.choice(CITIES)
+        card = _luhn_complete(rng.choice(["4", "51", "37"]) + "".join(rng.choice("0123456789") for _ in range(13)))
+        rows.append(
+            (
+                cid,
+                first,
+                last,
+                f"{first.lower()}.{last.lower()}{cid}@{rng.choice(['example.com', 'mail.test', 'inbox.example'])}",
+                f"({rng.randint(201, 989)}) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}",
+                f"{rng.randint(100, 665):03d}-{rng.randint(1, 99):02d}-{rng.randint(1, 9999):04d}",
+                (date(1950, 1, 1) + timedelta(days=rng.randint(0, 365 * 55))).isoformat(),
+                f"{rng.randint(1, 9999)} {rng.choice(STREETS)} {rng.choice(['St', 'Ave', 'Blvd', 'Rd'])}",
+                city,
+                state,
+                f"{zip_prefix}{rng.randint(0, 999):03d}",
+                card,
+                (START + timedelta(minutes=rng.randint(0, 60 * 24 * 365))).isoformat(sep=" "),
+            )
+        )
+    return rows
+
+
+def _products(rng: random.Random) -> list[tuple]:
+    rows = []
+    for category, nouns in CATEGORIES.items():
+        for noun in nouns:
+            for adjective in rng.sample(ADJECTIVES, 4):
+                price = round(rng.uniform(4, 400), 2)
+                launched = (date(2021, 1, 1) + timedelta(days=rng.randint(0, 900))).isoformat()
+                rows.append((len(rows) + 1, f"{adjective} {noun}", category, price, launched))
+    return rows
+
+
+def _orders(rng: random.Random, customers: int, products: list[tuple], count: int) -> tuple[list, list]:
+    orders, items = [], []
+    for oid in range(1, count + 1):
+        ordered_at = START + timedelta(minutes=rng.randint(0, 60 * 24 * 700))
+        orders.append((oid, rng.randint(1, customers), ordered_at.isoformat(sep=" "), rng.choice(STATUSES)))
+        for product in rng.sample(products, rng.choice([1, 1, 1, 2, 2, 3, 4])):
+            items.append((oid, product[0], rng.choice([1, 1, 1, 2, 3]), product[3]))
+    return orders, items
+
+
+def create_demo_database(path: Path, *, customers: int = 2000, orders: int = 20000, seed: int = 7) -> Path:
+    """Write the demo database to `path` (replacing it). Same seed, same data."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    rng = random.Random(seed)
+    products = _products(rng)
+    order_rows, item_rows = _orders(rng, customers, products, orders)
+    with sqlite3.connect(path) as db:
+        db.executescript(SCHEMA)
+        db.executemany("INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", _customers(rng, customers))
+        db.executemany("INSERT INTO products VALUES (?,?,?,?,?)", products)
+        db.executemany("INSERT INTO orders VALUES (?,?,?,?)", order_rows)
+        db.executemany("INSERT INTO order_items VALUES (?,?,?,?)", item_rows)
+    db.close()
+    with sqlite3.connect(path) as db:
+        db.execute("VACUUM")
+    db.close()
+    return path
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m analyst.demo_data PATH")
+    print(create_demo_database(Path(sys.argv[1])), file=sys.stderr)
