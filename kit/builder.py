@@ -12,6 +12,7 @@ from pathlib import Path
 
 import docker
 from docker.errors import APIError, ImageNotFound
+from docker.models.images import Image
 
 from kit import __version__, engine, wheelhouse
 from kit.base_image import is_kit_base
@@ -54,18 +55,26 @@ def build_servers(settings: Settings, servers: list[Server], reporter: Reporter,
     for server in servers:
         started = time.perf_counter()
         tag = image_tag(settings, server)
-        build_hash = _build_hash(client, settings, server)
-        existing = _existing_image(client, tag)
-        if existing is not None and not force and existing.labels.get(LABEL_PREFIX + "build-hash") == build_hash:
+        state, existing = build_state(client, settings, server)
+        if existing is not None and not force and state == "current":
             reporter.step(f"{server.name}: unchanged, {tag} is up to date (`kit build --force` rebuilds)")
             results.append(_result(server, tag, existing, "unchanged", started))
             continue
         if target is None:
             target = wheelhouse.probe_python(client, settings.base_image)
             reporter.step(f"base {settings.base_image}: Python {target.version}, {target.platforms[0]}")
-        image, tools = _build_one(client, settings, server, target, build_hash, reporter)
+        image, tools = _build_one(client, settings, server, target, _build_hash(client, settings, server), reporter)
         results.append(_result(server, tag, image, "built", started, tools))
     return results
+
+
+def build_state(client: docker.DockerClient, settings: Settings, server: Server) -> tuple[str, Image | None]:
+    """("missing" | "current" | "stale", the tagged image): stale means its sources, base or recipe changed."""
+    image = _existing_image(client, image_tag(settings, server))
+    if image is None:
+        return "missing", None
+    current = image.labels.get(LABEL_PREFIX + "build-hash") == _build_hash(client, settings, server)
+    return ("current" if current else "stale"), image
 
 
 def render_dockerfile(server: Server) -> str:
@@ -89,7 +98,7 @@ def _build_hash(client: docker.DockerClient, settings: Settings, server: Server)
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def _existing_image(client: docker.DockerClient, tag: str) -> docker.models.images.Image | None:
+def _existing_image(client: docker.DockerClient, tag: str) -> Image | None:
     try:
         return client.images.get(tag)
     except ImageNotFound:
@@ -103,7 +112,7 @@ def _build_one(
     target: wheelhouse.PythonTarget,
     build_hash: str,
     reporter: Reporter,
-) -> tuple[docker.models.images.Image, list[str]]:
+) -> tuple[Image, list[str]]:
     context = settings.cache_dir / "contexts" / server.name
     shutil.rmtree(context, ignore_errors=True)
     (context / "wheels").mkdir(parents=True)
@@ -197,7 +206,7 @@ def _remove_quietly(client: docker.DockerClient, image_id: str) -> None:
 def _result(
     server: Server,
     tag: str,
-    image: docker.models.images.Image,
+    image: Image,
     status: str,
     started: float,
     tools: list[str] | None = None,

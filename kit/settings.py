@@ -67,7 +67,7 @@ def describe_settings(environ: dict[str, str] | None = None, cwd: Path | None = 
     settings = load_settings(env, cwd)
     rows = []
     for name, field in Settings.model_fields.items():
-        value = getattr(settings, name)
+        value = settings.servers_path if name == "servers_dir" else getattr(settings, name)
         rows.append(
             {
                 "name": ENV_PREFIX + name.upper(),

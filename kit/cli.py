@@ -1,0 +1,245 @@
+"""The `kit` command line: each command parses, calls one core function, renders its result."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kit import __version__, base_image, builder, configure, demo, listing, servers, settings
+from kit.errors import KitError
+
+app = typer.Typer(
+    help="Build MCP servers into hardened containers and wire them into LLM clients.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+NamesArgument = Annotated[list[str] | None, typer.Argument(help="Server names (default: all).", show_default=False)]
+
+
+class RichReporter:
+    """Steps as lines on stderr; tool output as a live status line (or every line with --verbose)."""
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+        self._status = err.status("", spinner="dots") if err.is_terminal and not verbose else None
+
+    def step(self, message: str) -> None:
+        err.print(f"[bold cyan]›[/] {message}", highlight=False)
+
+    def detail(self, line: str) -> None:
+        if self.verbose:
+            err.print("  " + line, style="dim", highlight=False, markup=False)
+        elif self._status is not None:
+            self._status.update(f"[dim]{line[:120]}[/]")
+
+    @contextmanager
+    def live(self) -> Iterator[RichReporter]:
+        if self._status is None:
+            yield self
+            return
+        with self._status:
+            yield self
+
+
+def _run(ctx: typer.Context, action: Callable[[], T]) -> T:
+    """Call the core; a KitError becomes a message and exit code 1, with the traceback only under --verbose."""
+    verbose = bool(ctx.obj and ctx.obj.get("verbose"))
+    try:
+        return action()
+    except KitError as exc:
+        if verbose:
+            raise
+        err.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True)
+        if exc.hint:
+            err.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if verbose:
+            raise
+        err.print(f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc}", highlight=False, markup=False)
+        err.print("[yellow]hint:[/] run again with `kit --verbose ...` for the traceback, and report it", highlight=False)
+        raise typer.Exit(70) from None
+
+
+def _reporter(ctx: typer.Context) -> RichReporter:
+    return RichReporter(bool(ctx.obj and ctx.obj.get("verbose")))
+
+
+def _print_json(data: Any) -> None:
+    out.print_json(json.dumps(data, default=str))
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        out.print(f"mcpkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tool output and tracebacks.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    ctx.obj = {"verbose": verbose}
+
+
+def _settings(ctx: typer.Context) -> settings.Settings:
+    return _run(ctx, settings.load_settings)
+
+
+def _servers(ctx: typer.Context, names: list[str] | None) -> list[servers.Server]:
+    cfg = _settings(ctx)
+    return _run(ctx, lambda: servers.select(servers.discover(cfg.servers_path), names or []))
+
+
+@app.command()
+def base(
+    ctx: typer.Context,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if the tag exists.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Build the Python base image from Debian packages (needs root and debootstrap)."""
+    cfg = _settings(ctx)
+    reporter = _reporter(ctx)
+    with reporter.live():
+        result = _run(ctx, lambda: base_image.ensure_base_image(cfg, reporter, force=force))
+    if as_json:
+        _print_json(asdict(result))
+
+
+@app.command()
+def build(
+    ctx: typer.Context,
+    names: NamesArgument = None,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even when nothing changed.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Build one image per server, smoke-testing each before it is tagged."""
+    cfg = _settings(ctx)
+    selected = _servers(ctx, names)
+    reporter = _reporter(ctx)
+    with reporter.live():
+        results = _run(ctx, lambda: builder.build_servers(cfg, selected, reporter, force=force))
+    if as_json:
+        _print_json([asdict(r) for r in results])
+        return
+    table = Table("server", "image", "status", "size", "dependencies", "time")
+    for r in results:
+        table.add_row(r.server, r.tag, r.status, f"{r.size_bytes / 1e6:.0f} MB", str(len(r.dependencies)), f"{r.seconds:.1f}s")
+    out.print(table)
+
+
+@app.command()
+def config(
+    ctx: typer.Context,
+    names: NamesArgument = None,
+    client: Annotated[str, typer.Option("--client", "-c", help="Client whose config format to write.")] = "claude-desktop",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Merge the entries into this file.")] = None,
+    install: Annotated[bool, typer.Option("--install", help="Merge the entries into the client's own config file.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")] = False,
+    env: Annotated[
+        list[str] | None,
+        typer.Option("--env", "-e", help="NAME=VALUE for the entry's env block (bare NAME: copy from this shell)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print client config entries that launch the servers' containers, or merge them into a config file."""
+    cfg = _settings(ctx)
+    selected = _servers(ctx, names)
+    client_format = _run(ctx, lambda: configure.client_format(client))
+    values = _run(ctx, lambda: configure.parse_env_options(env or [], os.environ))
+    entries = _run(ctx, lambda: configure.launch_entries(cfg, selected, values))
+    if output is not None and install:
+        err.print("[bold red]error:[/] use either --output FILE or --install, not both")
+        raise typer.Exit(2)
+    target = output or (configure.default_config_path(client_format) if install else None)
+    if target is None:
+        _print_json(client_format.render(entries))
+        return
+    change = _run(ctx, lambda: configure.write_config(client_format, entries, target, dry_run=dry_run))
+    if as_json:
+        _print_json({**asdict(change), "path": str(change.path), "backup": str(change.backup or "")})
+        return
+    if dry_run:
+        out.print(change.diff or f"{target}: already up to date", markup=False, highlight=False)
+        err.print("dry run: nothing was written")
+        return
+    summary = ", ".join(f"{k} {', '.join(v)}" for k, v in (("added", change.added), ("updated", change.updated)) if v)
+    err.print(f"{client_format.display_name} config {target}: {summary or 'already up to date'}", highlight=False)
+    if change.backup:
+        err.print(f"backup of the previous file: {change.backup}", highlight=False)
+
+
+@app.command("list")
+def list_servers(ctx: typer.Context, names: NamesArgument = None, as_json: JsonOption = False) -> None:
+    """Servers, their images, versions, sizes and build state."""
+    cfg = _settings(ctx)
+    selected = _servers(ctx, names)
+    statuses = _run(ctx, lambda: listing.server_statuses(cfg, selected))
+    if as_json:
+        _print_json([asdict(s) for s in statuses])
+        return
+    table = Table("server", "version", "image", "state", "size", "network", "env")
+    for s in statuses:
+        size = f"{s.size_bytes / 1e6:.0f} MB" if s.size_bytes else "-"
+        table.add_row(s.name, s.version, s.image, s.state, size, "yes" if s.network else "none", ", ".join(s.env))
+    out.print(table)
+
+
+@app.command("env")
+def show_env(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """The effective KIT_* settings and where each came from."""
+    rows = _run(ctx, settings.describe_settings)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("setting", "value", "source", "meaning")
+    for row in rows:
+        table.add_row(row["name"], row["value"], row["source"], row["description"])
+    out.print(table)
+
+
+@app.command("demo")
+def run_demo(
+    ctx: typer.Context,
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the demo's config file goes.")] = Path("demo"),
+) -> None:
+    """Build the analyst, write a Claude Desktop config, and talk MCP to it through that config's command."""
+    cfg = _settings(ctx)
+    reporter = _reporter(ctx)
+    with reporter.live():
+        transcript = _run(ctx, lambda: demo.run_demo(cfg, reporter, output_dir))
+    out.rule("MCP session through the generated Claude Desktop config")
+    out.print(f"config:   {transcript.config_path}", highlight=False)
+    out.print(f"command:  {' '.join(transcript.command)}", highlight=False, markup=False)
+    out.print(f"server:   {transcript.server} (protocol {transcript.protocol_version})", highlight=False)
+    out.print(f"tools:    {', '.join(transcript.tools)}", highlight=False)
+    tables = [line for line in transcript.schema.splitlines() if line.startswith("CREATE TABLE")]
+    out.print(f"schema:   {len(tables)} tables: " + ", ".join(t.split()[2] for t in tables), highlight=False)
+    out.print(f"run_sql:  {transcript.query}", highlight=False, markup=False)
+    table = Table(*transcript.columns)
+    for row in transcript.rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    out.print(table)
+    out.print(f"session took {transcript.seconds:.2f}s including container start", highlight=False)

@@ -1,0 +1,67 @@
+"""`kit config`: launch entries for built servers, rendered for a client, printed or merged into its file."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from kit.builder import image_tag
+from kit.clients import CLIENTS
+from kit.clients.common import ClientFormat, ConfigChange, LaunchEntry, apply_change
+from kit.errors import KitError
+from kit.runargs import docker_run_args
+from kit.servers import Server
+from kit.settings import Settings
+
+
+def client_format(name: str) -> ClientFormat:
+    try:
+        return CLIENTS[name]
+    except KeyError:
+        raise KitError(f"unknown client {name!r}", hint=f"supported clients: {', '.join(CLIENTS)}") from None
+
+
+def parse_env_options(options: list[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """`NAME=VALUE` sets a value; a bare `NAME` copies it from the current environment."""
+    values = {}
+    for option in options:
+        name, sep, value = option.partition("=")
+        if not sep:
+            if name not in environ:
+                raise KitError(f"--env {name}: {name} is not set in this shell", hint=f"use --env {name}=VALUE")
+            value = environ[name]
+        values[name] = value
+    return values
+
+
+def launch_entries(
+    settings: Settings,
+    servers: list[Server],
+    env_values: Mapping[str, str] | None = None,
+    extra_labels: dict[str, str] | None = None,
+) -> list[LaunchEntry]:
+    """One entry per server. Values go in the entry's env block; args name the variables and never hold values."""
+    env_values = dict(env_values or {})
+    declared = {name for server in servers for name in server.passed_env}
+    unknown = sorted(set(env_values) - declared)
+    if unknown:
+        raise KitError(
+            f"no selected server takes {', '.join(unknown)}",
+            hint="each server declares the variables it takes under [tool.mcpkit] env/secrets; see `kit list --json`",
+        )
+    entries = []
+    for server in servers:
+        args = docker_run_args(server, image_tag(settings, server), extra_labels=extra_labels)
+        env = {name: env_values[name] for name in server.passed_env if name in env_values}
+        entries.append(LaunchEntry(server.name, settings.docker_command, args, env))
+    return entries
+
+
+def default_config_path(client: ClientFormat) -> Path:
+    return client.default_path(sys.platform, os.environ, Path.home())
+
+
+def write_config(client: ClientFormat, entries: list[LaunchEntry], path: Path, *, dry_run: bool) -> ConfigChange:
+    return apply_change(path, entries, client, dry_run=dry_run)

@@ -1,0 +1,53 @@
+"""`kit list`: each server with its image and whether that image is current."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kit import engine
+from kit.errors import KitError
+from kit.builder import LABEL_PREFIX, build_state, image_tag
+from kit.servers import Server
+from kit.settings import Settings
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    name: str
+    version: str
+    image: str
+    state: str  # "missing", "current", "stale", or "unknown" when Docker is not reachable
+    image_id: str | None
+    size_bytes: int | None
+    created: str | None
+    network: bool
+    env: list[str]
+    dependencies: list[str]
+
+
+def server_statuses(settings: Settings, servers: list[Server], *, with_docker: bool = True) -> list[ServerStatus]:
+    client = None
+    if with_docker:
+        try:
+            client = engine.connect()
+        except KitError:
+            client = None  # still list the servers; their image state is "unknown"
+    statuses = []
+    for server in servers:
+        state, image = build_state(client, settings, server) if client else ("unknown", None)
+        labels = (image.labels or {}) if image else {}
+        statuses.append(
+            ServerStatus(
+                name=server.name,
+                version=server.version,
+                image=image_tag(settings, server),
+                state=state,
+                image_id=image.short_id if image else None,
+                size_bytes=image.attrs.get("Size") if image else None,
+                created=image.attrs.get("Created") if image else None,
+                network=server.declaration.network,
+                env=server.passed_env,
+                dependencies=[d for d in labels.get(LABEL_PREFIX + "dependencies", "").split("\n") if d],
+            )
+        )
+    return statuses
