@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -43,7 +44,9 @@ def image_tag(settings: Settings, server: Server) -> str:
     return f"{settings.image_prefix}/{server.name}:{server.version}"
 
 
-def build_servers(settings: Settings, servers: list[Server], reporter: Reporter, *, force: bool = False) -> list[BuildResult]:
+def build_servers(
+    settings: Settings, servers: list[Server], reporter: Reporter, *, force: bool = False
+) -> list[BuildResult]:
     client = engine.connect()
     if not engine.image_exists(client, settings.base_image) and is_kit_base(settings):
         raise KitError(
@@ -63,7 +66,9 @@ def build_servers(settings: Settings, servers: list[Server], reporter: Reporter,
         if target is None:
             target = wheelhouse.probe_python(client, settings.base_image)
             reporter.step(f"base {settings.base_image}: Python {target.version}, {target.platforms[0]}")
-        image, tools = _build_one(client, settings, server, target, _build_hash(client, settings, server), reporter)
+        image, tools = _build_one(
+            client, settings, server, target, _build_hash(client, settings, server), reporter
+        )
         results.append(_result(server, tag, image, "built", started, tools))
     return results
 
@@ -93,7 +98,9 @@ def render_dockerfile(server: Server) -> str:
 
 def _build_hash(client: docker.DockerClient, settings: Settings, server: Server) -> str:
     """Everything an image is made from; when it matches the existing image's label, the build is skipped."""
-    base_id = client.images.get(settings.base_image).id if engine.image_exists(client, settings.base_image) else ""
+    base_id = (
+        client.images.get(settings.base_image).id if engine.image_exists(client, settings.base_image) else ""
+    )
     parts = [__version__, render_dockerfile(server), settings.base_image, base_id, source_hash(server.path)]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
@@ -122,7 +129,9 @@ def _build_one(
     wheelhouse.download(locked, target, settings.wheelhouse, reporter)
     for wheel in locked:
         _link_or_copy(settings.wheelhouse / wheel.filename, context / "wheels" / wheel.filename)
-    (context / "requirements.lock").write_text("".join(w.requirement + "\n" for w in locked), encoding="utf-8")
+    (context / "requirements.lock").write_text(
+        "".join(w.requirement + "\n" for w in locked), encoding="utf-8"
+    )
     (context / "Dockerfile").write_text(render_dockerfile(server), encoding="utf-8")
 
     dependencies = [f"{w.name}=={w.version}" for w in locked]
@@ -146,7 +155,9 @@ def _build_one(
     except KitError:
         _remove_quietly(client, image_id)
         raise
-    reporter.step(f"{server.name}: {smoke.server_name} {smoke.server_version} answered with tools {smoke.tools}")
+    reporter.step(
+        f"{server.name}: {smoke.server_name} {smoke.server_version} answered with tools {smoke.tools}"
+    )
     image = client.images.get(image_id)
     tag = image_tag(settings, server)
     repository, version = tag.rsplit(":", 1)
@@ -197,10 +208,8 @@ def _link_or_copy(source: Path, destination: Path) -> None:
 
 
 def _remove_quietly(client: docker.DockerClient, image_id: str) -> None:
-    try:
+    with contextlib.suppress(APIError):
         client.images.remove(image_id, force=True)
-    except APIError:
-        pass
 
 
 def _result(

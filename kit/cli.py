@@ -28,7 +28,9 @@ err = Console(stderr=True)
 T = TypeVar("T")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-NamesArgument = Annotated[list[str] | None, typer.Argument(help="Server names (default: all).", show_default=False)]
+NamesArgument = Annotated[
+    list[str] | None, typer.Argument(help="Server names (default: all).", show_default=False)
+]
 
 
 class RichReporter:
@@ -39,7 +41,7 @@ class RichReporter:
         self._status = err.status("", spinner="dots") if err.is_terminal and not verbose else None
 
     def step(self, message: str) -> None:
-        err.print(f"[bold cyan]›[/] {message}", highlight=False)
+        err.print(f"[bold cyan]•[/] {message}", highlight=False)
 
     def detail(self, line: str) -> None:
         if self.verbose:
@@ -74,8 +76,13 @@ def _run(ctx: typer.Context, action: Callable[[], T]) -> T:
     except Exception as exc:
         if verbose:
             raise
-        err.print(f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc}", highlight=False, markup=False)
-        err.print("[yellow]hint:[/] run again with `kit --verbose ...` for the traceback, and report it", highlight=False)
+        err.print(
+            f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc}", highlight=False, markup=False
+        )
+        err.print(
+            "[yellow]hint:[/] run again with `kit --verbose ...` for the traceback, and report it",
+            highlight=False,
+        )
         raise typer.Exit(70) from None
 
 
@@ -96,7 +103,9 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def main(
     ctx: typer.Context,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tool output and tracebacks.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show tool output and tracebacks.")
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
     ] = False,
@@ -146,7 +155,14 @@ def build(
         return
     table = Table("server", "image", "status", "size", "dependencies", "time")
     for r in results:
-        table.add_row(r.server, r.tag, r.status, f"{r.size_bytes / 1e6:.0f} MB", str(len(r.dependencies)), f"{r.seconds:.1f}s")
+        table.add_row(
+            r.server,
+            r.tag,
+            r.status,
+            f"{r.size_bytes / 1e6:.0f} MB",
+            str(len(r.dependencies)),
+            f"{r.seconds:.1f}s",
+        )
     out.print(table)
 
 
@@ -154,13 +170,21 @@ def build(
 def config(
     ctx: typer.Context,
     names: NamesArgument = None,
-    client: Annotated[str, typer.Option("--client", "-c", help="Client whose config format to write.")] = "claude-desktop",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Merge the entries into this file.")] = None,
-    install: Annotated[bool, typer.Option("--install", help="Merge the entries into the client's own config file.")] = False,
+    client: Annotated[
+        str, typer.Option("--client", "-c", help="Client whose config format to write.")
+    ] = "claude-desktop",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Merge the entries into this file.")
+    ] = None,
+    install: Annotated[
+        bool, typer.Option("--install", help="Merge the entries into the client's own config file.")
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")] = False,
     env: Annotated[
         list[str] | None,
-        typer.Option("--env", "-e", help="NAME=VALUE for the entry's env block (bare NAME: copy from this shell)."),
+        typer.Option(
+            "--env", "-e", help="NAME=VALUE for the entry's env block (bare NAME: copy from this shell)."
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -185,8 +209,12 @@ def config(
         out.print(change.diff or f"{target}: already up to date", markup=False, highlight=False)
         err.print("dry run: nothing was written")
         return
-    summary = ", ".join(f"{k} {', '.join(v)}" for k, v in (("added", change.added), ("updated", change.updated)) if v)
-    err.print(f"{client_format.display_name} config {target}: {summary or 'already up to date'}", highlight=False)
+    summary = ", ".join(
+        f"{k} {', '.join(v)}" for k, v in (("added", change.added), ("updated", change.updated)) if v
+    )
+    err.print(
+        f"{client_format.display_name} config {target}: {summary or 'already up to date'}", highlight=False
+    )
     if change.backup:
         err.print(f"backup of the previous file: {change.backup}", highlight=False)
 
@@ -203,7 +231,9 @@ def list_servers(ctx: typer.Context, names: NamesArgument = None, as_json: JsonO
     table = Table("server", "version", "image", "state", "size", "network", "env")
     for s in statuses:
         size = f"{s.size_bytes / 1e6:.0f} MB" if s.size_bytes else "-"
-        table.add_row(s.name, s.version, s.image, s.state, size, "yes" if s.network else "none", ", ".join(s.env))
+        table.add_row(
+            s.name, s.version, s.image, s.state, size, "yes" if s.network else "none", ", ".join(s.env)
+        )
     out.print(table)
 
 
@@ -223,7 +253,9 @@ def show_env(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @app.command("demo")
 def run_demo(
     ctx: typer.Context,
-    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the demo's config file goes.")] = Path("demo"),
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", help="Where the demo's config file goes.")
+    ] = Path("demo"),
 ) -> None:
     """Build the analyst, write a Claude Desktop config, and talk MCP to it through that config's command."""
     cfg = _settings(ctx)

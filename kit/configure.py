@@ -30,7 +30,9 @@ def parse_env_options(options: list[str], environ: Mapping[str, str]) -> dict[st
         name, sep, value = option.partition("=")
         if not sep:
             if name not in environ:
-                raise KitError(f"--env {name}: {name} is not set in this shell", hint=f"use --env {name}=VALUE")
+                raise KitError(
+                    f"--env {name}: {name} is not set in this shell", hint=f"use --env {name}=VALUE"
+                )
             value = environ[name]
         values[name] = value
     return values
@@ -63,5 +65,7 @@ def default_config_path(client: ClientFormat) -> Path:
     return client.default_path(sys.platform, os.environ, Path.home())
 
 
-def write_config(client: ClientFormat, entries: list[LaunchEntry], path: Path, *, dry_run: bool) -> ConfigChange:
+def write_config(
+    client: ClientFormat, entries: list[LaunchEntry], path: Path, *, dry_run: bool
+) -> ConfigChange:
     return apply_change(path, entries, client, dry_run=dry_run)

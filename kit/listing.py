@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kit import engine
-from kit.errors import KitError
 from kit.builder import LABEL_PREFIX, build_state, image_tag
+from kit.errors import KitError
 from kit.servers import Server
 from kit.settings import Settings
 
@@ -25,7 +25,9 @@ class ServerStatus:
     dependencies: list[str]
 
 
-def server_statuses(settings: Settings, servers: list[Server], *, with_docker: bool = True) -> list[ServerStatus]:
+def server_statuses(
+    settings: Settings, servers: list[Server], *, with_docker: bool = True
+) -> list[ServerStatus]:
     client = None
     if with_docker:
         try:

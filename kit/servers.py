@@ -13,7 +13,17 @@ from kit.errors import KitError
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Files that never belong in an image nor in the source hash.
-_IGNORED_PARTS = {"__pycache__", ".git", ".venv", "venv", "build", "dist", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+_IGNORED_PARTS = {
+    "__pycache__",
+    ".git",
+    ".venv",
+    "venv",
+    "build",
+    "dist",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+}
 _IGNORED_SUFFIXES = {".pyc", ".pyo", ".egg-info"}
 
 
@@ -33,14 +43,22 @@ class ServerDeclaration(BaseModel):
 
     module: str = Field(description="Module run as `python -m MODULE` inside the container.")
     network: bool = Field(False, description="The server needs network access (otherwise --network none).")
-    env: list[str] = Field(default_factory=list, description="Settings passed by name from the client's env block.")
+    env: list[str] = Field(
+        default_factory=list, description="Settings passed by name from the client's env block."
+    )
     secrets: list[str] = Field(default_factory=list, description="Like env, but the values are secrets.")
-    image_env: dict[str, str] = Field(default_factory=dict, alias="image-env", description="ENV baked in the image.")
+    image_env: dict[str, str] = Field(
+        default_factory=dict, alias="image-env", description="ENV baked in the image."
+    )
     build_commands: list[list[str]] = Field(
-        default_factory=list, alias="build-commands", description="Commands run with the server installed, at build."
+        default_factory=list,
+        alias="build-commands",
+        description="Commands run with the server installed, at build.",
     )
     data_dirs: list[str] = Field(
-        default_factory=list, alias="data-dirs", description="Absolute paths the build commands fill, kept in the image."
+        default_factory=list,
+        alias="data-dirs",
+        description="Absolute paths the build commands fill, kept in the image.",
     )
     limits: RuntimeLimits = Field(default_factory=RuntimeLimits)
 
@@ -60,7 +78,10 @@ class Server(BaseModel):
 def discover(servers_dir: Path) -> list[Server]:
     """Every server project (a folder with a pyproject.toml declaring [tool.mcpkit]) under `servers_dir`."""
     if not servers_dir.is_dir():
-        raise KitError(f"no servers folder at {servers_dir}", hint="run kit from your project root or set KIT_SERVERS_DIR")
+        raise KitError(
+            f"no servers folder at {servers_dir}",
+            hint="run kit from your project root or set KIT_SERVERS_DIR",
+        )
     return [load_server(p.parent) for p in sorted(servers_dir.glob("*/pyproject.toml"))]
 
 
@@ -72,7 +93,8 @@ def select(servers: list[Server], names: list[str]) -> list[Server]:
     unknown = [n for n in names if n not in by_name]
     if unknown:
         raise KitError(
-            f"unknown server(s): {', '.join(unknown)}", hint=f"known servers: {', '.join(by_name) or 'none'}; see `kit list`"
+            f"unknown server(s): {', '.join(unknown)}",
+            hint=f"known servers: {', '.join(by_name) or 'none'}; see `kit list`",
         )
     return [by_name[n] for n in names]
 
@@ -85,10 +107,12 @@ def load_server(path: Path) -> Server:
         raise KitError(f"cannot read {pyproject}: {exc}") from None
     project = data.get("project", {})
     if "name" not in project or "version" not in project:
-        raise KitError(f"{pyproject} needs [project] name and a static version", hint="add version = \"0.1.0\"")
+        raise KitError(f"{pyproject} needs [project] name and a static version", hint='add version = "0.1.0"')
     raw = data.get("tool", {}).get("mcpkit")
     if raw is None:
-        raise KitError(f"{pyproject} has no [tool.mcpkit] table", hint="declare at least module = \"your_package\"")
+        raise KitError(
+            f"{pyproject} has no [tool.mcpkit] table", hint='declare at least module = "your_package"'
+        )
     try:
         declaration = ServerDeclaration.model_validate(raw)
     except ValidationError as exc:

@@ -20,8 +20,12 @@ DEFAULT_BASE_IMAGE = "mcpkit/base:bookworm"
 class Settings(BaseModel):
     """Every knob of the kit. Each field is KIT_<NAME> in the environment or <name> under [kit] in mcpkit.toml."""
 
-    project_dir: Path = Field(default_factory=Path.cwd, description="Project root holding servers/ and mcpkit.toml.")
-    servers_dir: Path | None = Field(None, description="Folder of server projects (default: <project_dir>/servers).")
+    project_dir: Path = Field(
+        default_factory=Path.cwd, description="Project root holding servers/ and mcpkit.toml."
+    )
+    servers_dir: Path | None = Field(
+        None, description="Folder of server projects (default: <project_dir>/servers)."
+    )
     base_image: str = Field(
         DEFAULT_BASE_IMAGE,
         description="Base image of every server image. The default is built locally by `kit base`; "
@@ -33,7 +37,9 @@ class Settings(BaseModel):
         description="Where the wheelhouse and build contexts live.",
     )
     debian_suite: str = Field("bookworm", description="Debian release of the base image built by `kit base`.")
-    debian_mirror: str = Field("http://deb.debian.org/debian", description="Debian mirror used by `kit base`.")
+    debian_mirror: str = Field(
+        "http://deb.debian.org/debian", description="Debian mirror used by `kit base`."
+    )
     docker_command: str = Field("docker", description="Docker CLI that client configs launch servers with.")
 
     @property
@@ -56,7 +62,8 @@ def load_settings(environ: dict[str, str] | None = None, cwd: Path | None = None
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise KitError(
-            f"invalid kit settings: {problems}", hint="check the KIT_* variables and mcpkit.toml; `kit env` lists them"
+            f"invalid kit settings: {problems}",
+            hint="check the KIT_* variables and mcpkit.toml; `kit env` lists them",
         ) from None
 
 

@@ -46,7 +46,9 @@ class PythonTarget:
         if self.glibc is None:
             return [f"musllinux_1_{minor}_{self.machine}" for minor in (2, 1)]
         major, minor = (int(p) for p in self.glibc.split(".")[:2])
-        tags = [f"manylinux_{major}_{m}_{self.machine}" for m in range(minor, _OLDEST_MANYLINUX_MINOR - 1, -1)]
+        tags = [
+            f"manylinux_{major}_{m}_{self.machine}" for m in range(minor, _OLDEST_MANYLINUX_MINOR - 1, -1)
+        ]
         return [*tags, f"manylinux2014_{self.machine}", f"linux_{self.machine}"]
 
     def pip_target_args(self) -> list[str]:
@@ -75,9 +77,13 @@ def probe_python(client: docker.DockerClient, image: str) -> PythonTarget:
     try:
         output = client.containers.run(image, ["python3", "-c", _PROBE], network_mode="none", remove=True)
     except ImageNotFound:
-        raise KitError(f"base image {image} is not available", hint="run `kit base`, or set KIT_BASE_IMAGE") from None
+        raise KitError(
+            f"base image {image} is not available", hint="run `kit base`, or set KIT_BASE_IMAGE"
+        ) from None
     except ContainerError as exc:
-        raise KitError(f"base image {image} has no working python3: {exc}", hint="pick a base with python3") from None
+        raise KitError(
+            f"base image {image} has no working python3: {exc}", hint="pick a base with python3"
+        ) from None
     info = json.loads(output)
     if info["implementation"] != "cpython":
         raise KitError(f"base image {image} runs {info['implementation']}; the kit supports CPython bases")
@@ -89,12 +95,18 @@ def build_server_wheel(server_path: Path, destination: Path, reporter: Reporter)
     """The server project as a wheel, built on the host (its build backend comes from the package index)."""
     destination.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mcpkit-wheel-") as scratch:
-        _pip(["wheel", "--no-deps", "--quiet", "--wheel-dir", scratch, str(server_path)], reporter, "building the wheel")
+        _pip(
+            ["wheel", "--no-deps", "--quiet", "--wheel-dir", scratch, str(server_path)],
+            reporter,
+            "building the wheel",
+        )
         (wheel,) = Path(scratch).glob("*.whl")
         return Path(shutil.copy2(wheel, destination / wheel.name))
 
 
-def resolve(requirement: Path, target: PythonTarget, find_links: list[Path], reporter: Reporter) -> list[LockedWheel]:
+def resolve(
+    requirement: Path, target: PythonTarget, find_links: list[Path], reporter: Reporter
+) -> list[LockedWheel]:
     """Every wheel `requirement` needs on `target`, pinned with hashes (the requirement itself excluded)."""
     with tempfile.TemporaryDirectory(prefix="mcpkit-resolve-") as scratch:
         report_path = Path(scratch) / "report.json"
@@ -111,9 +123,13 @@ def resolve(requirement: Path, target: PythonTarget, find_links: list[Path], rep
             continue  # the server's own wheel, installed separately
         hashes = info.get("archive_info", {}).get("hashes", {})
         if "sha256" not in hashes:
-            raise KitError(f"the package index gave no sha256 for {info['url']}", hint="use an index that serves hashes")
+            raise KitError(
+                f"the package index gave no sha256 for {info['url']}", hint="use an index that serves hashes"
+            )
         filename = unquote(Path(urlparse(info["url"]).path).name)
-        locked.append(LockedWheel(item["metadata"]["name"], item["metadata"]["version"], filename, hashes["sha256"]))
+        locked.append(
+            LockedWheel(item["metadata"]["name"], item["metadata"]["version"], filename, hashes["sha256"])
+        )
     return sorted(locked, key=lambda w: w.name.lower())
 
 
@@ -125,10 +141,14 @@ def download(locked: list[LockedWheel], target: PythonTarget, wheelhouse: Path, 
         reporter.detail(f"all {len(locked)} wheels already in {wheelhouse}")
         return
     args = ["download", "--no-deps", "--quiet", "--dest", str(wheelhouse), *target.pip_target_args()]
-    _pip([*args, *(f"{w.name}=={w.version}" for w in missing)], reporter, f"downloading {len(missing)} wheels")
+    _pip(
+        [*args, *(f"{w.name}=={w.version}" for w in missing)], reporter, f"downloading {len(missing)} wheels"
+    )
     absent = [w.filename for w in missing if not (wheelhouse / w.filename).is_file()]
     if absent:
-        raise KitError(f"pip did not download {', '.join(absent)}", hint="check the package index configuration")
+        raise KitError(
+            f"pip did not download {', '.join(absent)}", hint="check the package index configuration"
+        )
 
 
 def _pip(args: list[str], reporter: Reporter, doing: str) -> None:

@@ -30,7 +30,9 @@ class LaunchEntry:
 class ClientFormat:
     name: str
     display_name: str
-    default_path: Callable[[str, Mapping[str, str], Path], Path]  # (sys.platform, environ, home) -> config file
+    default_path: Callable[
+        [str, Mapping[str, str], Path], Path
+    ]  # (sys.platform, environ, home) -> config file
     render: Callable[[list[LaunchEntry]], dict[str, Any]]  # entries -> the fragment the kit owns
     merge: Callable[[dict[str, Any], list[LaunchEntry]], dict[str, Any]]  # existing file -> updated file
     section: Callable[[dict[str, Any]], dict[str, Any]]  # a whole file -> its name-to-server mapping
@@ -66,7 +68,9 @@ def read_json_config(path: Path) -> dict[str, Any]:
     return data
 
 
-def apply_change(path: Path, entries: list[LaunchEntry], client: ClientFormat, *, dry_run: bool) -> ConfigChange:
+def apply_change(
+    path: Path, entries: list[LaunchEntry], client: ClientFormat, *, dry_run: bool
+) -> ConfigChange:
     """Merge entries into the file at `path`: atomically, with a timestamped backup, every other entry kept."""
     before_text = path.read_text(encoding="utf-8") if path.exists() else ""
     before = read_json_config(path)

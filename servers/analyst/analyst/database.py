@@ -53,7 +53,9 @@ class SqliteDatabase:
 
     def _connect(self) -> sqlite3.Connection:
         # mode=ro: the file is opened read-only, so the engine refuses writes whatever the SQL says.
-        connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        connection = sqlite3.connect(
+            f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+        )
         connection.execute("PRAGMA query_only = ON")
         return connection
 

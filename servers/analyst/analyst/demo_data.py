@@ -59,9 +59,18 @@ LAST_NAMES = """Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez
 Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark Ramirez Lewis Robinson Walker
 Young Allen King Wright Scott Torres Nguyen Hill Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter""".split()
 CITIES = [
-    ("Seattle", "WA", "98"), ("Portland", "OR", "97"), ("San Francisco", "CA", "94"), ("Los Angeles", "CA", "90"),
-    ("Denver", "CO", "80"), ("Austin", "TX", "73"), ("Chicago", "IL", "60"), ("Boston", "MA", "02"),
-    ("New York", "NY", "10"), ("Atlanta", "GA", "30"), ("Miami", "FL", "33"), ("Minneapolis", "MN", "55"),
+    ("Seattle", "WA", "98"),
+    ("Portland", "OR", "97"),
+    ("San Francisco", "CA", "94"),
+    ("Los Angeles", "CA", "90"),
+    ("Denver", "CO", "80"),
+    ("Austin", "TX", "73"),
+    ("Chicago", "IL", "60"),
+    ("Boston", "MA", "02"),
+    ("New York", "NY", "10"),
+    ("Atlanta", "GA", "30"),
+    ("Miami", "FL", "33"),
+    ("Minneapolis", "MN", "55"),
 ]
 STREETS = "Oak Maple Pine Cedar Elm Washington Lake Hill Park Main Sunset Ridge River Spring Highland".split()
 CATEGORIES = {
@@ -92,7 +101,9 @@ def _customers(rng: random.Random, count: int) -> list[tuple]:
     for cid in range(1, count + 1):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         city, state, zip_prefix = rng.choice(CITIES)
-        card = _luhn_complete(rng.choice(["4", "51", "37"]) + "".join(rng.choice("0123456789") for _ in range(13)))
+        card = _luhn_complete(
+            rng.choice(["4", "51", "37"]) + "".join(rng.choice("0123456789") for _ in range(13))
+        )
         rows.append(
             (
                 cid,

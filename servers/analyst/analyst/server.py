@@ -26,7 +26,9 @@ INSTRUCTIONS = (
 def create_server(database: Database, settings: AnalystSettings) -> MCPServer:
     mcp = MCPServer("analyst", version=__version__, instructions=INSTRUCTIONS)
 
-    @mcp.resource("db://schema", name="schema", mime_type="text/x-sql", description="CREATE statements of every table.")
+    @mcp.resource(
+        "db://schema", name="schema", mime_type="text/x-sql", description="CREATE statements of every table."
+    )
     def schema() -> str:
         return database.schema_ddl()
 
@@ -36,13 +38,17 @@ def create_server(database: Database, settings: AnalystSettings) -> MCPServer:
         )
     )
     def run_sql(
-        query: Annotated[str, Field(description="One read-only SQL statement, e.g. SELECT city, count(*) FROM ...")],
+        query: Annotated[
+            str, Field(description="One read-only SQL statement, e.g. SELECT city, count(*) FROM ...")
+        ],
     ) -> QueryResult:
         """Run one read-only SQL query and return its rows (at most the server's row limit; see `truncated`)."""
         try:
             result = database.query(query, settings.row_limit)
         except DatabaseError as exc:
-            raise ToolError(f"the database refused the query: {exc}. Check db://schema and send a corrected query.")
+            raise ToolError(
+                f"the database refused the query: {exc}. Check db://schema and send a corrected query."
+            ) from None
         log.info("run_sql", extra={"fields": {"rows": result.row_count, "truncated": result.truncated}})
         return result
 

@@ -1,0 +1,48 @@
+# The two commands that matter: `make demo` and `make test`. Both set everything up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+KIT := $(VENV)/bin/kit
+STAMP := $(VENV)/.installed-stamp
+KIT_BASE_IMAGE ?=
+
+.PHONY: setup host-tools demo test unit integration lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml servers/*/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e servers/analyst
+	touch $(STAMP)
+
+# The kit's own base image needs debootstrap on the host; a base named in KIT_BASE_IMAGE does not.
+host-tools:
+	@if [ -z "$(KIT_BASE_IMAGE)" ] && ! command -v debootstrap >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing debootstrap (for the base image)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; \
+	  else \
+	    echo "note: debootstrap is missing; if the base image must be built, install it (sudo apt-get install debootstrap)"; \
+	    echo "      or use a standard base: KIT_BASE_IMAGE=python:3.12-slim make demo"; \
+	  fi; \
+	fi
+
+demo: setup host-tools
+	$(KIT) demo
+
+test: setup host-tools
+	$(PY) -m pytest
+
+unit: setup
+	$(PY) -m pytest tests/unit servers
+
+integration: setup host-tools
+	$(PY) -m pytest tests/integration
+
+lint: setup
+	$(VENV)/bin/ruff check kit tests servers
+	$(VENV)/bin/ruff format --check kit tests servers
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache
