@@ -1,4 +1,4 @@
-# One MCP server per image. Rendered by kit/builder.py: the {{...}} markers are filled from the server's
+# One MCP server per image. Rendered by kit/builder.py: the double-brace markers are filled from the server's
 # [tool.mcpkit] table. Classic-builder compatible (no RUN --mount, no heredocs); needs no network.
 ARG BASE_IMAGE
 

@@ -41,7 +41,13 @@ def is_kit_base(settings: Settings) -> bool:
 
 
 def ensure_base_image(settings: Settings, reporter: Reporter, *, force: bool = False) -> BaseResult:
-    client = engine.connect()
+    with engine.connected() as client:
+        return _ensure(client, settings, reporter, force=force)
+
+
+def _ensure(
+    client: docker.DockerClient, settings: Settings, reporter: Reporter, *, force: bool
+) -> BaseResult:
     tag = settings.base_image
     if not force and engine.image_exists(client, tag):
         image = client.images.get(tag)

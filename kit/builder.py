@@ -47,7 +47,13 @@ def image_tag(settings: Settings, server: Server) -> str:
 def build_servers(
     settings: Settings, servers: list[Server], reporter: Reporter, *, force: bool = False
 ) -> list[BuildResult]:
-    client = engine.connect()
+    with engine.connected() as client:
+        return _build_all(client, settings, servers, reporter, force=force)
+
+
+def _build_all(
+    client: docker.DockerClient, settings: Settings, servers: list[Server], reporter: Reporter, *, force: bool
+) -> list[BuildResult]:
     if not engine.image_exists(client, settings.base_image) and is_kit_base(settings):
         raise KitError(
             f"base image {settings.base_image} does not exist yet",

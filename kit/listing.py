@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import docker
+
 from kit import engine
 from kit.builder import LABEL_PREFIX, build_state, image_tag
 from kit.errors import KitError
@@ -25,15 +27,17 @@ class ServerStatus:
     dependencies: list[str]
 
 
-def server_statuses(
-    settings: Settings, servers: list[Server], *, with_docker: bool = True
+def server_statuses(settings: Settings, servers: list[Server]) -> list[ServerStatus]:
+    try:
+        with engine.connected() as client:
+            return _statuses(client, settings, servers)
+    except KitError:
+        return _statuses(None, settings, servers)  # still list the servers; their image state is "unknown"
+
+
+def _statuses(
+    client: docker.DockerClient | None, settings: Settings, servers: list[Server]
 ) -> list[ServerStatus]:
-    client = None
-    if with_docker:
-        try:
-            client = engine.connect()
-        except KitError:
-            client = None  # still list the servers; their image state is "unknown"
     statuses = []
     for server in servers:
         state, image = build_state(client, settings, server) if client else ("unknown", None)

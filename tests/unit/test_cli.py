@@ -1,0 +1,98 @@
+"""The CLI driven in-process. Docker is made unreachable on purpose where a command must cope without it."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kit.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def in_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    return project
+
+
+def test_config_prints_the_claude_desktop_entries(in_project: Path) -> None:
+    result = runner.invoke(app, ["config", "--client", "claude-desktop"])
+    assert result.exit_code == 0, result.output
+    entry = json.loads(result.stdout)["mcpServers"]["analyst"]
+    assert entry["command"] == "docker" and entry["args"][-1] == "mcpkit/analyst:0.1.0"
+
+
+def test_config_output_writes_the_file_and_reports_it(in_project: Path) -> None:
+    target = in_project / "out" / "claude_desktop_config.json"
+    result = runner.invoke(app, ["config", "--output", str(target), "--env", "ANALYST_ROW_LIMIT=5"])
+    assert result.exit_code == 0, result.output
+    assert "added analyst" in result.stderr
+    assert json.loads(target.read_text())["mcpServers"]["analyst"]["env"] == {"ANALYST_ROW_LIMIT": "5"}
+
+
+def test_install_merges_into_the_clients_own_file(in_project: Path, tmp_path: Path) -> None:
+    path = tmp_path / "home" / ".config" / "Claude" / "claude_desktop_config.json"
+    path.parent.mkdir(parents=True)
+    path.write_text('{"mcpServers": {"other": {"command": "x"}}}')
+    result = runner.invoke(app, ["config", "--install"])
+    assert result.exit_code == 0, result.output
+    assert set(json.loads(path.read_text())["mcpServers"]) == {"other", "analyst"}
+
+
+def test_dry_run_prints_a_diff_and_writes_nothing(in_project: Path) -> None:
+    target = in_project / "claude_desktop_config.json"
+    result = runner.invoke(app, ["config", "--output", str(target), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert '"analyst"' in result.stdout and "nothing was written" in result.stderr
+    assert not target.exists()
+
+
+def test_malformed_config_gives_a_clear_error_without_traceback(in_project: Path) -> None:
+    target = in_project / "claude_desktop_config.json"
+    target.write_text('{"mcpServers": ')
+    result = runner.invoke(app, ["config", "--output", str(target)])
+    assert result.exit_code == 1
+    assert "not valid JSON" in result.stderr and "Traceback" not in result.output
+    assert target.read_text() == '{"mcpServers": '
+
+
+def test_unknown_server_and_client_are_user_errors(in_project: Path) -> None:
+    unknown_server = runner.invoke(app, ["config", "nope"])
+    assert unknown_server.exit_code == 1 and "known servers: analyst" in unknown_server.stderr
+    unknown_client = runner.invoke(app, ["config", "--client", "notepad"])
+    assert unknown_client.exit_code == 1 and "claude-desktop" in unknown_client.stderr
+
+
+def test_list_without_docker_still_lists_servers_as_unknown(in_project: Path) -> None:
+    result = runner.invoke(app, ["list", "--json"])
+    assert result.exit_code == 0, result.output
+    (analyst,) = json.loads(result.stdout)
+    assert analyst["name"] == "analyst" and analyst["state"] == "unknown"
+    assert analyst["env"] == ["ANALYST_ROW_LIMIT", "ANALYST_DATABASE_URL"]
+
+
+def test_build_without_docker_says_how_to_fix_it(in_project: Path) -> None:
+    result = runner.invoke(app, ["build"])
+    assert result.exit_code == 1
+    assert "cannot reach the Docker engine" in result.stderr and "DOCKER_HOST" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_env_reports_effective_settings_as_json(in_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KIT_BASE_IMAGE", "python:3.12-slim")
+    result = runner.invoke(app, ["env", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert rows["KIT_BASE_IMAGE"] == {
+        **rows["KIT_BASE_IMAGE"],
+        "value": "python:3.12-slim",
+        "source": "environment",
+    }
+
+
+def test_version_option() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith("mcpkit ")

@@ -1,0 +1,47 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from kit.clients.claude_desktop import FORMAT
+from kit.configure import client_format, launch_entries, parse_env_options
+from kit.errors import KitError
+from kit.servers import discover
+from kit.settings import load_settings
+
+GOLDEN = Path(__file__).parent / "golden" / "claude_desktop_analyst.json"
+
+
+def _entries(project: Path, values: dict[str, str] | None = None):
+    settings = load_settings({}, cwd=project)
+    return launch_entries(settings, discover(settings.servers_path), values)
+
+
+def test_claude_desktop_config_matches_golden_output(project: Path) -> None:
+    rendered = FORMAT.render(_entries(project, {"ANALYST_DATABASE_URL": "postgresql://u:pw@db/x"}))
+    assert rendered == json.loads(GOLDEN.read_text())
+
+
+def test_secret_values_never_appear_in_args(project: Path) -> None:
+    (entry,) = _entries(project, {"ANALYST_DATABASE_URL": "postgresql://u:pw@db/x"})
+    assert entry.env == {"ANALYST_DATABASE_URL": "postgresql://u:pw@db/x"}
+    assert not any("pw@" in arg for arg in entry.args)
+    assert entry.args[entry.args.index("ANALYST_DATABASE_URL") - 1] == "-e"
+
+
+def test_a_value_for_a_variable_no_server_takes_is_refused(project: Path) -> None:
+    with pytest.raises(KitError, match="OPENAI_API_KEY"):
+        _entries(project, {"OPENAI_API_KEY": "x"})
+
+
+def test_env_options_take_values_or_copy_them_from_the_shell() -> None:
+    assert parse_env_options(["A=1", "B"], {"B": "from-shell"}) == {"A": "1", "B": "from-shell"}
+    assert parse_env_options(["URL=a=b"], {}) == {"URL": "a=b"}
+    with pytest.raises(KitError, match="not set in this shell"):
+        parse_env_options(["MISSING"], {})
+
+
+def test_unknown_client_lists_the_supported_ones() -> None:
+    with pytest.raises(KitError) as caught:
+        client_format("notepad")
+    assert "claude-desktop" in (caught.value.hint or "")

@@ -1,0 +1,51 @@
+import itertools
+from pathlib import Path
+
+from kit.runargs import docker_run_args
+from kit.servers import discover, load_server
+
+
+def _pairs(args: list[str]) -> list[tuple[str, str]]:
+    return list(itertools.pairwise(args))
+
+
+def test_every_hardening_flag_is_on_by_default(project: Path) -> None:
+    (analyst,) = discover(project / "servers")
+    args = docker_run_args(analyst, "mcpkit/analyst:0.1.0")
+    assert args[:4] == ["run", "-i", "--rm", "--init"]
+    pairs = _pairs(args)
+    for expected in [
+        ("--cap-drop", "ALL"),
+        ("--security-opt", "no-new-privileges"),
+        ("--user", "10001:10001"),
+        ("--network", "none"),
+        ("--memory", "512m"),
+        ("--pids-limit", "128"),
+        ("--label", "io.mcpkit.managed=true"),
+        ("--label", "io.mcpkit.server=analyst"),
+    ]:
+        assert expected in pairs
+    assert "--read-only" in args
+    assert any(a.startswith("/tmp:") and "noexec" in a for a in args)
+    assert "--name" not in args, "clients may start a server twice; a fixed name would collide"
+    assert "-t" not in args, "a TTY would corrupt the stdio protocol stream"
+    assert args[-1] == "mcpkit/analyst:0.1.0"
+
+
+def test_variables_are_passed_by_name_only(project: Path) -> None:
+    (analyst,) = discover(project / "servers")
+    args = docker_run_args(analyst, "img")
+    assert ("-e", "ANALYST_DATABASE_URL") in _pairs(args)
+    assert not any("=" in a for a in args if a.startswith("ANALYST_"))
+
+
+def test_server_declaring_network_gets_the_default_network(tmp_path: Path) -> None:
+    folder = tmp_path / "fetcher"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text(
+        '[project]\nname = "fetcher"\nversion = "1.0.0"\n[tool.mcpkit]\nmodule = "fetcher"\nnetwork = true\n'
+        '[tool.mcpkit.limits]\nmemory = "1g"\n'
+    )
+    args = docker_run_args(load_server(folder), "img")
+    assert "--network" not in args
+    assert ("--memory", "1g") in _pairs(args)

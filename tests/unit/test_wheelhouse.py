@@ -1,0 +1,31 @@
+import itertools
+
+from kit.wheelhouse import LockedWheel, PythonTarget
+
+
+def test_glibc_target_accepts_every_manylinux_tag_down_to_2014() -> None:
+    target = PythonTarget("3.11.2", "x86_64", "2.36")
+    assert target.short_version == "3.11"
+    assert target.platforms[0] == "manylinux_2_36_x86_64"
+    assert "manylinux_2_17_x86_64" in target.platforms and "manylinux2014_x86_64" in target.platforms
+    assert "manylinux_2_16_x86_64" not in target.platforms
+
+
+def test_pip_arguments_pin_interpreter_abi_and_binary_only() -> None:
+    args = PythonTarget("3.12.7", "aarch64", "2.36").pip_target_args()
+    assert "--only-binary=:all:" in args
+    assert args[args.index("--python-version") + 1] == "3.12"
+    assert ("--abi", "cp312") in itertools.pairwise(args)
+    assert all(p.endswith("aarch64") for p in args[args.index("--platform") + 1 :: 2])
+
+
+def test_musl_target_uses_musllinux_tags() -> None:
+    assert PythonTarget("3.12.1", "x86_64", None).platforms == [
+        "musllinux_1_2_x86_64",
+        "musllinux_1_1_x86_64",
+    ]
+
+
+def test_locked_wheel_renders_a_hash_pinned_requirement() -> None:
+    wheel = LockedWheel("mcp", "2.3.0", "mcp-2.3.0-py3-none-any.whl", "ab" * 32)
+    assert wheel.requirement == f"mcp==2.3.0 --hash=sha256:{'ab' * 32}"
