@@ -98,7 +98,8 @@ def build_server_wheel(server_path: Path, destination: Path, reporter: Reporter)
         _pip(
             ["wheel", "--no-deps", "--quiet", "--wheel-dir", scratch, str(server_path)],
             reporter,
-            "building the wheel",
+            f"building the wheel of {server_path}",
+            hint=f"check {server_path / 'pyproject.toml'}; `pip wheel {server_path}` shows the same error",
         )
         (wheel,) = Path(scratch).glob("*.whl")
         return Path(shutil.copy2(wheel, destination / wheel.name))
@@ -151,7 +152,13 @@ def download(locked: list[LockedWheel], target: PythonTarget, wheelhouse: Path, 
         )
 
 
-def _pip(args: list[str], reporter: Reporter, doing: str) -> None:
+_DEPENDENCY_HINT = (
+    "a dependency may have no wheel for the base image's Python/platform; pin another version, "
+    "or check that the package index is reachable from this host"
+)
+
+
+def _pip(args: list[str], reporter: Reporter, doing: str, hint: str = _DEPENDENCY_HINT) -> None:
     command = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
     result = subprocess.run(command, capture_output=True, text=True)
     for line in result.stdout.splitlines():
@@ -160,6 +167,5 @@ def _pip(args: list[str], reporter: Reporter, doing: str) -> None:
         tail = "\n".join(result.stderr.strip().splitlines()[-15:])
         raise KitError(
             f"pip failed while {doing}:\n{tail}",
-            hint="a dependency may have no wheel for the base image's Python/platform; pin another version, "
-            "or check that the package index is reachable from this host",
+            hint=hint,
         )

@@ -1,0 +1,76 @@
+"""The analyst in-process through the SDK's real client (no container, no subprocess)."""
+
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from analyst.config import AnalystSettings
+from analyst.database import open_database
+from analyst.demo_data import create_demo_database
+from analyst.server import create_server
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return create_demo_database(tmp_path_factory.mktemp("db") / "demo.db")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _client(demo_db: Path, row_limit: int = 100) -> Client:
+    settings = AnalystSettings(database_url=f"sqlite:///{demo_db}", row_limit=row_limit)
+    return Client(create_server(open_database(settings.database_url), settings), mode="legacy")
+
+
+async def test_schema_resource_holds_the_create_statements(demo_db: Path) -> None:
+    async with _client(demo_db) as client:
+        result = await client.read_resource("db://schema")
+    text = result.contents[0].text
+    for table in ("customers", "products", "orders", "order_items"):
+        assert f"CREATE TABLE {table}" in text
+    assert "ssn TEXT" in text and "REFERENCES customers(id)" in text
+
+
+async def test_run_sql_returns_real_rows(demo_db: Path) -> None:
+    async with _client(demo_db) as client:
+        result = await client.call_tool("run_sql", {"query": "SELECT count(*) AS n FROM customers"})
+    assert not result.is_error
+    assert result.structured_content == {
+        "columns": ["n"],
+        "rows": [[2000]],
+        "row_count": 1,
+        "truncated": False,
+    }
+
+
+async def test_rows_are_capped_at_fetch_time_and_truncation_reported(demo_db: Path) -> None:
+    async with _client(demo_db, row_limit=7) as client:
+        result = await client.call_tool("run_sql", {"query": "SELECT id FROM orders"})
+    assert result.structured_content["row_count"] == 7 and result.structured_content["truncated"] is True
+
+
+async def test_writes_are_refused_by_the_read_only_connection(demo_db: Path) -> None:
+    async with _client(demo_db) as client:
+        result = await client.call_tool("run_sql", {"query": "DELETE FROM customers"})
+        count = await client.call_tool("run_sql", {"query": "SELECT count(*) FROM customers"})
+    assert result.is_error and "readonly database" in result.content[0].text
+    assert count.structured_content["rows"] == [[2000]]
+
+
+async def test_sql_errors_tell_the_model_how_to_retry(demo_db: Path) -> None:
+    async with _client(demo_db) as client:
+        result = await client.call_tool("run_sql", {"query": "SELECT nope FROM customers"})
+    assert result.is_error
+    assert "no such column: nope" in result.content[0].text and "db://schema" in result.content[0].text
+
+
+async def test_server_reports_its_package_version(demo_db: Path) -> None:
+    async with _client(demo_db) as client:
+        assert client.server_info.name == "analyst"
+        assert client.server_info.version == "0.1.0"

@@ -1,0 +1,85 @@
+"""The integration tier: the real Docker engine, real images, the SDK's stdio client.
+
+Without an engine these tests skip on a laptop; under CI=true a missing engine is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import platformdirs
+import pytest
+
+from kit import engine
+from kit.base_image import BaseResult, ensure_base_image, is_kit_base
+from kit.builder import BuildResult, build_servers
+from kit.engine import MANAGED_LABEL
+from kit.errors import KitError
+from kit.reporting import SilentReporter
+from kit.servers import Server, discover, select
+from kit.settings import Settings, load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+# Read before any test points HOME at a temporary folder, so wheels and the base image are reused across runs.
+SHARED_CACHE = Path(os.environ.get("KIT_CACHE_DIR") or platformdirs.user_cache_dir("mcpkit"))
+BASE_IMAGE = os.environ.get("KIT_BASE_IMAGE") or Settings.model_fields["base_image"].default
+
+pytestmark = pytest.mark.docker
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI must run the integration tier, but: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[docker.DockerClient]:
+    try:
+        with engine.connected() as client:
+            started = time.time()
+            yield client
+            _remove_leftovers(client, started)
+    except KitError as exc:
+        _unavailable(str(exc))
+
+
+def _remove_leftovers(client: docker.DockerClient, since: float) -> None:
+    """Containers of the kit created during this session that are still around (a failed test's)."""
+    for container in client.containers.list(all=True, filters={"label": MANAGED_LABEL}):
+        created = container.attrs["Created"][:19]
+        if time.mktime(time.strptime(created, "%Y-%m-%dT%H:%M:%S")) - time.timezone >= since - 5:
+            container.remove(force=True)
+
+
+@pytest.fixture(scope="session")
+def kit_settings(docker_client: docker.DockerClient) -> Settings:
+    return load_settings({"KIT_BASE_IMAGE": BASE_IMAGE, "KIT_CACHE_DIR": str(SHARED_CACHE)}, cwd=REPO)
+
+
+@pytest.fixture(scope="session")
+def base_image(kit_settings: Settings) -> BaseResult:
+    """Built once per machine (cached by tag); a registry base such as python:3.12-slim is used as it is."""
+    if not is_kit_base(kit_settings):
+        return BaseResult(kit_settings.base_image, "", 0, built=False)
+    try:
+        return ensure_base_image(kit_settings, SilentReporter())
+    except KitError as exc:
+        _unavailable(f"cannot build the base image: {exc}")
+        raise
+
+
+@pytest.fixture(scope="session")
+def analyst(kit_settings: Settings) -> Server:
+    (server,) = select(discover(kit_settings.servers_path), ["analyst"])
+    return server
+
+
+@pytest.fixture(scope="session")
+def analyst_image(kit_settings: Settings, base_image: BaseResult, analyst: Server) -> BuildResult:
+    (result,) = build_servers(kit_settings, [analyst], SilentReporter())
+    return result

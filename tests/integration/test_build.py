@@ -1,0 +1,92 @@
+import json
+import shutil
+from pathlib import Path
+
+import docker
+import pytest
+
+from kit.base_image import BaseResult
+from kit.builder import LABEL_PREFIX, BuildResult, build_servers
+from kit.errors import KitError
+from kit.reporting import SilentReporter
+from kit.servers import Server, load_server, source_hash
+from kit.settings import Settings
+
+INSPECT_SCRIPT = """
+import importlib.util, json, os, pathlib, sys
+spec = importlib.util.find_spec("analyst.server")
+print(json.dumps({
+    "uid": os.getuid(),
+    "prefix": sys.prefix,
+    "pip": importlib.util.find_spec("pip") is not None,
+    "compiled": pathlib.Path(spec.cached).exists(),
+    "wheels": os.path.exists("/wheels"),
+    "demo_db": os.path.getsize("/opt/mcp/data/demo.db"),
+}))
+"""
+
+
+def test_image_labels_record_its_provenance(
+    analyst_image: BuildResult, analyst: Server, docker_client
+) -> None:
+    labels = docker_client.images.get(analyst_image.tag).labels
+    assert labels[LABEL_PREFIX + "server"] == "analyst"
+    assert labels[LABEL_PREFIX + "server-version"] == analyst.version
+    assert labels[LABEL_PREFIX + "kit-version"]
+    assert labels[LABEL_PREFIX + "source-hash"] == source_hash(analyst.path)
+    dependencies = labels[LABEL_PREFIX + "dependencies"].split("\n")
+    assert any(d.startswith("mcp==2.") for d in dependencies) and any(
+        d.startswith("pydantic==") for d in dependencies
+    )
+
+
+def test_image_runs_as_non_root_in_its_own_environment_without_installer(
+    analyst_image: BuildResult, docker_client: docker.DockerClient
+) -> None:
+    image = docker_client.images.get(analyst_image.tag)
+    assert image.attrs["Config"]["User"] == "10001:10001"
+    output = docker_client.containers.run(
+        analyst_image.tag,
+        ["-c", INSPECT_SCRIPT],
+        entrypoint=["python"],
+        network_mode="none",
+        read_only=True,
+        remove=True,
+        labels={"io.mcpkit.managed": "true"},
+    )
+    facts = json.loads(output)
+    assert facts["uid"] == 10001
+    assert facts["prefix"] == "/opt/venv"
+    assert facts["pip"] is False, "no installer left in the final image"
+    assert facts["compiled"] is True, "bytecode precompiled at build time"
+    assert facts["wheels"] is False, "the wheelhouse stays in the build stage"
+    assert facts["demo_db"] > 1_000_000
+
+
+def test_unchanged_server_is_not_rebuilt(
+    kit_settings: Settings, analyst: Server, analyst_image: BuildResult
+) -> None:
+    (again,) = build_servers(kit_settings, [analyst], SilentReporter())
+    assert again.status == "unchanged" and again.image_id == analyst_image.image_id
+
+
+def test_a_server_that_cannot_start_fails_its_smoke_test_and_is_not_tagged(
+    kit_settings: Settings, base_image: BaseResult, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    folder = tmp_path / "servers" / "broken"
+    (folder / "broken").mkdir(parents=True)
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+        '[project]\nname = "broken-server"\nversion = "0.0.1"\ndependencies = []\n'
+        '[tool.hatch.build.targets.wheel]\npackages = ["broken"]\n[tool.mcpkit]\nmodule = "broken"\n'
+    )
+    (folder / "broken" / "__init__.py").write_text("")
+    (folder / "broken" / "__main__.py").write_text(
+        "import sys\nsys.stderr.write('broken: BROKEN_TOKEN is not configured\\n')\nsys.exit(3)\n"
+    )
+    settings = kit_settings.model_copy(update={"image_prefix": "mcpkit-test"})
+    with pytest.raises(KitError, match="smoke test failed") as caught:
+        build_servers(settings, [load_server(folder)], SilentReporter())
+    assert "BROKEN_TOKEN is not configured" in str(caught.value)
+    assert not docker_client.images.list(name="mcpkit-test/broken")
+    shutil.rmtree(folder)

@@ -1,0 +1,113 @@
+"""Claude Desktop's view: the generated entry's command and args, run verbatim by the official SDK stdio client."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import docker
+import pytest
+from mcp import Client, StdioServerParameters
+from typer.testing import CliRunner
+
+from kit.builder import BuildResult
+from kit.cli import app
+from kit.runargs import SERVER_LABEL
+from kit.settings import Settings
+from kit.smoke import docker_client_env
+
+# Run inside the container while the client is connected, as the server's own user would.
+HARDENING_PROBE = """
+import json, os
+status = dict(line.split(":\\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\\t" in line)
+try:
+    open("/usr/local/written-by-probe", "w")
+    writable = True
+except OSError:
+    writable = False
+print(json.dumps({"uid": os.getuid(), "cap_eff": status["CapEff"].strip(), "no_new_privs": status["NoNewPrivs"].strip(),
+                  "root_writable": writable, "interfaces": sorted(os.listdir("/sys/class/net"))}))
+"""
+
+
+@pytest.fixture
+def claude_config(
+    analyst_image: BuildResult, kit_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
+    monkeypatch.chdir(kit_settings.project_dir)
+    monkeypatch.setenv("KIT_BASE_IMAGE", kit_settings.base_image)
+    path = tmp_path / "claude_desktop_config.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "config",
+            "--client",
+            "claude-desktop",
+            "analyst",
+            "--output",
+            str(path),
+            "--env",
+            "ANALYST_ROW_LIMIT=5",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(path.read_text())
+
+
+def _kit_containers(client: docker.DockerClient) -> list:
+    return client.containers.list(all=True, filters={"label": f"{SERVER_LABEL}=analyst"})
+
+
+@pytest.mark.parametrize(("mode", "protocol"), [("legacy", "2025-11-25"), ("auto", "2026-07-28")])
+def test_entry_from_the_config_serves_mcp_hardened_and_leaves_nothing_behind(
+    claude_config: dict[str, Any], docker_client: docker.DockerClient, mode: str, protocol: str
+) -> None:
+    entry = claude_config["mcpServers"]["analyst"]
+    assert entry["env"] == {"ANALYST_ROW_LIMIT": "5"} and "ANALYST_ROW_LIMIT=5" not in entry["args"]
+    params = StdioServerParameters(
+        command=entry["command"], args=entry["args"], env=docker_client_env(entry["env"])
+    )
+    assert not _kit_containers(docker_client), (
+        "another analyst container is running; the checks below need it alone"
+    )
+
+    async def session() -> dict[str, Any]:
+        async with Client(params, mode=mode) as client:
+            (container,) = _kit_containers(docker_client)
+            probe = container.exec_run(["python", "-c", HARDENING_PROBE])
+            return {
+                "protocol": client.protocol_version,
+                "tools": [t.name for t in (await client.list_tools()).tools],
+                "schema": (await client.read_resource("db://schema")).contents[0].text,
+                "query": await client.call_tool(
+                    "run_sql", {"query": "SELECT id, city FROM customers ORDER BY id"}
+                ),
+                "host_config": container.attrs["HostConfig"],
+                "probe": json.loads(probe.output),
+            }
+
+    seen = anyio.run(session)
+    assert seen["protocol"] == protocol
+    assert seen["tools"] == ["run_sql"]
+    assert "CREATE TABLE customers" in seen["schema"]
+    result = seen["query"].structured_content
+    assert result["columns"] == ["id", "city"] and [row[0] for row in result["rows"]] == [1, 2, 3, 4, 5]
+    assert result["truncated"] is True, "ANALYST_ROW_LIMIT=5 from the env block reached the container by name"
+
+    host = seen["host_config"]
+    assert host["ReadonlyRootfs"] is True and host["CapDrop"] == ["ALL"] and host["NetworkMode"] == "none"
+    assert "no-new-privileges" in host["SecurityOpt"] and host["Init"] is True
+    assert host["Memory"] == 512 * 1024**2 and host["PidsLimit"] == 128
+    probe = seen["probe"]
+    assert probe["uid"] == 10001
+    assert probe["cap_eff"] == "0000000000000000" and probe["no_new_privs"] == "1"
+    assert probe["root_writable"] is False
+    assert probe["interfaces"] == ["lo"]
+
+    deadline = time.monotonic() + 15
+    while _kit_containers(docker_client) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _kit_containers(docker_client), "docker run --rm left a container behind"
