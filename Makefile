@@ -6,7 +6,7 @@ KIT := $(VENV)/bin/kit
 STAMP := $(VENV)/.installed-stamp
 KIT_BASE_IMAGE ?=
 
-.PHONY: setup host-tools demo test unit integration lint bench clean
+.PHONY: setup host-tools demo test unit integration lint docs clean
 
 setup: $(STAMP)
 
@@ -46,3 +46,6 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache
+
+docs: setup
+	$(VENV)/bin/typer kit.cli utils docs --name kit --output docs/cli.md
