@@ -89,12 +89,12 @@ def _debootstrap(recipe: dict, settings: Settings, rootfs: Path, reporter: Repor
         settings.debian_mirror,
     ]
     reporter.step(f"debootstrap {settings.debian_suite} from {settings.debian_mirror} (about a minute)")
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     tail: list[str] = []
-    assert process.stdout is not None
-    for line in process.stdout:
-        reporter.detail(line.rstrip())
-        tail = [*tail[-19:], line.rstrip()]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            reporter.detail(line.rstrip())
+            tail = [*tail[-19:], line.rstrip()]
     if process.wait() != 0:
         raise KitError(
             "debootstrap failed:\n" + "\n".join(tail),
