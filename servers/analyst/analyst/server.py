@@ -1,67 +1,109 @@
-"""The MCP surface: resource db://schema and tool run_sql."""
+"""The MCP surface: resource db://schema, tools run_sql and explain_sql."""
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import Annotated
+import uuid
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
 
-from analyst import __version__, logs
+from analyst import __version__, logs, pii
 from analyst.config import AnalystSettings
-from analyst.database import Database, DatabaseError, QueryResult, UnsupportedDatabaseURL, open_database
+from analyst.engines import ConfigurationError, Engine, EngineError, open_engine
+from analyst.guard import QueryRefused
+from analyst.runner import QueryResult, render_text, run_query
 
 log = logging.getLogger("analyst")
+T = TypeVar("T")
 
 INSTRUCTIONS = (
-    "Answer questions about a relational database. Read db://schema first for the tables and columns, "
-    "then call run_sql with one read-only SELECT. Results are capped; aggregate in SQL rather than paging."
+    "Answer questions about a relational database. Read db://schema first for the tables and columns, then call "
+    "run_sql with one read-only SELECT. Results are capped; aggregate in SQL rather than paging. Columns marked as "
+    "personal data come back masked and cannot be filtered, joined, grouped or sorted on."
 )
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+QueryArgument = Annotated[
+    str,
+    Field(description="One read-only SQL statement, e.g. SELECT city, count(*) FROM customers GROUP BY city"),
+]
 
 
-def create_server(database: Database, settings: AnalystSettings) -> MCPServer:
+def create_server(engine: Engine, settings: AnalystSettings, policy: pii.Policy) -> MCPServer:
     mcp = MCPServer("analyst", version=__version__, instructions=INSTRUCTIONS)
 
     @mcp.resource(
         "db://schema", name="schema", mime_type="text/x-sql", description="CREATE statements of every table."
     )
     def schema() -> str:
-        return database.schema_ddl()
+        return _safely("db://schema", lambda: engine.schema_ddl(policy))
 
-    @mcp.tool(
-        annotations=ToolAnnotations(
-            read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+    @mcp.tool(annotations=READ_ONLY)
+    def run_sql(query: QueryArgument) -> Annotated[CallToolResult, QueryResult]:
+        """Run one read-only SQL query. Returns columns and rows (at most the row limit; see `truncated`), with
+        personal-data columns masked."""
+        result = _safely("run_sql", lambda: run_query(engine, policy, query, settings.limits))
+        log.info(
+            "run_sql",
+            extra={
+                "fields": {
+                    "rows": result.row_count,
+                    "truncated": result.truncated,
+                    "masked": result.masked_columns,
+                }
+            },
         )
-    )
-    def run_sql(
-        query: Annotated[
-            str, Field(description="One read-only SQL statement, e.g. SELECT city, count(*) FROM ...")
-        ],
-    ) -> QueryResult:
-        """Run one read-only SQL query and return its rows (at most the server's row limit; see `truncated`)."""
-        try:
-            result = database.query(query, settings.row_limit)
-        except DatabaseError as exc:
-            raise ToolError(
-                f"the database refused the query: {exc}. Check db://schema and send a corrected query."
-            ) from None
-        log.info("run_sql", extra={"fields": {"rows": result.row_count, "truncated": result.truncated}})
-        return result
+        return CallToolResult(
+            content=[TextContent(type="text", text=render_text(result))],
+            structured_content=result.model_dump(mode="json"),
+        )
+
+    @mcp.tool(annotations=READ_ONLY)
+    def explain_sql(query: QueryArgument) -> str:
+        """Show the database's plan for a query without running it (to check joins and index use)."""
+        prefix = "EXPLAIN QUERY PLAN " if engine.dialect == "sqlite" else "EXPLAIN "
+        result = _safely("explain_sql", lambda: run_query(engine, policy, prefix + query, settings.limits))
+        return "\n".join(" | ".join(str(v) for v in row) for row in result.rows)
 
     return mcp
+
+
+def _safely(operation: str, action: Callable[[], T]) -> T:
+    """Refusals and database errors become messages the model can act on; anything else an id in the log."""
+    try:
+        return action()
+    except QueryRefused as exc:
+        raise ToolError(f"refused: {exc}") from None
+    except EngineError as exc:
+        raise ToolError(
+            f"the database refused the query: {exc}. Check db://schema and send a corrected query."
+        ) from None
+    except Exception:
+        error_id = uuid.uuid4().hex[:12]
+        log.exception("unexpected failure", extra={"fields": {"error_id": error_id, "operation": operation}})
+        raise ToolError(
+            f"internal error (id {error_id}); the server log has the details. Try again or simplify."
+        ) from None
 
 
 def main() -> None:
     logs.configure()
     try:
         settings = AnalystSettings.from_env()
-        database = open_database(settings.database_url)
-    except (ValidationError, UnsupportedDatabaseURL) as exc:
-        log.error("cannot start: %s", exc)
+        policy = pii.load_policy(settings.pii_policy_file, settings.pii_hash_key)
+        engine = open_engine(settings.database_url)
+    except (ValidationError, ConfigurationError, OSError, ValueError) as exc:
+        log.error("cannot start: %s", pii.scrub(str(exc))[0])
         sys.exit(2)
-    log.info("starting", extra={"fields": {"version": __version__}})
-    create_server(database, settings).run()
+    log.info("starting", extra={"fields": {"version": __version__, "dialect": engine.dialect}})
+    try:
+        create_server(engine, settings, policy).run()
+    finally:
+        engine.close()

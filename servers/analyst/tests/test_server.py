@@ -6,8 +6,9 @@ import pytest
 from mcp import Client
 
 from analyst.config import AnalystSettings
-from analyst.database import open_database
 from analyst.demo_data import create_demo_database
+from analyst.engines import open_engine
+from analyst.pii import Policy
 from analyst.server import create_server
 
 pytestmark = pytest.mark.anyio
@@ -25,7 +26,7 @@ def anyio_backend() -> str:
 
 def _client(demo_db: Path, row_limit: int = 100) -> Client:
     settings = AnalystSettings(database_url=f"sqlite:///{demo_db}", row_limit=row_limit)
-    return Client(create_server(open_database(settings.database_url), settings), mode="legacy")
+    return Client(create_server(open_engine(settings.database_url), settings, Policy()), mode="legacy")
 
 
 async def test_schema_resource_holds_the_create_statements(demo_db: Path) -> None:
@@ -41,12 +42,11 @@ async def test_run_sql_returns_real_rows(demo_db: Path) -> None:
     async with _client(demo_db) as client:
         result = await client.call_tool("run_sql", {"query": "SELECT count(*) AS n FROM customers"})
     assert not result.is_error
-    assert result.structured_content == {
-        "columns": ["n"],
-        "rows": [[2000]],
-        "row_count": 1,
-        "truncated": False,
-    }
+    assert result.structured_content["columns"] == ["n"] and result.structured_content["rows"] == [[2000]]
+    assert (
+        result.structured_content["truncated"] is False and result.structured_content["masked_columns"] == []
+    )
+    assert result.content[0].text.startswith("1 row")
 
 
 async def test_rows_are_capped_at_fetch_time_and_truncation_reported(demo_db: Path) -> None:
@@ -59,7 +59,7 @@ async def test_writes_are_refused_by_the_read_only_connection(demo_db: Path) -> 
     async with _client(demo_db) as client:
         result = await client.call_tool("run_sql", {"query": "DELETE FROM customers"})
         count = await client.call_tool("run_sql", {"query": "SELECT count(*) FROM customers"})
-    assert result.is_error and "readonly database" in result.content[0].text
+    assert result.is_error and "received DELETE" in result.content[0].text
     assert count.structured_content["rows"] == [[2000]]
 
 

@@ -1,0 +1,152 @@
+"""SQLite through APSW: opened read-only, query_only on, and an authorizer that allows reads and an allowlist of
+functions only. The authorizer also reports every column the statement reads, and APSW exposes each output
+column's origin (SQLite's column metadata): together, the lineage the masker needs."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import apsw
+
+from analyst.engines import ConfigurationError, EngineError
+from analyst.lineage import Column, Lineage
+from analyst.pii import Policy
+
+# Scalar, aggregate and window functions that only compute. Anything else (load_extension, readfile, writefile,
+# zeroblob, fts3_tokenizer, ...) is denied by the authorizer whatever the SQL text looked like.
+ALLOWED_FUNCTIONS = frozenset(
+    """
+    abs avg count max min sum total group_concat string_agg round upper lower length octet_length substr substring
+    trim ltrim rtrim replace instr coalesce ifnull nullif iif if date time datetime julianday strftime unixepoch
+    timediff printf format like glob typeof quote char unicode sign ceil ceiling floor exp ln log log10 log2 pow
+    power sqrt mod pi trunc radians degrees sin cos tan asin acos atan atan2 sinh cosh tanh hex unhex concat
+    concat_ws likelihood likely unlikely random json json_extract json_object json_array json_group_array
+    json_group_object json_type json_valid json_array_length json_quote json_each json_tree -> ->>
+    row_number rank dense_rank percent_rank cume_dist ntile lag lead first_value last_value nth_value
+    sqlite_version changes total_changes median percentile percentile_cont percentile_disc
+    """.split()
+)
+PROGRESS_STEPS = 1000  # VM instructions between timeout checks
+
+
+@dataclass
+class _Execution:
+    columns: list[str]
+    lineage: Lineage
+    cursor: apsw.Cursor
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        yield from self.cursor
+
+
+@dataclass
+class SqliteEngine:
+    path: Path
+    dialect: str = "sqlite"
+    _connection: apsw.Connection | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_url(cls, url: str) -> SqliteEngine:
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            raise ConfigurationError(f"no SQLite database at {path}")
+        if "ENABLE_COLUMN_METADATA" not in apsw.compile_options:
+            raise ConfigurationError("this SQLite build has no column metadata, which PII masking needs")
+        return cls(path)
+
+    def _connect(self) -> apsw.Connection:
+        # mode=ro and SQLITE_OPEN_READONLY: the file itself is opened read-only. query_only refuses writes even to
+        # temporary tables. Both are set before the authorizer, which then denies any PRAGMA.
+        connection = apsw.Connection(
+            f"{self.path.resolve().as_uri()}?mode=ro",
+            flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI,
+        )
+        connection.execute("PRAGMA query_only = ON")
+        return connection
+
+    def schema_ddl(self, policy: Policy) -> str:
+        connection = self._connect()
+        try:
+            tables = connection.execute(
+                "SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+                "ORDER BY type = 'index', name"
+            ).fetchall()
+            parts = []
+            for kind, name, sql in tables:
+                statement = f"{sql.strip()};"
+                if kind in ("table", "view"):
+                    columns = [
+                        row[1] for row in connection.execute("SELECT * FROM pragma_table_info(?)", (name,))
+                    ]
+                    statement += _pii_comment(policy, name, columns)
+                parts.append(statement)
+        finally:
+            connection.close()
+        return "\n\n".join(parts)
+
+    @contextmanager
+    def execute(self, sql: str, timeout_seconds: float) -> Iterator[_Execution]:
+        connection = self._connect()
+        reads: Counter[Column] = Counter()
+        deadline = time.monotonic() + timeout_seconds
+        described: list[tuple[Any, ...]] = []
+
+        def authorize(
+            action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None
+        ) -> int:
+            if action == apsw.SQLITE_READ:
+                if arg1 and arg2 is not None:
+                    reads[(arg1, arg2)] += 1
+                return apsw.SQLITE_OK
+            if action in (apsw.SQLITE_SELECT, apsw.SQLITE_RECURSIVE):
+                return apsw.SQLITE_OK
+            if action == apsw.SQLITE_FUNCTION and arg2 is not None and arg2.lower() in ALLOWED_FUNCTIONS:
+                return apsw.SQLITE_OK
+            return apsw.SQLITE_DENY
+
+        def one_read_only_statement(cursor: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
+            # Called once per statement, prepared but not yet run: a second statement aborts the call, and the
+            # output description is taken here because an empty result has none once execution completes.
+            if described or not cursor.is_readonly:
+                return False
+            described.append(cursor.description_full)
+            return True
+
+        connection.authorizer = authorize
+        connection.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
+        cursor = connection.cursor()
+        cursor.exec_trace = one_read_only_statement
+        try:
+            cursor.execute(sql)
+            description = described[0] if described else ()
+            origins: list[Column | None] = [(d[3], d[4]) if d[3] and d[4] else None for d in description]
+            lineage = Lineage(reads=reads, origins=origins)
+            yield _Execution([d[0] for d in description], lineage, cursor)
+        except apsw.ExecTraceAbort:
+            raise EngineError("the statement was refused: only one read-only statement may run") from None
+        except apsw.InterruptError:
+            raise EngineError(f"the query ran longer than {timeout_seconds:g} s and was stopped") from None
+        except apsw.AuthError as exc:
+            raise EngineError(
+                f"not authorized: {exc} (this connection only reads, with a fixed set of functions)"
+            ) from None
+        except apsw.Error as exc:
+            raise EngineError(str(exc).removeprefix("SQLError: ")) from None
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        pass
+
+
+def _pii_comment(policy: Policy, table: str, columns: list[str]) -> str:
+    marked = [(c, p.rule.action.value) for c in columns if (p := policy.column(table, c))]
+    if not marked:
+        return ""
+    return "\n-- personal data: " + ", ".join(f"{c} ({action})" for c, action in marked)

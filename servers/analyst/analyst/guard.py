@@ -1,0 +1,181 @@
+"""Wall 1, the text: exactly one statement, of a read kind, with nothing in it that writes, locks, reaches files or
+the network, or changes session state.
+
+It runs sqlparse's lexer only: grouping costs ~15 ms on a 2 KB query, the lexer a fraction of that, and a flat token
+stream is all these checks need. The engine walls behind it hold on their own when this one is fooled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlparse import lexer
+from sqlparse import tokens as T
+
+READ_STARTS = ("SELECT", "WITH", "VALUES", "EXPLAIN")
+_HOW_TO = (
+    "Send one read-only statement: SELECT ..., WITH ... SELECT ..., VALUES (...), or EXPLAIN of one of those."
+)
+
+# Functions that write, signal, sleep, reach files or other servers, run SQL given as text (hiding what it
+# reads), or change settings. Matched on the unqualified, case-folded name.
+DENIED_FUNCTIONS = frozenset(
+    """
+    pg_read_file pg_read_binary_file pg_ls_dir pg_stat_file pg_ls_logdir pg_ls_waldir pg_ls_tmpdir pg_ls_archive_statusdir
+    pg_terminate_backend pg_cancel_backend pg_reload_conf pg_rotate_logfile pg_switch_wal pg_create_restore_point
+    pg_promote pg_sleep pg_sleep_for pg_sleep_until pg_notify set_config nextval setval
+    pg_advisory_lock pg_advisory_lock_shared pg_advisory_xact_lock pg_advisory_xact_lock_shared pg_try_advisory_lock
+    pg_try_advisory_lock_shared pg_try_advisory_xact_lock pg_try_advisory_xact_lock_shared
+    query_to_xml query_to_xmlschema query_to_xml_and_xmlschema table_to_xml table_to_xmlschema table_to_xml_and_xmlschema
+    cursor_to_xml cursor_to_xmlschema schema_to_xml schema_to_xmlschema schema_to_xml_and_xmlschema database_to_xml
+    database_to_xmlschema database_to_xml_and_xmlschema xpath_table
+    dblink dblink_exec dblink_connect dblink_connect_u dblink_send_query dblink_open dblink_fetch
+    load_extension readfile writefile edit fts3_tokenizer zeroblob randomblob sqlite_drop_column
+    """.split()
+)
+DENIED_FUNCTION_PREFIXES = (
+    "lo_",
+    "pg_replication_",
+    "pg_logical_",
+    "pg_create_",
+    "pg_drop_",
+    "pg_import_",
+    "pragma_",
+)
+
+_SKIPPED = (T.Whitespace, T.Newline, T.Comment)
+_LOCKING = (
+    "row-locking clauses (FOR UPDATE, FOR SHARE, FOR NO KEY UPDATE, FOR KEY SHARE) are not allowed on a "
+    "read-only connection; remove the FOR ... clause."
+)
+
+
+class QueryRefused(Exception):
+    """The statement is not allowed; the message says why and how to rephrase."""
+
+
+@dataclass(frozen=True)
+class CheckedQuery:
+    sql: str
+    kind: str  # SELECT, WITH, VALUES or EXPLAIN
+    ordinal_sort_refs: tuple[int, ...]  # 1-based result positions named in ORDER BY / GROUP BY
+
+
+def check(sql: str) -> CheckedQuery:
+    """The query if it may run; QueryRefused with an actionable message otherwise."""
+    return _check(sql.strip())
+
+
+@lru_cache(maxsize=512)
+def _check(sql: str) -> CheckedQuery:
+    tokens = _significant(sql)
+    if not tokens:
+        raise QueryRefused(f"the query is empty. {_HOW_TO}")
+    statements = _split(tokens)
+    if len(statements) > 1:
+        kinds = ", ".join(_first_keyword(s) for s in statements)
+        raise QueryRefused(
+            f"only one statement per call; received {len(statements)}: {kinds}. Send each SELECT as its own run_sql call."
+        )
+    (statement,) = statements
+    kind = _first_keyword(statement)
+    if kind not in READ_STARTS:
+        raise QueryRefused(f"only read-only statements are allowed; received {kind}. {_HOW_TO}")
+    if kind == "EXPLAIN":
+        _check_explain(statement)
+    _check_tokens(statement)
+    return CheckedQuery(sql=sql, kind=kind, ordinal_sort_refs=_ordinal_sort_refs(statement))
+
+
+Token = tuple[object, str, str]  # (ttype, text, upper-cased text)
+
+
+def _significant(sql: str) -> list[Token]:
+    return [(ttype, text, text.upper()) for ttype, text in lexer.tokenize(sql) if not _is_skipped(ttype)]
+
+
+def _is_skipped(ttype: object) -> bool:
+    return any(ttype in kind for kind in _SKIPPED)  # type: ignore[operator]
+
+
+def _split(tokens: list[Token]) -> list[list[Token]]:
+    statements: list[list[Token]] = [[]]
+    for token in tokens:
+        if token[0] is T.Punctuation and token[1] == ";":
+            statements.append([])
+        else:
+            statements[-1].append(token)
+    return [s for s in statements if s]
+
+
+def _first_keyword(statement: list[Token]) -> str:
+    for _, text, upper in statement:
+        if text != "(":
+            return upper if text.replace("_", "").isalnum() else text
+    return "("
+
+
+def _check_explain(statement: list[Token]) -> None:
+    words = {upper for ttype, _, upper in statement[1:8] if ttype in T.Keyword or ttype in T.Name}
+    if words & {"ANALYZE", "ANALYSE"}:
+        raise QueryRefused(
+            "EXPLAIN ANALYZE executes the statement; use EXPLAIN without ANALYZE (or explain_sql) to see the plan."
+        )
+    inner = [t for t in statement[1:] if t[2] in ("SELECT", "WITH", "VALUES")]
+    if not inner:
+        raise QueryRefused(f"EXPLAIN is allowed only for SELECT, WITH ... SELECT or VALUES. {_HOW_TO}")
+
+
+def _check_tokens(statement: list[Token]) -> None:
+    for index, (ttype, text, upper) in enumerate(statement):
+        previous = statement[index - 1][2] if index else ""
+        if ttype in T.Keyword.DML and upper != "SELECT":
+            if upper == "UPDATE" and previous in ("FOR", "KEY"):
+                raise QueryRefused(_LOCKING)
+            raise QueryRefused(
+                f"{upper} writes data and is not allowed anywhere in the query (that includes writable CTEs such as "
+                f"WITH x AS ({upper} ...)). {_HOW_TO}"
+            )
+        if ttype in T.Keyword.DDL or ttype in T.Keyword.DCL:
+            raise QueryRefused(f"{upper} changes the schema or permissions and is not allowed. {_HOW_TO}")
+        if upper == "INTO" and ttype in T.Keyword:
+            raise QueryRefused("SELECT ... INTO creates a table and is not allowed; remove the INTO clause.")
+        if upper == "SHARE" and previous in ("FOR", "KEY"):
+            raise QueryRefused(_LOCKING)
+        if _is_function_call(statement, index):
+            _check_function(text)
+
+
+def _is_function_call(statement: list[Token], index: int) -> bool:
+    ttype = statement[index][0]
+    if not (ttype in T.Name or ttype in T.Literal.String.Symbol or ttype in T.Keyword):
+        return False
+    return index + 1 < len(statement) and statement[index + 1][1] == "("
+
+
+def _check_function(text: str) -> None:
+    name = text.strip('"').lower()
+    if name in DENIED_FUNCTIONS or name.startswith(DENIED_FUNCTION_PREFIXES):
+        raise QueryRefused(
+            f"the function {name}() is not allowed: it can write, wait, reach files or other servers, or run SQL "
+            "hidden in a string. Use ordinary SQL functions and operators instead."
+        )
+
+
+def _ordinal_sort_refs(statement: list[Token]) -> tuple[int, ...]:
+    """Result positions used in ORDER BY / GROUP BY (`ORDER BY 2`), which the masker must see through."""
+    refs: list[int] = []
+    in_clause = False
+    for index, (ttype, text, upper) in enumerate(statement):
+        if " ".join(upper.split()) in ("ORDER BY", "GROUP BY"):
+            in_clause = True
+            continue
+        if in_clause:
+            if ttype in T.Literal.Number.Integer and (
+                statement[index - 1][1] == "," or "BY" in statement[index - 1][2]
+            ):
+                refs.append(int(text))
+            elif ttype in T.Keyword and upper not in ("ASC", "DESC", "NULLS", "FIRST", "LAST"):
+                in_clause = False
+    return tuple(refs)
