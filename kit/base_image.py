@@ -1,4 +1,9 @@
-"""`kit base`: a Python base image made on the host from Debian packages, for engines that cannot pull one."""
+"""`kit base`: images made on the host from Debian packages, for engines that cannot pull one.
+
+A recipe (images/<name>/recipe.toml) names the packages; debootstrap builds the root filesystem, the recipe's
+strip list trims it, its files are copied in, and `docker import` turns it into an image. Debian's official
+images are made the same way. The Python base of every server image is the recipe `base`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
@@ -24,6 +29,26 @@ RECIPE_LABEL = "io.mcpkit.base-recipe"
 
 
 @dataclass(frozen=True)
+class Recipe:
+    name: str
+    folder: Path
+    text: str
+    include: list[str]
+    variant: str = "minbase"
+    strip: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # path in the image -> file beside the recipe
+
+    @property
+    def digest(self) -> str:
+        parts = [
+            self.text,
+            *((self.folder / source).read_text(encoding="utf-8") for source in self.files.values()),
+        ]
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
 class BaseResult:
     tag: str
     image_id: str
@@ -31,38 +56,48 @@ class BaseResult:
     built: bool  # False when the tag already existed
 
 
-def recipe_path() -> Path:
-    return images_dir() / "base" / "recipe.toml"
+def load_recipe(name: str) -> Recipe:
+    folder = images_dir() / name
+    text = (folder / "recipe.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    return Recipe(
+        name=name,
+        folder=folder,
+        text=text,
+        include=list(data.get("include", [])),
+        variant=data.get("variant", "minbase"),
+        strip=list(data.get("strip", [])),
+        changes=list(data.get("changes", [])),
+        files=dict(data.get("files", {})),
+    )
 
 
 def is_kit_base(settings: Settings) -> bool:
-    """Whether the configured base is one `kit base` makes (rather than a registry image like python:3.12-slim)."""
+    """Whether the configured base is one `kit base` makes (not a registry image such as python:3.12-slim)."""
     return settings.base_image.startswith(settings.image_prefix + "/base:")
 
 
 def ensure_base_image(settings: Settings, reporter: Reporter, *, force: bool = False) -> BaseResult:
-    with engine.connected() as client:
-        return _ensure(client, settings, reporter, force=force)
+    return ensure_recipe_image(settings, load_recipe("base"), settings.base_image, reporter, force=force)
 
 
-def _ensure(
-    client: docker.DockerClient, settings: Settings, reporter: Reporter, *, force: bool
+def ensure_recipe_image(
+    settings: Settings, recipe: Recipe, tag: str, reporter: Reporter, *, force: bool = False
 ) -> BaseResult:
-    tag = settings.base_image
-    if not force and engine.image_exists(client, tag):
-        image = client.images.get(tag)
-        reporter.step(f"base image {tag} already exists; `kit base --force` rebuilds it")
-        return BaseResult(tag, image.id, image.attrs.get("Size", 0), built=False)
-    _check_prerequisites()
-    recipe_text = recipe_path().read_text(encoding="utf-8")
-    recipe = tomllib.loads(recipe_text)
-    with tempfile.TemporaryDirectory(prefix="mcpkit-base-") as workdir:
-        rootfs = Path(workdir) / "rootfs"
-        _debootstrap(recipe, settings, rootfs, reporter)
-        reporter.step("trimming the root filesystem")
-        _strip(rootfs, recipe.get("strip", []))
-        reporter.step(f"importing it into Docker as {tag}")
-        image = _import(client, rootfs, Path(workdir) / "rootfs.tar", tag, recipe, recipe_text)
+    with engine.connected() as client:
+        if not force and engine.image_exists(client, tag):
+            image = client.images.get(tag)
+            reporter.step(f"image {tag} already exists; `--force` rebuilds it")
+            return BaseResult(tag, image.id, image.attrs.get("Size", 0), built=False)
+        _check_prerequisites()
+        with tempfile.TemporaryDirectory(prefix=f"mcpkit-{recipe.name}-") as workdir:
+            rootfs = Path(workdir) / "rootfs"
+            _debootstrap(recipe, settings, rootfs, reporter)
+            reporter.step("trimming the root filesystem")
+            _strip(rootfs, recipe.strip)
+            _add_files(rootfs, recipe)
+            reporter.step(f"importing it into Docker as {tag}")
+            image = _import(client, rootfs, Path(workdir) / "rootfs.tar", tag, recipe)
     reporter.step(f"built {tag} ({image.attrs.get('Size', 0) / 1e6:.0f} MB)")
     return BaseResult(tag, image.id, image.attrs.get("Size", 0), built=True)
 
@@ -79,15 +114,9 @@ def _check_prerequisites() -> None:
         raise KitError("tar is not installed", hint="install it: `apt-get install tar`")
 
 
-def _debootstrap(recipe: dict, settings: Settings, rootfs: Path, reporter: Reporter) -> None:
-    command = [
-        "debootstrap",
-        f"--variant={recipe.get('variant', 'minbase')}",
-        f"--include={','.join(recipe.get('include', []))}",
-        settings.debian_suite,
-        str(rootfs),
-        settings.debian_mirror,
-    ]
+def _debootstrap(recipe: Recipe, settings: Settings, rootfs: Path, reporter: Reporter) -> None:
+    command = ["debootstrap", f"--variant={recipe.variant}", f"--include={','.join(recipe.include)}"]
+    command += [settings.debian_suite, str(rootfs), settings.debian_mirror]
     reporter.step(f"debootstrap {settings.debian_suite} from {settings.debian_mirror} (about a minute)")
     tail: list[str] = []
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
@@ -112,12 +141,19 @@ def _strip(rootfs: Path, patterns: list[str]) -> None:
                 path.unlink()
 
 
+def _add_files(rootfs: Path, recipe: Recipe) -> None:
+    for destination, source in recipe.files.items():
+        target = rootfs / destination.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(recipe.folder / source, target)
+        target.chmod(0o755)
+
+
 def _import(
-    client: docker.DockerClient, rootfs: Path, tarball: Path, tag: str, recipe: dict, recipe_text: str
+    client: docker.DockerClient, rootfs: Path, tarball: Path, tag: str, recipe: Recipe
 ) -> docker.models.images.Image:
     subprocess.run(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), "."], check=True)
-    repository, _, version = tag.rpartition(":")
-    recipe_hash = hashlib.sha256(recipe_text.encode()).hexdigest()[:16]
-    changes = [*recipe.get("changes", []), f"LABEL {RECIPE_LABEL}={recipe_hash}"]
+    repository, _, version = tag.rpartition(":") if ":" in tag.rsplit("/", 1)[-1] else (tag, "", "latest")
+    changes = [*recipe.changes, f"LABEL {RECIPE_LABEL}={recipe.digest}"]
     client.api.import_image(src=str(tarball), repository=repository, tag=version, changes=changes)
     return client.images.get(tag)

@@ -28,4 +28,4 @@ def test_only_the_kits_own_tag_counts_as_a_kit_base() -> None:
 
 
 def test_recipe_is_shipped_and_names_python() -> None:
-    assert "python3" in base_image.recipe_path().read_text()
+    assert "python3" in base_image.load_recipe("base").include

@@ -18,7 +18,8 @@ def test_discovers_the_analyst_with_its_declaration(project: Path) -> None:
     assert analyst.declaration.module == "analyst"
     assert analyst.declaration.network is False
     assert "ANALYST_DATABASE_URL" in analyst.declaration.secrets
-    assert analyst.passed_env == ["ANALYST_ROW_LIMIT", "ANALYST_DATABASE_URL"]
+    assert analyst.passed_env[: len(analyst.declaration.env)] == analyst.declaration.env
+    assert {"ANALYST_ROW_LIMIT", "ANALYST_DATABASE_URL"} <= set(analyst.passed_env)
 
 
 def test_server_without_mcpkit_table_is_refused(tmp_path: Path) -> None:

@@ -145,19 +145,27 @@ def _orders(rng: random.Random, customers: int, products: list[tuple], count: in
     return orders, items
 
 
-def create_demo_database(path: Path, *, customers: int = 2000, orders: int = 20000, seed: int = 7) -> Path:
-    """Write the demo database to `path` (replacing it). Same seed, same data."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
+def demo_rows(*, customers: int = 2000, orders: int = 20000, seed: int = 7) -> dict[str, list[tuple]]:
+    """Every table's rows, in SCHEMA's order. Same seed, same data, whichever database they go to."""
     rng = random.Random(seed)
     products = _products(rng)
     order_rows, item_rows = _orders(rng, customers, products, orders)
+    return {
+        "customers": _customers(rng, customers),
+        "products": products,
+        "orders": order_rows,
+        "order_items": item_rows,
+    }
+
+
+def create_demo_database(path: Path, *, customers: int = 2000, orders: int = 20000, seed: int = 7) -> Path:
+    """Write the demo database to `path` (replacing it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
     with sqlite3.connect(path) as db:
         db.executescript(SCHEMA)
-        db.executemany("INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", _customers(rng, customers))
-        db.executemany("INSERT INTO products VALUES (?,?,?,?,?)", products)
-        db.executemany("INSERT INTO orders VALUES (?,?,?,?)", order_rows)
-        db.executemany("INSERT INTO order_items VALUES (?,?,?,?)", item_rows)
+        for table, rows in demo_rows(customers=customers, orders=orders, seed=seed).items():
+            db.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
     db.close()
     with sqlite3.connect(path) as db:
         db.execute("VACUUM")
