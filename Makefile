@@ -30,14 +30,16 @@ host-tools:
 demo: setup host-tools
 	$(KIT) demo
 
+# Unit tier first (no Docker, seconds), then the integration tier (real engine, images, PostgreSQL).
 test: setup host-tools
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not docker"
+	$(PY) -m pytest -m docker
 
 unit: setup
-	$(PY) -m pytest tests/unit servers
+	$(PY) -m pytest -m "not docker"
 
 integration: setup host-tools
-	$(PY) -m pytest tests/integration
+	$(PY) -m pytest -m docker
 
 lint: setup
 	$(VENV)/bin/ruff check kit tests servers

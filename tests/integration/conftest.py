@@ -6,18 +6,16 @@ Without an engine these tests skip on a laptop; under CI=true a missing engine i
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import docker
 import platformdirs
 import pytest
 
-from kit import engine
 from kit.base_image import BaseResult, ensure_base_image, is_kit_base
 from kit.builder import BuildResult, build_servers
-from kit.engine import MANAGED_LABEL
 from kit.errors import KitError
 from kit.reporting import SilentReporter
 from kit.servers import Server, discover, select
@@ -28,32 +26,12 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED_CACHE = Path(os.environ.get("KIT_CACHE_DIR") or platformdirs.user_cache_dir("mcpkit"))
 BASE_IMAGE = os.environ.get("KIT_BASE_IMAGE") or Settings.model_fields["base_image"].default
 
-pytestmark = pytest.mark.docker
 
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"CI must run the integration tier, but: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def docker_client() -> Iterator[docker.DockerClient]:
-    try:
-        with engine.connected() as client:
-            started = time.time()
-            yield client
-            _remove_leftovers(client, started)
-    except KitError as exc:
-        _unavailable(str(exc))
-
-
-def _remove_leftovers(client: docker.DockerClient, since: float) -> None:
-    """Containers of the kit created during this session that are still around (a failed test's)."""
-    for container in client.containers.list(all=True, filters={"label": MANAGED_LABEL}):
-        created = container.attrs["Created"][:19]
-        if time.mktime(time.strptime(created, "%Y-%m-%dT%H:%M:%S")) - time.timezone >= since - 5:
-            container.remove(force=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.docker)
 
 
 @pytest.fixture(scope="session")
@@ -62,14 +40,14 @@ def kit_settings(docker_client: docker.DockerClient) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def base_image(kit_settings: Settings) -> BaseResult:
+def base_image(kit_settings: Settings, unavailable: Callable[[str], NoReturn]) -> BaseResult:
     """Built once per machine (cached by tag); a registry base such as python:3.12-slim is used as it is."""
     if not is_kit_base(kit_settings):
         return BaseResult(kit_settings.base_image, "", 0, built=False)
     try:
         return ensure_base_image(kit_settings, SilentReporter())
     except KitError as exc:
-        _unavailable(f"cannot build the base image: {exc}")
+        unavailable(f"cannot build the base image: {exc}")
         raise
 
 

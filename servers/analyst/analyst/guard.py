@@ -29,7 +29,7 @@ DENIED_FUNCTIONS = frozenset(
     pg_try_advisory_lock_shared pg_try_advisory_xact_lock pg_try_advisory_xact_lock_shared
     query_to_xml query_to_xmlschema query_to_xml_and_xmlschema table_to_xml table_to_xmlschema table_to_xml_and_xmlschema
     cursor_to_xml cursor_to_xmlschema schema_to_xml schema_to_xmlschema schema_to_xml_and_xmlschema database_to_xml
-    database_to_xmlschema database_to_xml_and_xmlschema xpath_table
+    database_to_xmlschema database_to_xml_and_xmlschema xpath_table ts_stat
     dblink dblink_exec dblink_connect dblink_connect_u dblink_send_query dblink_open dblink_fetch
     load_extension readfile writefile edit fts3_tokenizer zeroblob randomblob sqlite_drop_column
     """.split()

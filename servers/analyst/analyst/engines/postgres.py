@@ -43,8 +43,9 @@ WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
 """
 _INDEX_SQL = """
-SELECT ic.relname, pg_get_indexdef(i.indexrelid)
-FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
+SELECT ic.relname, n.nspname, t.relname, pg_get_indexdef(i.indexrelid)
+FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = ic.relnamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
 """
 
@@ -55,7 +56,7 @@ class Catalog:
 
     by_oid: dict[int, tuple[str, dict[int, str]]] = field(default_factory=dict)
     columns: dict[str, list[str]] = field(default_factory=dict)
-    index_definitions: dict[str, str] = field(default_factory=dict)
+    indexes: dict[str, tuple[str, str]] = field(default_factory=dict)  # index -> (table, definition)
 
     @classmethod
     def load(cls, connection: psycopg.Connection) -> Catalog:
@@ -64,7 +65,8 @@ class Catalog:
             name = table if schema == "public" else f"{schema}.{table}"
             catalog.by_oid.setdefault(oid, (name, {}))[1][attnum] = column
             catalog.columns.setdefault(name, []).append(column)
-        catalog.index_definitions = dict(connection.execute(_INDEX_SQL, prepare=True).fetchall())
+        for index, schema, table, definition in connection.execute(_INDEX_SQL, prepare=True):
+            catalog.indexes[index] = (table if schema == "public" else f"{schema}.{table}", definition)
         return catalog
 
 
@@ -72,7 +74,7 @@ class Catalog:
 class _Execution:
     columns: list[str]
     lineage: Lineage
-    _cursor: psycopg.Cursor[Any]
+    _cursor: psycopg.Cursor[Any] | psycopg.ServerCursor[Any]
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
         # Nothing is fetched before the masker has seen the lineage: a refused query reads no rows at all.
@@ -132,7 +134,11 @@ class PostgresEngine:
                     (f"{int(timeout_seconds * 1000)}ms", f"{int(timeout_seconds * 1000)}ms"),
                     prepare=True,
                 )
-                yield self._run(connection, sql)
+                execution = self._run(connection, sql)
+                try:
+                    yield execution
+                finally:
+                    execution._cursor.close()
             except errors.QueryCanceled:
                 raise EngineError(
                     f"the query ran longer than {timeout_seconds:g} s and was stopped"
@@ -149,15 +155,23 @@ class PostgresEngine:
     def _run(self, connection: psycopg.Connection, sql: str) -> _Execution:
         if re.match(r"\s*\(?\s*explain\b", sql, re.IGNORECASE):
             cursor = connection.cursor()
-            cursor.execute(sql, prepare=True)
+            try:
+                cursor.execute(sql, prepare=True)
+            except BaseException:
+                cursor.close()
+                raise
             names = [c.name for c in cursor.description or []]
             return _Execution(names, Lineage(Counter(), [None] * len(names)), cursor)
         catalog = self._catalog_for(connection)
-        plan_cursor = connection.cursor()
-        plan_cursor.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) {sql}", prepare=True)
-        plan = _as_json(plan_cursor.fetchone()[0])[0]["Plan"]  # type: ignore[index]
+        with connection.cursor() as plan_cursor:
+            plan_cursor.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) {sql}", prepare=True)
+            plan = _plan_of(plan_cursor.fetchone())
         cursor = connection.cursor(name=f"analyst_{next(self._cursor_ids)}")
-        cursor.execute(sql)  # DECLARE ... CURSOR, over the extended protocol: one statement only
+        try:
+            cursor.execute(sql)  # DECLARE ... CURSOR, over the extended protocol: one statement only
+        except BaseException:
+            cursor.close()
+            raise
         result = cursor.pgresult
         assert result is not None
         origins: list[Column | None] = []
@@ -213,15 +227,13 @@ def analyse_plan(
             value = node.get(key)
             for text in value if isinstance(value, list) else [value] if value else []:
                 reads.update(references(text))
-        index = node.get("Index Name")
-        if index:
-            table = _table_name(node)
-            definition = catalog.index_definitions.get(index, "")
-            reads.update(
-                (table, c)
-                for c in catalog.columns.get(table, [])
-                if re.search(rf"\b{re.escape(c)}\b", definition)
-            )
+        index = catalog.indexes.get(node.get("Index Name", ""))
+        if index:  # an index scan filters or orders by the indexed columns, even where the plan shows no key
+            table, definition = index
+            indexed = [
+                c for c in catalog.columns.get(table, []) if re.search(rf"\b{re.escape(c)}\b", definition)
+            ]
+            reads.update((table, c) for c in indexed)
         outputs = node.get("Output", [])
         is_scan = "Relation Name" in node
         for position, text in enumerate(outputs):
@@ -262,8 +274,13 @@ def _is_plain_reference(text: str) -> bool:
     return re.fullmatch(r'\(*(?:"?[\w$]+"?\.)?"?[\w$]+"?\)*', text.strip()) is not None
 
 
-def _as_json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
+def _plan_of(row: Any) -> dict[str, Any]:
+    """The plan tree, or an EngineError when the statement has none (utility statements do not)."""
+    try:
+        document = json.loads(row[0]) if isinstance(row[0], str) else row[0]
+        return dict(document[0]["Plan"])
+    except (TypeError, KeyError, IndexError, ValueError):
+        raise EngineError("only queries can run here (the statement has no query plan)") from None
 
 
 def _primary(exc: psycopg.Error) -> str:

@@ -1,0 +1,113 @@
+"""Fixtures every test tree shares: the Docker engine, and a real PostgreSQL server in a container.
+
+The integration tier skips on a laptop without Docker; under CI=true a missing engine fails the run instead.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import NoReturn
+
+import docker
+import pytest
+
+from kit import engine
+from kit.base_image import ensure_recipe_image, load_recipe
+from kit.errors import KitError
+from kit.reporting import SilentReporter
+from kit.settings import load_settings
+
+POSTGRES_IMAGE = "mcpkit/postgres:15"
+TEST_LABEL = "io.mcpkit.test"
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip, except in CI, where the integration tier must run."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI must run the integration tier, but: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(name="unavailable", scope="session")
+def unavailable_fixture() -> Callable[[str], NoReturn]:
+    return unavailable
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[docker.DockerClient]:
+    try:
+        with engine.connected() as client:
+            started = time.time()
+            yield client
+            _remove_leftovers(client, started)
+    except KitError as exc:
+        unavailable(str(exc))
+
+
+def _remove_leftovers(client: docker.DockerClient, since: float) -> None:
+    """Containers of the kit or of the tests created during this session and still around (a failed test's)."""
+    for label in (engine.MANAGED_LABEL, TEST_LABEL):
+        for container in client.containers.list(all=True, filters={"label": label}):
+            created = (
+                time.mktime(time.strptime(container.attrs["Created"][:19], "%Y-%m-%dT%H:%M:%S"))
+                - time.timezone
+            )
+            if created >= since - 5:
+                container.remove(force=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(docker_client: docker.DockerClient) -> Iterator[str]:
+    """A PostgreSQL 15 server built from Debian packages (no registry needed), with the demo shop loaded."""
+    from testcontainers.community.postgres import PostgresContainer
+    from testcontainers.core.config import testcontainers_config
+
+    # The reaper image cannot be pulled here; this session labels its containers and removes them itself.
+    testcontainers_config.ryuk_disabled = True
+
+    try:
+        ensure_recipe_image(load_settings(), load_recipe("postgres"), POSTGRES_IMAGE, SilentReporter())
+    except KitError as exc:
+        unavailable(f"cannot build the PostgreSQL image: {exc}")
+    container = PostgresContainer(
+        POSTGRES_IMAGE, username="owner", password="owner-pw", dbname="shop", driver=None
+    )
+    container.with_kwargs(labels={TEST_LABEL: "postgres"})
+    with container:
+        url = container.get_connection_url()
+        _load_demo_shop(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_admin_url: str) -> str:
+    """The least-privilege role the analyst's README recommends: it can read the shop and nothing else."""
+    import psycopg
+
+    with psycopg.connect(postgres_admin_url, autocommit=True) as connection:
+        for statement in (
+            "CREATE ROLE analyst_ro LOGIN PASSWORD 'ro-pw' NOSUPERUSER NOCREATEDB NOCREATEROLE",
+            "ALTER ROLE analyst_ro SET default_transaction_read_only = on",
+            "GRANT CONNECT ON DATABASE shop TO analyst_ro",
+            "GRANT USAGE ON SCHEMA public TO analyst_ro",
+            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO analyst_ro",
+            "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+        ):
+            connection.execute(statement)
+    return postgres_admin_url.replace("owner:owner-pw@", "analyst_ro:ro-pw@")
+
+
+def _load_demo_shop(url: str) -> None:
+    import psycopg
+
+    from analyst.demo_data import SCHEMA, demo_rows
+
+    with psycopg.connect(url) as connection:
+        connection.execute(SCHEMA)
+        for table, rows in demo_rows().items():
+            with connection.cursor().copy(f"COPY {table} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        connection.execute("ANALYZE")

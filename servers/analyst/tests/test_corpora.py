@@ -1,0 +1,87 @@
+"""Real analytic work must pass and be right; extraction attempts must leak nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from corpus import LEGITIMATE, PII_ATTEMPTS, variant
+
+from analyst.engines import EngineError
+from analyst.guard import QueryRefused
+from analyst.pii import Policy
+from analyst.runner import Limits, run_query
+
+LIMITS = Limits(row_limit=100, timeout_seconds=10.0)
+
+
+def test_legitimate_queries_are_accepted_and_return_what_the_database_returns(target) -> None:
+    failures = []
+    for query in LEGITIMATE:
+        sql = variant(query, target.dialect)
+        try:
+            result = run_query(target.engine, Policy(), sql, LIMITS)
+        except (QueryRefused, EngineError) as exc:
+            failures.append(f"{sql}\n  -> {exc}")
+            continue
+        if sql.upper().startswith("EXPLAIN"):
+            assert result.rows, sql
+            continue
+        expected = target.raw_rows(sql, LIMITS.row_limit)
+        if not _same(result.rows, expected) or result.masked_columns:
+            failures.append(
+                f"{sql}\n  -> got {result.rows[:3]} masked={result.masked_columns}, want {expected[:3]}"
+            )
+    assert not failures, "\n".join(failures)
+
+
+def test_personal_data_never_leaves_in_results_or_errors(target) -> None:
+    outcomes = {"refused": 0, "masked": 0}
+    leaks = []
+    for query in PII_ATTEMPTS:
+        sql = variant(query, target.dialect)
+        try:
+            result = run_query(target.engine, Policy(), sql, LIMITS)
+            text = json.dumps(result.model_dump())
+            outcomes["masked"] += 1
+        except (QueryRefused, EngineError) as exc:
+            text = str(exc)
+            outcomes["refused"] += 1
+        found = _leaked(text, target.pii_values)
+        if found:
+            leaks.append(f"{sql}: {sorted(found)[:3]}")
+    assert not leaks, "\n".join(leaks)
+    assert outcomes["refused"] >= 30 and outcomes["masked"] >= 5, outcomes
+
+
+def _same(rows: list[list[object]], expected: list[list[object]]) -> bool:
+    """Equal, with floats compared to 1e-9: APSW's SQLite may sum in another order than the stdlib's."""
+    if len(rows) != len(expected):
+        return False
+    for row, other in zip(rows, expected, strict=True):
+        for a, b in zip(row, other, strict=True):
+            if isinstance(a, float) and isinstance(b, float):
+                if abs(a - b) > 1e-9 * max(1.0, abs(a), abs(b)):
+                    return False
+            elif a != b:
+                return False
+    return True
+
+
+def _leaked(text: str, values: set[str]) -> set[str]:
+    cells = set(re.findall(r'"((?:[^"\\]|\\.)*)"', text)) | set(re.findall(r"[\w.@()+ -]{5,}", text))
+    found = {v for v in values if len(v) >= 5 and (v in cells or (len(v) >= 9 and v in text))}
+    digits = re.sub(r"\D", "", text)
+    found |= {v for v in values if len(re.sub(r"\D", "", v)) >= 9 and re.sub(r"\D", "", v) in digits}
+    return found
+
+
+def test_the_leak_check_itself_catches_unmasked_personal_data(target) -> None:
+    """Guards the test above: with an empty policy the same check must see the real values."""
+    result = run_query(
+        target.engine,
+        Policy(rules=(), refuse_pii_in_filters=False),
+        "SELECT email, ssn FROM customers",
+        LIMITS,
+    )
+    assert _leaked(json.dumps(result.model_dump()), target.pii_values)
