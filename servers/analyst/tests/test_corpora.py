@@ -77,11 +77,14 @@ def _leaked(text: str, values: set[str]) -> set[str]:
 
 
 def test_the_leak_check_itself_catches_unmasked_personal_data(target) -> None:
-    """Guards the test above: with an empty policy the same check must see the real values."""
-    result = run_query(
-        target.engine,
-        Policy(rules=(), refuse_pii_in_filters=False),
-        "SELECT email, ssn FROM customers",
-        LIMITS,
-    )
+    """Guards the test above: with an empty policy, values no detector knows (addresses, dates) come through."""
+    bare = Policy(rules=(), refuse_pii_in_filters=False)
+    result = run_query(target.engine, bare, "SELECT street_address, birth_date FROM customers", LIMITS)
     assert _leaked(json.dumps(result.model_dump()), target.pii_values)
+
+
+def test_value_detectors_redact_even_when_the_policy_misses_a_column(target) -> None:
+    bare = Policy(rules=(), refuse_pii_in_filters=False)
+    result = run_query(target.engine, bare, "SELECT email, ssn, phone, card_number FROM customers", LIMITS)
+    assert result.redacted_values == 4 * result.row_count
+    assert not _leaked(json.dumps(result.model_dump()), target.pii_values)
