@@ -186,6 +186,12 @@ def config(
             "--env", "-e", help="NAME=VALUE for the entry's env block (bare NAME: copy from this shell)."
         ),
     ] = None,
+    network: Annotated[
+        str | None,
+        typer.Option(
+            "--network", help="Docker network to attach the servers to (default: none, unless declared)."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Print client config entries that launch the servers' containers, or merge them into a config file."""
@@ -193,7 +199,7 @@ def config(
     selected = _servers(ctx, names)
     client_format = _run(ctx, lambda: configure.client_format(client))
     values = _run(ctx, lambda: configure.parse_env_options(env or [], os.environ))
-    entries = _run(ctx, lambda: configure.launch_entries(cfg, selected, values))
+    entries = _run(ctx, lambda: configure.launch_entries(cfg, selected, values, network=network))
     if output is not None and install:
         err.print("[bold red]error:[/] use either --output FILE or --install, not both")
         raise typer.Exit(2)

@@ -43,6 +43,7 @@ def launch_entries(
     servers: list[Server],
     env_values: Mapping[str, str] | None = None,
     extra_labels: dict[str, str] | None = None,
+    network: str | None = None,
 ) -> list[LaunchEntry]:
     """One entry per server. Values go in the entry's env block; args name the variables and never hold values."""
     env_values = dict(env_values or {})
@@ -55,7 +56,9 @@ def launch_entries(
         )
     entries = []
     for server in servers:
-        args = docker_run_args(server, image_tag(settings, server), extra_labels=extra_labels)
+        args = docker_run_args(
+            server, image_tag(settings, server), extra_labels=extra_labels, network=network
+        )
         env = {name: env_values[name] for name in server.passed_env if name in env_values}
         entries.append(LaunchEntry(server.name, settings.docker_command, args, env))
     return entries

@@ -12,8 +12,14 @@ SERVER_LABEL = "io.mcpkit.server"
 CONTAINER_USER = "10001:10001"  # matches USER in images/server.Dockerfile
 
 
-def docker_run_args(server: Server, image: str, *, extra_labels: dict[str, str] | None = None) -> list[str]:
-    """Arguments after `docker`: stdio attached, no TTY, removed on exit, no fixed --name (clients may start twice)."""
+def docker_run_args(
+    server: Server, image: str, *, extra_labels: dict[str, str] | None = None, network: str | None = None
+) -> list[str]:
+    """Arguments after `docker`: stdio attached, no TTY, removed on exit, no fixed --name (clients may start twice).
+
+    `network` attaches the container to that Docker network (say, the one a database is on); by default a server
+    gets none unless it declares it needs one.
+    """
     limits = server.declaration.limits
     args = ["run", "-i", "--rm", "--init"]
     args += ["--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
@@ -21,7 +27,9 @@ def docker_run_args(server: Server, image: str, *, extra_labels: dict[str, str] 
     args += ["--user", CONTAINER_USER]
     args += ["--memory", limits.memory, "--memory-swap", limits.memory, "--cpus", limits.cpus]
     args += ["--pids-limit", str(limits.pids)]
-    if not server.declaration.network:
+    if network:
+        args += ["--network", network]
+    elif not server.declaration.network:
         args += ["--network", "none"]
     labels = {MANAGED_LABEL: "true", SERVER_LABEL: server.name, **(extra_labels or {})}
     for key, value in labels.items():

@@ -49,3 +49,9 @@ def test_server_declaring_network_gets_the_default_network(tmp_path: Path) -> No
     args = docker_run_args(load_server(folder), "img")
     assert "--network" not in args
     assert ("--memory", "1g") in _pairs(args)
+
+
+def test_a_network_can_be_chosen_at_config_time(project: Path) -> None:
+    (analyst,) = discover(project / "servers")
+    args = docker_run_args(analyst, "img", network="shop-db")
+    assert ("--network", "shop-db") in _pairs(args) and ("--network", "none") not in _pairs(args)

@@ -69,10 +69,9 @@ def check(sql: str) -> CheckedQuery:
 
 @lru_cache(maxsize=512)
 def _check(sql: str) -> CheckedQuery:
-    tokens = _significant(sql)
-    if not tokens:
+    statements = _split(_significant(sql))
+    if not statements:
         raise QueryRefused(f"the query is empty. {_HOW_TO}")
-    statements = _split(tokens)
     if len(statements) > 1:
         kinds = ", ".join(_first_keyword(s) for s in statements)
         raise QueryRefused(

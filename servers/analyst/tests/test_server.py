@@ -74,3 +74,45 @@ async def test_server_reports_its_package_version(demo_db: Path) -> None:
     async with _client(demo_db) as client:
         assert client.server_info.name == "analyst"
         assert client.server_info.version == "0.1.0"
+
+
+async def test_schema_marks_personal_data_columns(demo_db: Path) -> None:
+    async with _client(demo_db) as client:
+        text = (await client.read_resource("db://schema")).contents[0].text
+    assert "-- personal data: email (mask), phone (mask), ssn (redact)" in text
+
+
+async def test_masked_columns_are_reported_in_structure_and_text(demo_db: Path) -> None:
+    async with _client(demo_db) as client:
+        result = await client.call_tool(
+            "run_sql", {"query": "SELECT id, email FROM customers ORDER BY id LIMIT 2"}
+        )
+    assert result.structured_content["masked_columns"] == ["email (customers.email: mask)"]
+    assert "masked: email" in result.content[0].text and "@" in result.structured_content["rows"][0][1]
+    assert "***@" in result.structured_content["rows"][0][1]
+
+
+async def test_explain_sql_shows_the_plan_without_running(demo_db: Path) -> None:
+    async with _client(demo_db) as client:
+        result = await client.call_tool(
+            "explain_sql", {"query": "SELECT * FROM orders WHERE customer_id = 3"}
+        )
+    assert not result.is_error and "orders_customer_id" in result.content[0].text
+
+
+async def test_unexpected_failures_give_an_id_not_a_traceback(
+    demo_db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken:  # a stand-in engine: no real one fails like this on demand
+        dialect = "sqlite"
+
+        def execute(self, sql: str, timeout: float):
+            raise RuntimeError("secret internal detail")
+
+    settings = AnalystSettings(database_url=f"sqlite:///{demo_db}")
+    async with Client(create_server(Broken(), settings, Policy()), mode="legacy") as client:  # type: ignore[arg-type]
+        result = await client.call_tool("run_sql", {"query": "SELECT 1"})
+    text = result.content[0].text
+    assert result.is_error and "internal error (id " in text and "secret" not in text
+    error_id = text.split("(id ")[1].split(")")[0]
+    assert any(getattr(r, "fields", {}).get("error_id") == error_id for r in caplog.records)
