@@ -6,7 +6,7 @@ KIT := $(VENV)/bin/kit
 STAMP := $(VENV)/.installed-stamp
 KIT_BASE_IMAGE ?=
 
-.PHONY: setup host-tools demo test unit integration lint docs clean
+.PHONY: setup host-tools demo test unit integration bench lint docs clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,10 @@ unit: setup
 
 integration: setup host-tools
 	$(PY) -m pytest -m docker
+
+# Speed targets live here, never in test assertions. Prints a table, writes .bench/*.json.
+bench: setup host-tools
+	TESTCONTAINERS_RYUK_DISABLED=true $(PY) bench/analyst_bench.py
 
 lint: setup
 	$(VENV)/bin/ruff check kit tests servers
