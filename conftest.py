@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import docker
 import pytest
@@ -59,7 +59,7 @@ def _remove_leftovers(client: docker.DockerClient, since: float) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_admin_url(docker_client: docker.DockerClient) -> Iterator[str]:
+def postgres_container(docker_client: docker.DockerClient) -> Iterator[Any]:
     """A PostgreSQL 15 server built from Debian packages (no registry needed), with the demo shop loaded."""
     from testcontainers.community.postgres import PostgresContainer
     from testcontainers.core.config import testcontainers_config
@@ -76,9 +76,14 @@ def postgres_admin_url(docker_client: docker.DockerClient) -> Iterator[str]:
     )
     container.with_kwargs(labels={TEST_LABEL: "postgres"})
     with container:
-        url = container.get_connection_url()
-        _load_demo_shop(url)
-        yield url
+        _load_demo_shop(container.get_connection_url())
+        yield container
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(postgres_container: Any) -> str:
+    """The database owner's URL, as seen from this host."""
+    return str(postgres_container.get_connection_url())
 
 
 @pytest.fixture(scope="session")

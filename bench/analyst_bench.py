@@ -29,7 +29,7 @@ from analyst.pii import Policy
 from analyst.runner import Limits, _collect, run_query
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers" / "analyst" / "tests"))
-from corpus import LEGITIMATE, variant  # noqa: E402
+from corpus import LEGITIMATE, variant
 
 REPEATS = 15
 LIMITS = Limits(row_limit=100, timeout_seconds=30)

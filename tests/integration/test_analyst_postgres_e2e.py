@@ -1,0 +1,90 @@
+"""The analyst image against a real PostgreSQL server: both in containers on a private, internal Docker network,
+the analyst started through its generated Claude Desktop entry with the database URL passed by name."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import docker
+import psycopg
+import pytest
+from mcp import Client, StdioServerParameters
+from typer.testing import CliRunner
+
+from kit.builder import BuildResult
+from kit.cli import app
+from kit.settings import Settings
+from kit.smoke import docker_client_env
+
+READ_ONLY_URL = "postgresql://analyst_ro:ro-pw@shop-db:5432/shop"
+
+
+@pytest.fixture
+def database_network(
+    docker_client: docker.DockerClient, postgres_container: Any, postgres_url: str
+) -> Iterator[str]:
+    network = docker_client.networks.create(
+        f"mcpkit-test-{uuid.uuid4().hex[:8]}", internal=True, labels={"io.mcpkit.test": "network"}
+    )
+    network.connect(postgres_container.get_wrapped_container(), aliases=["shop-db"])
+    try:
+        yield network.name
+    finally:
+        network.disconnect(postgres_container.get_wrapped_container(), force=True)
+        network.remove()
+
+
+def test_analyst_container_reads_postgres_masks_pii_and_refuses_writes(
+    analyst_image: BuildResult,
+    kit_settings: Settings,
+    database_network: str,
+    postgres_admin_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(kit_settings.project_dir)
+    monkeypatch.setenv("KIT_BASE_IMAGE", kit_settings.base_image)
+    path = tmp_path / "claude_desktop_config.json"
+    result = CliRunner().invoke(
+        app,
+        ["config", "analyst", "--output", str(path), "--network", database_network,
+         "--env", f"ANALYST_DATABASE_URL={READ_ONLY_URL}"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    entry = json.loads(path.read_text())["mcpServers"]["analyst"]
+    assert "ro-pw" not in " ".join(entry["args"]), "the password travels in the env block, never in args"
+    params = StdioServerParameters(
+        command=entry["command"], args=entry["args"], env=docker_client_env(entry["env"])
+    )
+
+    async def session() -> dict[str, Any]:
+        async with Client(params, mode="legacy") as client:
+            return {
+                "count": await client.call_tool("run_sql", {"query": "SELECT count(*) AS n FROM customers"}),
+                "emails": await client.call_tool(
+                    "run_sql", {"query": "SELECT id, email FROM customers ORDER BY id LIMIT 3"}
+                ),
+                "attack": await client.call_tool(
+                    "run_sql", {"query": "SELECT 1; COMMIT; DROP SCHEMA public CASCADE;"}
+                ),
+                "oracle": await client.call_tool(
+                    "run_sql", {"query": "SELECT count(*) FROM customers WHERE ssn LIKE '1%'"}
+                ),
+                "schema": (await client.read_resource("db://schema")).contents[0].text,
+            }
+
+    seen = anyio.run(session)
+    assert seen["count"].structured_content["rows"] == [[2000]]
+    emails = seen["emails"].structured_content
+    assert emails["masked_columns"] == ["email (customers.email: mask)"]
+    assert all("***@" in row[1] for row in emails["rows"])
+    assert seen["attack"].is_error and "only one statement per call" in seen["attack"].content[0].text
+    assert seen["oracle"].is_error and "personal data" in seen["oracle"].content[0].text
+    assert "email text NOT NULL, -- personal data (mask)" in seen["schema"]
+    with psycopg.connect(postgres_admin_url) as connection:
+        assert connection.execute("SELECT count(*) FROM customers").fetchone() == (2000,)
