@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 import docker
 import pytest
 
+from analyst.demo_data import load_postgres
 from kit import engine
 from kit.base_image import ensure_recipe_image, load_recipe
 from kit.errors import KitError
@@ -76,7 +77,7 @@ def postgres_container(docker_client: docker.DockerClient) -> Iterator[Any]:
     )
     container.with_kwargs(labels={TEST_LABEL: "postgres"})
     with container:
-        _load_demo_shop(container.get_connection_url())
+        load_postgres(container.get_connection_url())
         yield container
 
 
@@ -102,17 +103,3 @@ def postgres_url(postgres_admin_url: str) -> str:
         ):
             connection.execute(statement)
     return postgres_admin_url.replace("owner:owner-pw@", "analyst_ro:ro-pw@")
-
-
-def _load_demo_shop(url: str) -> None:
-    import psycopg
-
-    from analyst.demo_data import SCHEMA, demo_rows
-
-    with psycopg.connect(url) as connection:
-        connection.execute(SCHEMA)
-        for table, rows in demo_rows().items():
-            with connection.cursor().copy(f"COPY {table} FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        connection.execute("ANALYZE")

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from analyst import guard, lineage
-from analyst.demo_data import SCHEMA, create_demo_database, demo_rows
+from analyst.demo_data import create_demo_database, load_postgres
 from analyst.engines import Engine, open_engine
 from analyst.pii import Policy
 from analyst.runner import Limits, _collect, run_query
@@ -120,8 +120,6 @@ def postgres() -> Iterator[str | None]:
         console.print(f"[yellow]PostgreSQL skipped: {exc}[/]")
         yield None
         return
-    import psycopg
-
     testcontainers_config.ryuk_disabled = True
     container = PostgresContainer(
         "mcpkit/postgres:15", username="bench", password="bench", dbname="shop", driver=None
@@ -129,13 +127,7 @@ def postgres() -> Iterator[str | None]:
     container.with_kwargs(labels={"io.mcpkit.test": "bench"})
     with container:
         url = container.get_connection_url()
-        with psycopg.connect(url) as connection:
-            connection.execute(SCHEMA)
-            for table, rows in demo_rows().items():
-                with connection.cursor().copy(f"COPY {table} FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            connection.execute("ANALYZE")
+        load_postgres(url)
         yield url
 
 

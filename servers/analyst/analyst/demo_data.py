@@ -173,6 +173,19 @@ def create_demo_database(path: Path, *, customers: int = 2000, orders: int = 200
     return path
 
 
+def load_postgres(url: str) -> None:
+    """Create the demo shop in an empty PostgreSQL database (for tests and benchmarks)."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        connection.execute(SCHEMA)
+        for table, rows in demo_rows().items():
+            with connection.cursor().copy(f"COPY {table} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        connection.execute("ANALYZE")
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python -m analyst.demo_data PATH")

@@ -6,22 +6,11 @@ import pytest
 from mcp import Client
 
 from analyst.config import AnalystSettings
-from analyst.demo_data import create_demo_database
 from analyst.engines import open_engine
 from analyst.pii import Policy
 from analyst.server import create_server
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return create_demo_database(tmp_path_factory.mktemp("db") / "demo.db")
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def _client(demo_db: Path, row_limit: int = 100) -> Client:
