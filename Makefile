@@ -10,9 +10,9 @@ KIT_BASE_IMAGE ?=
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml servers/*/pyproject.toml
+$(STAMP): pyproject.toml runtime/pyproject.toml servers/*/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e "servers/analyst[test]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e runtime -e "servers/analyst[test]"
 	touch $(STAMP)
 
 # The kit's own base image needs debootstrap on the host; a base named in KIT_BASE_IMAGE does not.
@@ -46,8 +46,8 @@ bench: setup host-tools
 	TESTCONTAINERS_RYUK_DISABLED=true $(PY) bench/analyst_bench.py
 
 lint: setup
-	$(VENV)/bin/ruff check kit tests servers bench conftest.py
-	$(VENV)/bin/ruff format --check kit tests servers bench conftest.py
+	$(VENV)/bin/ruff check kit runtime tests servers bench conftest.py
+	$(VENV)/bin/ruff format --check kit runtime tests servers bench conftest.py
 	$(VENV)/bin/mypy
 
 clean:

@@ -108,6 +108,7 @@ def _build_hash(client: docker.DockerClient, settings: Settings, server: Server)
         client.images.get(settings.base_image).id if engine.image_exists(client, settings.base_image) else ""
     )
     parts = [__version__, render_dockerfile(server), settings.base_image, base_id, source_hash(server.path)]
+    parts += [source_hash(package) for package in server.local_package_paths]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
@@ -131,10 +132,12 @@ def _build_one(
     (context / "wheels").mkdir(parents=True)
     reporter.step(f"{server.name}: resolving dependencies for Python {target.short_version} on the host")
     server_wheel = wheelhouse.build_server_wheel(server.path, context / "wheels" / "server", reporter)
-    locked = wheelhouse.resolve(server_wheel, target, [settings.wheelhouse], reporter)
+    for package in server.local_package_paths:
+        wheelhouse.build_server_wheel(package, context / "local", reporter)
+    locked = wheelhouse.resolve(server_wheel, target, [settings.wheelhouse, context / "local"], reporter)
     wheelhouse.download(locked, target, settings.wheelhouse, reporter)
     for wheel in locked:
-        _link_or_copy(settings.wheelhouse / wheel.filename, context / "wheels" / wheel.filename)
+        _link_or_copy(wheel.local_path or settings.wheelhouse / wheel.filename, context / "wheels" / wheel.filename)
     (context / "requirements.lock").write_text(
         "".join(w.requirement + "\n" for w in locked), encoding="utf-8"
     )

@@ -60,6 +60,9 @@ class ServerDeclaration(BaseModel):
         alias="data-dirs",
         description="Absolute paths the build commands fill, kept in the image.",
     )
+    local_packages: list[str] = Field(
+        default_factory=list, alias="local-packages", description="Project folders (relative) built into wheels too."
+    )
     limits: RuntimeLimits = Field(default_factory=RuntimeLimits)
 
 
@@ -73,6 +76,10 @@ class Server(BaseModel):
     @property
     def passed_env(self) -> list[str]:
         return [*self.declaration.env, *self.declaration.secrets]
+
+    @property
+    def local_package_paths(self) -> list[Path]:
+        return [(self.path / relative).resolve() for relative in self.declaration.local_packages]
 
 
 def discover(servers_dir: Path) -> list[Server]:

@@ -5,6 +5,7 @@ The image build then installs from these wheels with --no-index: nothing inside 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+from urllib.request import url2pathname
 
 import docker
 from docker.errors import ContainerError, ImageNotFound
@@ -66,6 +68,7 @@ class LockedWheel:
     version: str
     filename: str
     sha256: str
+    local_path: Path | None = None  # built from a project folder, not downloaded
 
     @property
     def requirement(self) -> str:
@@ -120,8 +123,13 @@ def resolve(
     locked = []
     for item in report["install"]:
         info = item["download_info"]
+        name, version = item["metadata"]["name"], item["metadata"]["version"]
         if info["url"].startswith("file:"):
-            continue  # the server's own wheel, installed separately
+            path = Path(url2pathname(urlparse(info["url"]).path))
+            if path.resolve() != requirement.resolve():  # the server's own wheel is installed separately
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                locked.append(LockedWheel(name, version, path.name, digest, local_path=path))
+            continue
         hashes = info.get("archive_info", {}).get("hashes", {})
         if "sha256" not in hashes:
             raise KitError(
@@ -137,7 +145,7 @@ def resolve(
 def download(locked: list[LockedWheel], target: PythonTarget, wheelhouse: Path, reporter: Reporter) -> None:
     """Fetch into the shared wheelhouse whatever it does not hold yet."""
     wheelhouse.mkdir(parents=True, exist_ok=True)
-    missing = [w for w in locked if not (wheelhouse / w.filename).is_file()]
+    missing = [w for w in locked if w.local_path is None and not (wheelhouse / w.filename).is_file()]
     if not missing:
         reporter.detail(f"all {len(locked)} wheels already in {wheelhouse}")
         return

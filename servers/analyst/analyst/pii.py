@@ -14,6 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from mcpkit_runtime.redact import luhn_valid, scrub, scrub_value
+
+__all__ = ["luhn_valid", "scrub", "scrub_value"]  # detectors live in the runtime; re-exported here
+
 
 class Action(StrEnum):
     MASK = "mask"  # keep a hint of the shape (last four digits, first letter, year)
@@ -143,51 +147,3 @@ def mask(kind: str, text: str) -> str:
     if kind == "postal_code" and len(text) >= 3:
         return text[:3] + "*" * (len(text) - 3)
     return (text[:1] + "***") if text else text
-
-
-# Value detectors: what a leak looks like in any text, whatever column or expression it came through.
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_SSN = re.compile(r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)")
-_PHONE = re.compile(r"(?<![\d*])(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]\d{4}(?!\d)")
-_CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def scrub(text: str) -> tuple[str, int]:
-    """`text` with every email, SSN, phone and (Luhn-valid) card number replaced; and how many were found."""
-    count = 0
-
-    def replace(kind: str) -> Any:
-        def inner(match: re.Match[str]) -> str:
-            nonlocal count
-            if kind == "card" and not luhn_valid(re.sub(r"\D", "", match.group())):
-                return match.group()
-            count += 1
-            return f"[REDACTED {kind}]"
-
-        return inner
-
-    for kind, pattern in (("card", _CARD), ("ssn", _SSN), ("email", _EMAIL), ("phone", _PHONE)):
-        if kind == "email" and "@" not in text:
-            continue
-        text = pattern.sub(replace(kind), text)
-    return text, count
-
-
-def scrub_value(value: Any) -> tuple[Any, int]:
-    """A result cell through the detectors. Integers are checked as card numbers (13 to 19 digits, Luhn-valid)."""
-    if isinstance(value, str):
-        return scrub(value) if any(c.isdigit() or c == "@" for c in value) else (value, 0)
-    digits = str(abs(value)) if isinstance(value, int) and not isinstance(value, bool) else ""
-    if 13 <= len(digits) <= 19 and luhn_valid(digits):
-        return "[REDACTED card]", 1
-    return value, 0

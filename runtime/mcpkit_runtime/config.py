@@ -1,0 +1,77 @@
+"""Runtime settings: defaults the server chooses in code, overridden from the environment without code changes.
+
+MCP_RATE_LIMITS     tool=RATE[,tool=RATE...]  e.g. send_email=5/min:5,*=60/min   (* is every other tool)
+MCP_TOOL_COSTS      tool=COST[,...]           e.g. profile_table=10
+MCP_SESSION_BUDGET  total cost a session may spend, e.g. 200 (unset: unlimited)
+MCP_AUDIT_FILE      also append audit lines to this file (e.g. on a mounted volume)
+MCP_JOB_CONCURRENCY, MCP_JOB_TTL_SECONDS, MCP_JOB_MAX   bounds of the long-running job store
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from mcpkit_runtime.limits import Rate
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    rate_limits: dict[str, Rate] = field(default_factory=dict)  # "*" applies to tools without their own
+    costs: dict[str, float] = field(default_factory=dict)
+    session_budget: float | None = None
+    audit_file: Path | None = None
+    hidden_arguments: frozenset[str] = frozenset()  # never logged, whatever their name (e.g. an email body)
+    job_concurrency: int = 2
+    job_ttl_seconds: float = 3600.0
+    job_max: int = 100
+
+    def rate_for(self, tool: str) -> Rate | None:
+        return self.rate_limits.get(tool, self.rate_limits.get("*"))
+
+    def cost_of(self, tool: str) -> float:
+        return self.costs.get(tool, 1.0)
+
+    def with_environment(self, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
+        env = os.environ if environ is None else environ
+        config = self
+        if env.get("MCP_RATE_LIMITS"):
+            limits = {k: Rate.parse(v) for k, v in _pairs(env["MCP_RATE_LIMITS"], "MCP_RATE_LIMITS").items()}
+            config = replace(config, rate_limits={**config.rate_limits, **limits})
+        if env.get("MCP_TOOL_COSTS"):
+            costs = {
+                k: _number(v, "MCP_TOOL_COSTS")
+                for k, v in _pairs(env["MCP_TOOL_COSTS"], "MCP_TOOL_COSTS").items()
+            }
+            config = replace(config, costs={**config.costs, **costs})
+        if env.get("MCP_SESSION_BUDGET"):
+            config = replace(config, session_budget=_number(env["MCP_SESSION_BUDGET"], "MCP_SESSION_BUDGET"))
+        if env.get("MCP_AUDIT_FILE"):
+            config = replace(config, audit_file=Path(env["MCP_AUDIT_FILE"]))
+        for name, attribute in (("MCP_JOB_CONCURRENCY", "job_concurrency"), ("MCP_JOB_MAX", "job_max")):
+            if env.get(name):
+                config = replace(config, **{attribute: int(_number(env[name], name))})
+        if env.get("MCP_JOB_TTL_SECONDS"):
+            config = replace(
+                config, job_ttl_seconds=_number(env["MCP_JOB_TTL_SECONDS"], "MCP_JOB_TTL_SECONDS")
+            )
+        return config
+
+
+def _pairs(text: str, name: str) -> dict[str, str]:
+    pairs = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"{name}: {item!r} is not tool=value")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _number(text: str, name: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{name}: {text!r} is not a number") from None

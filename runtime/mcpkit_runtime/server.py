@@ -1,0 +1,178 @@
+"""`Runtime.create_server(...)`: an MCPServer with the production checklist wired in.
+
+Every tools/call is normalised (lenient parsing) before the SDK validates it, checked against the tool's rate limit
+and the session's budget, validated with errors that teach the model, run, and audited; every resource read is
+audited. Refusals are ordinary tool errors the model reads; each is also an audit line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.extension import Extension
+from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolRequestParams, CallToolResult, TextContent
+from pydantic import ValidationError
+
+from mcpkit_runtime import lenient
+from mcpkit_runtime.audit import AuditLog
+from mcpkit_runtime.config import RuntimeConfig
+from mcpkit_runtime.limits import Budget, Clock, TokenBucket
+from mcpkit_runtime.redact import redact_arguments
+
+
+class Runtime:
+    def __init__(
+        self,
+        name: str,
+        version: str,
+        config: RuntimeConfig | None = None,
+        *,
+        synonyms: Mapping[str, lenient.Synonyms] | None = None,  # tool -> parameter -> {synonym: value}
+        clock: Clock = time.monotonic,
+        audit: AuditLog | None = None,
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.config = config or RuntimeConfig()
+        self.synonyms = synonyms or {}
+        self.clock = clock
+        self.audit = audit or AuditLog(name, version, self.config.audit_file)
+        self._buckets: dict[str, TokenBucket] = {}
+        self._budgets: dict[str, Budget | None] = {}
+        self._server: MCPServer | None = None
+        self._process_session = f"stdio-{uuid.uuid4().hex[:8]}"
+
+    def create_server(self, *, extensions: list[Extension] | None = None, **kwargs: Any) -> MCPServer:
+        runtime = self
+
+        class Interceptor(Extension):
+            identifier = "io.mcpkit/runtime"
+
+            async def intercept_tool_call(
+                self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+            ) -> HandlerResult:
+                return await runtime._tool_call(params, ctx, call_next)
+
+        self._server = MCPServer(
+            self.name,
+            version=self.version,
+            middleware=[self._middleware],
+            extensions=[Interceptor(), *(extensions or [])],
+            **kwargs,
+        )
+        return self._server
+
+    def session_of(self, ctx: ServerRequestContext[Any, Any]) -> tuple[str, Budget | None]:
+        """The transport's session id where it has one (HTTP); over stdio a container serves one client, so the
+        process is the session."""
+        connection = getattr(ctx.session, "_connection", None)  # the SDK exposes no public accessor yet
+        session = getattr(connection, "session_id", None) or self._process_session
+        if session not in self._budgets:
+            limit = self.config.session_budget
+            self._budgets[session] = Budget(limit) if limit is not None else None
+        return session, self._budgets[session]
+
+    async def _middleware(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method == "tools/call" and isinstance(ctx.params, Mapping):
+            return await call_next(dataclasses.replace(ctx, params=self._normalized(ctx.params)))
+        if ctx.method == "resources/read" and isinstance(ctx.params, Mapping):
+            started = time.perf_counter()
+            outcome = "error"
+            try:
+                result = await call_next(ctx)
+                outcome = "ok"
+                return result
+            finally:
+                self.audit.record(
+                    "resource_read",
+                    session=self.session_of(ctx)[0],
+                    uri=str(ctx.params.get("uri")),
+                    outcome=outcome,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                )
+        return await call_next(ctx)
+
+    def _normalized(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        tool = self._tool(params.get("name"))
+        arguments = params.get("arguments")
+        if tool is None or not isinstance(arguments, Mapping):
+            return dict(params)
+        fixed = lenient.normalize(arguments, tool.parameters, self.synonyms.get(tool.name))
+        return {**params, "arguments": fixed}
+
+    def _tool(self, name: Any) -> Any:
+        if self._server is None or not isinstance(name, str):
+            return None
+        return self._server._tool_manager.get_tool(name)
+
+    async def _tool_call(
+        self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        session, budget = self.session_of(ctx)
+        arguments = dict(params.arguments or {})
+        cost = self.config.cost_of(params.name)
+        base = {
+            "session": session,
+            "tool": params.name,
+            "arguments": redact_arguments(arguments, self.config.hidden_arguments),
+            "cost": cost,
+        }
+        started = time.perf_counter()
+
+        def refuse(outcome: str, message: str, **extra: Any) -> CallToolResult:
+            self.audit.record("tool_call", **base, outcome=outcome, duration_ms=0.0, result_bytes=0, **extra)
+            return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+
+        if budget is not None and budget.remaining < cost:
+            return refuse(
+                "refused_budget",
+                f"this session's budget of {budget.limit:g} calls is used up ({params.name} costs {cost:g}). "
+                "Finish with what you have; a new session starts a new budget.",
+            )
+        tool = self._tool(params.name)
+        if tool is not None:
+            try:
+                tool.fn_metadata.arg_model.model_validate(tool.fn_metadata.pre_parse_json(arguments))
+            except ValidationError as exc:
+                return refuse("invalid_arguments", lenient.explain(params.name, exc, tool.parameters))
+        rate = self.config.rate_for(params.name)
+        if rate is not None:
+            bucket = self._buckets.setdefault(params.name, TokenBucket(rate, self.clock))
+            wait = bucket.take(cost)
+            if wait > 0:
+                return refuse(
+                    "refused_rate_limit",
+                    f"rate limit for {params.name}: at most {rate.per_second * 60:g} calls per minute "
+                    f"(bursts of {rate.burst:g}). Try again in {wait:.1f} s.",
+                    retry_after_seconds=round(wait, 3),
+                )
+        if budget is not None:
+            budget.charge(cost)
+        outcome = "error"
+        size = 0
+        try:
+            result = await call_next(ctx)
+            payload = (
+                result.model_dump_json(by_alias=True) if hasattr(result, "model_dump_json") else str(result)
+            )
+            size = len(payload)
+            is_error = getattr(result, "is_error", None) or (
+                isinstance(result, dict) and result.get("isError")
+            )
+            outcome = "error" if is_error else "ok"
+            return result
+        finally:
+            self.audit.record(
+                "tool_call",
+                **base,
+                outcome=outcome,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                result_bytes=size,
+                budget_remaining=None if budget is None else budget.remaining,
+            )
