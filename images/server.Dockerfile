@@ -22,6 +22,7 @@ COPY --from=build /opt/venv /opt/venv
 {{data_copies}}
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOME=/tmp
 {{image_env}}
+{{volume_dirs}}
 # A numeric user needs no passwd entry, so any base works; client configs pass the same --user.
 USER 10001:10001
 WORKDIR /tmp

@@ -20,7 +20,7 @@ from kit.base_image import is_kit_base
 from kit.errors import KitError
 from kit.reporting import Reporter
 from kit.resources import images_dir
-from kit.runargs import docker_run_args
+from kit.runargs import CONTAINER_USER, docker_run_args
 from kit.servers import Server, source_hash
 from kit.settings import Settings
 from kit.smoke import smoke_test
@@ -94,10 +94,15 @@ def render_dockerfile(server: Server) -> str:
     steps = "\n".join(f"RUN {json.dumps(command)}" for command in declaration.build_commands)
     copies = "\n".join(f"COPY --from=build {path} {path}" for path in declaration.data_dirs)
     env = "\n".join(f"ENV {key}={json.dumps(value)}" for key, value in declaration.image_env.items())
+    # Owned by the server's user, so a fresh named volume mounted there starts writable for it.
+    volume_dirs = "\n".join(
+        f"RUN mkdir -p {path} && chown {CONTAINER_USER} {path}" for path in declaration.volumes.values()
+    )
     return (
         template.replace("{{build_steps}}", steps)
         .replace("{{data_copies}}", copies)
         .replace("{{image_env}}", env)
+        .replace("{{volume_dirs}}", volume_dirs)
         .replace("{{module}}", declaration.module)
     )
 
@@ -137,7 +142,9 @@ def _build_one(
     locked = wheelhouse.resolve(server_wheel, target, [settings.wheelhouse, context / "local"], reporter)
     wheelhouse.download(locked, target, settings.wheelhouse, reporter)
     for wheel in locked:
-        _link_or_copy(wheel.local_path or settings.wheelhouse / wheel.filename, context / "wheels" / wheel.filename)
+        _link_or_copy(
+            wheel.local_path or settings.wheelhouse / wheel.filename, context / "wheels" / wheel.filename
+        )
     (context / "requirements.lock").write_text(
         "".join(w.requirement + "\n" for w in locked), encoding="utf-8"
     )

@@ -192,6 +192,13 @@ def config(
             "--network", help="Docker network to attach the servers to (default: none, unless declared)."
         ),
     ] = None,
+    volume: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--volume",
+            help="NAME=/host/folder: bind a declared volume to a host folder (default: a named volume).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Print client config entries that launch the servers' containers, or merge them into a config file."""
@@ -199,7 +206,10 @@ def config(
     selected = _servers(ctx, names)
     client_format = _run(ctx, lambda: configure.client_format(client))
     values = _run(ctx, lambda: configure.parse_env_options(env or [], os.environ))
-    entries = _run(ctx, lambda: configure.launch_entries(cfg, selected, values, network=network))
+    volumes = _run(ctx, lambda: configure.parse_volume_options(volume or []))
+    entries = _run(
+        ctx, lambda: configure.launch_entries(cfg, selected, values, network=network, volumes=volumes)
+    )
     if output is not None and install:
         err.print("[bold red]error:[/] use either --output FILE or --install, not both")
         raise typer.Exit(2)

@@ -38,12 +38,23 @@ def parse_env_options(options: list[str], environ: Mapping[str, str]) -> dict[st
     return values
 
 
+def parse_volume_options(options: list[str]) -> dict[str, str]:
+    volumes = {}
+    for option in options:
+        name, sep, path = option.partition("=")
+        if not sep or not name or not path:
+            raise KitError(f"--volume {option!r}: write NAME=/absolute/host/folder")
+        volumes[name] = path
+    return volumes
+
+
 def launch_entries(
     settings: Settings,
     servers: list[Server],
     env_values: Mapping[str, str] | None = None,
     extra_labels: dict[str, str] | None = None,
     network: str | None = None,
+    volumes: Mapping[str, str] | None = None,
 ) -> list[LaunchEntry]:
     """One entry per server. Values go in the entry's env block; args name the variables and never hold values."""
     env_values = dict(env_values or {})
@@ -54,10 +65,19 @@ def launch_entries(
             f"no selected server takes {', '.join(unknown)}",
             hint="each server declares the variables it takes under [tool.mcpkit] env/secrets; see `kit list --json`",
         )
+    volumes = dict(volumes or {})
+    unknown_volumes = sorted(
+        set(volumes) - {name for server in servers for name in server.declaration.volumes}
+    )
+    if unknown_volumes:
+        raise KitError(f"no selected server declares the volume(s) {', '.join(unknown_volumes)}")
+    relative = [path for path in volumes.values() if not Path(path).is_absolute()]
+    if relative:
+        raise KitError(f"--volume needs an absolute host path: {', '.join(relative)}")
     entries = []
     for server in servers:
         args = docker_run_args(
-            server, image_tag(settings, server), extra_labels=extra_labels, network=network
+            server, image_tag(settings, server), extra_labels=extra_labels, network=network, volumes=volumes
         )
         env = {name: env_values[name] for name in server.passed_env if name in env_values}
         entries.append(LaunchEntry(server.name, settings.docker_command, args, env))

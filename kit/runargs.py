@@ -13,12 +13,18 @@ CONTAINER_USER = "10001:10001"  # matches USER in images/server.Dockerfile
 
 
 def docker_run_args(
-    server: Server, image: str, *, extra_labels: dict[str, str] | None = None, network: str | None = None
+    server: Server,
+    image: str,
+    *,
+    extra_labels: dict[str, str] | None = None,
+    network: str | None = None,
+    volumes: dict[str, str] | None = None,
 ) -> list[str]:
     """Arguments after `docker`: stdio attached, no TTY, removed on exit, no fixed --name (clients may start twice).
 
     `network` attaches the container to that Docker network (say, the one a database is on); by default a server
-    gets none unless it declares it needs one.
+    gets none unless it declares it needs one. A declared volume is a named Docker volume unless `volumes` maps its
+    name to a host folder, which is bind-mounted instead (it must be writable by the container user).
     """
     limits = server.declaration.limits
     args = ["run", "-i", "--rm", "--init"]
@@ -31,6 +37,10 @@ def docker_run_args(
         args += ["--network", network]
     elif not server.declaration.network:
         args += ["--network", "none"]
+    for name, target in server.declaration.volumes.items():
+        host = (volumes or {}).get(name)
+        source = f"type=bind,source={host}" if host else f"type=volume,source=mcpkit-{server.name}-{name}"
+        args += ["--mount", f"{source},target={target}"]
     labels = {MANAGED_LABEL: "true", SERVER_LABEL: server.name, **(extra_labels or {})}
     for key, value in labels.items():
         args += ["--label", f"{key}={value}"]

@@ -60,8 +60,14 @@ class ServerDeclaration(BaseModel):
         alias="data-dirs",
         description="Absolute paths the build commands fill, kept in the image.",
     )
+    volumes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Writable folders on volumes: name -> absolute path in the container.",
+    )
     local_packages: list[str] = Field(
-        default_factory=list, alias="local-packages", description="Project folders (relative) built into wheels too."
+        default_factory=list,
+        alias="local-packages",
+        description="Project folders (relative) built into wheels too.",
     )
     limits: RuntimeLimits = Field(default_factory=RuntimeLimits)
 
@@ -125,6 +131,9 @@ def load_server(path: Path) -> Server:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise KitError(f"invalid [tool.mcpkit] in {pyproject}: {problems}") from None
+    relative = [p for p in declaration.volumes.values() if not p.startswith("/")]
+    if relative:
+        raise KitError(f"volume paths in {pyproject} must be absolute: {', '.join(relative)}")
     bad = [n for n in (*declaration.env, *declaration.secrets) if not _ENV_NAME.match(n)]
     if bad:
         raise KitError(f"invalid environment variable name(s) in {pyproject}: {', '.join(bad)}")

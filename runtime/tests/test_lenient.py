@@ -1,8 +1,9 @@
 from typing import Literal
 
+from pydantic import BaseModel, Field, ValidationError
+
 from mcpkit_runtime.lenient import example_arguments, explain, normalize
 from mcpkit_runtime.redact import REDACTED, redact_arguments
-from pydantic import BaseModel, Field, ValidationError
 
 
 class Args(BaseModel):

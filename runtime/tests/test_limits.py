@@ -1,4 +1,5 @@
 import pytest
+
 from mcpkit_runtime.config import RuntimeConfig
 from mcpkit_runtime.limits import Budget, Rate, TokenBucket
 

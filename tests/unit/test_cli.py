@@ -39,7 +39,7 @@ def test_install_merges_into_the_clients_own_file(in_project: Path, tmp_path: Pa
     path.write_text('{"mcpServers": {"other": {"command": "x"}}}')
     result = runner.invoke(app, ["config", "--install"])
     assert result.exit_code == 0, result.output
-    assert set(json.loads(path.read_text())["mcpServers"]) == {"other", "analyst"}
+    assert set(json.loads(path.read_text())["mcpServers"]) == {"other", "analyst", "mailer"}
 
 
 def test_dry_run_prints_a_diff_and_writes_nothing(in_project: Path) -> None:
@@ -69,8 +69,9 @@ def test_unknown_server_and_client_are_user_errors(in_project: Path) -> None:
 def test_list_without_docker_still_lists_servers_as_unknown(in_project: Path) -> None:
     result = runner.invoke(app, ["list", "--json"])
     assert result.exit_code == 0, result.output
-    (analyst,) = json.loads(result.stdout)
-    assert analyst["name"] == "analyst" and analyst["state"] == "unknown"
+    servers = {s["name"]: s for s in json.loads(result.stdout)}
+    analyst = servers["analyst"]
+    assert set(servers) == {"analyst", "mailer"} and analyst["state"] == "unknown"
     assert {"ANALYST_ROW_LIMIT", "ANALYST_DATABASE_URL"} <= set(analyst["env"])
 
 

@@ -6,7 +6,7 @@ import pytest
 from kit.clients.claude_desktop import FORMAT
 from kit.configure import client_format, launch_entries, parse_env_options
 from kit.errors import KitError
-from kit.servers import discover
+from kit.servers import discover, select
 from kit.settings import load_settings
 
 GOLDEN = Path(__file__).parent / "golden" / "claude_desktop_analyst.json"
@@ -14,7 +14,7 @@ GOLDEN = Path(__file__).parent / "golden" / "claude_desktop_analyst.json"
 
 def _entries(project: Path, values: dict[str, str] | None = None):
     settings = load_settings({}, cwd=project)
-    return launch_entries(settings, discover(settings.servers_path), values)
+    return launch_entries(settings, select(discover(settings.servers_path), ["analyst"]), values)
 
 
 def test_claude_desktop_config_matches_golden_output(project: Path) -> None:
@@ -45,3 +45,17 @@ def test_unknown_client_lists_the_supported_ones() -> None:
     with pytest.raises(KitError) as caught:
         client_format("notepad")
     assert "claude-desktop" in (caught.value.hint or "")
+
+
+def test_volume_options_are_checked(project: Path) -> None:
+    from kit.configure import parse_volume_options
+
+    settings = load_settings({}, cwd=project)
+    servers = discover(settings.servers_path)
+    assert parse_volume_options(["outbox=/srv/out"]) == {"outbox": "/srv/out"}
+    with pytest.raises(KitError, match="NAME=/absolute"):
+        parse_volume_options(["outbox"])
+    with pytest.raises(KitError, match="declares the volume"):
+        launch_entries(settings, servers, volumes={"inbox": "/x"})
+    with pytest.raises(KitError, match="absolute host path"):
+        launch_entries(settings, servers, volumes={"outbox": "relative/dir"})

@@ -1,11 +1,11 @@
 from pathlib import Path
 
 from kit.builder import render_dockerfile
-from kit.servers import discover
+from kit.servers import load_server
 
 
 def test_rendered_dockerfile_builds_with_the_classic_builder(project: Path) -> None:
-    (analyst,) = discover(project / "servers")
+    analyst = load_server(project / "servers" / "analyst")
     dockerfile = render_dockerfile(analyst)
     instructions = "\n".join(line for line in dockerfile.splitlines() if not line.startswith("#"))
     assert "{{" not in instructions
@@ -14,7 +14,7 @@ def test_rendered_dockerfile_builds_with_the_classic_builder(project: Path) -> N
 
 
 def test_server_declaration_is_rendered_into_the_image(project: Path) -> None:
-    (analyst,) = discover(project / "servers")
+    analyst = load_server(project / "servers" / "analyst")
     dockerfile = render_dockerfile(analyst)
     assert 'RUN ["python", "-m", "analyst.demo_data", "/opt/mcp/data/demo.db"]' in dockerfile
     assert "COPY --from=build /opt/mcp/data /opt/mcp/data" in dockerfile
@@ -22,3 +22,9 @@ def test_server_declaration_is_rendered_into_the_image(project: Path) -> None:
     assert dockerfile.rstrip().endswith('ENTRYPOINT ["python", "-m", "analyst"]')
     final_stage = dockerfile.split("FROM ${BASE_IMAGE}\n")[1]
     assert "USER 10001:10001" in final_stage and "/wheels" not in final_stage
+
+
+def test_volume_folders_belong_to_the_server_user(project: Path) -> None:
+    dockerfile = render_dockerfile(load_server(project / "servers" / "mailer"))
+    final_stage = dockerfile.split("FROM ${BASE_IMAGE}\n")[1]
+    assert "RUN mkdir -p /var/mcp/outbox && chown 10001:10001 /var/mcp/outbox" in final_stage

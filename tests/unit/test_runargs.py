@@ -2,7 +2,7 @@ import itertools
 from pathlib import Path
 
 from kit.runargs import docker_run_args
-from kit.servers import discover, load_server
+from kit.servers import load_server
 
 
 def _pairs(args: list[str]) -> list[tuple[str, str]]:
@@ -10,7 +10,7 @@ def _pairs(args: list[str]) -> list[tuple[str, str]]:
 
 
 def test_every_hardening_flag_is_on_by_default(project: Path) -> None:
-    (analyst,) = discover(project / "servers")
+    analyst = load_server(project / "servers" / "analyst")
     args = docker_run_args(analyst, "mcpkit/analyst:0.1.0")
     assert args[:4] == ["run", "-i", "--rm", "--init"]
     pairs = _pairs(args)
@@ -33,7 +33,7 @@ def test_every_hardening_flag_is_on_by_default(project: Path) -> None:
 
 
 def test_variables_are_passed_by_name_only(project: Path) -> None:
-    (analyst,) = discover(project / "servers")
+    analyst = load_server(project / "servers" / "analyst")
     args = docker_run_args(analyst, "img")
     assert ("-e", "ANALYST_DATABASE_URL") in _pairs(args)
     assert not any("=" in a for a in args if a.startswith("ANALYST_"))
@@ -52,6 +52,15 @@ def test_server_declaring_network_gets_the_default_network(tmp_path: Path) -> No
 
 
 def test_a_network_can_be_chosen_at_config_time(project: Path) -> None:
-    (analyst,) = discover(project / "servers")
+    analyst = load_server(project / "servers" / "analyst")
     args = docker_run_args(analyst, "img", network="shop-db")
     assert ("--network", "shop-db") in _pairs(args) and ("--network", "none") not in _pairs(args)
+
+
+def test_declared_volumes_are_named_volumes_unless_bound_to_a_host_folder(project: Path) -> None:
+    mailer = load_server(project / "servers" / "mailer")
+    named = docker_run_args(mailer, "img")
+    assert ("--mount", "type=volume,source=mcpkit-mailer-outbox,target=/var/mcp/outbox") in _pairs(named)
+    assert "--read-only" in named, "the root filesystem stays read-only beside the volume"
+    bound = docker_run_args(mailer, "img", volumes={"outbox": "/srv/outbox"})
+    assert ("--mount", "type=bind,source=/srv/outbox,target=/var/mcp/outbox") in _pairs(bound)

@@ -13,7 +13,7 @@ def _write_server(folder: Path, tool_table: str) -> Path:
 
 
 def test_discovers_the_analyst_with_its_declaration(project: Path) -> None:
-    (analyst,) = discover(project / "servers")
+    analyst = load_server(project / "servers" / "analyst")
     assert analyst.name == "analyst"
     assert analyst.declaration.module == "analyst"
     assert analyst.declaration.network is False
@@ -38,6 +38,10 @@ def test_invalid_environment_variable_name_is_refused(tmp_path: Path) -> None:
     folder = _write_server(tmp_path / "bad", '[tool.mcpkit]\nmodule = "x"\nsecrets = ["API KEY"]\n')
     with pytest.raises(KitError, match="API KEY"):
         load_server(folder)
+
+
+def test_every_server_folder_is_discovered(project: Path) -> None:
+    assert [s.name for s in discover(project / "servers")] == ["analyst", "mailer"]
 
 
 def test_select_names_unknown_servers_and_lists_known_ones(project: Path) -> None:

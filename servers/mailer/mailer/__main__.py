@@ -1,0 +1,3 @@
+from mailer.server import main
+
+main()

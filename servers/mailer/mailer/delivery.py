@@ -1,0 +1,65 @@
+"""Where messages go: an outbox folder (one .eml file each, written atomically) or an SMTP relay."""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+import tempfile
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlparse
+
+
+class Transport(Protocol):
+    name: str
+
+    def deliver(self, message: EmailMessage) -> str: ...
+
+
+@dataclass
+class Outbox:
+    folder: Path
+    name: str = "outbox"
+
+    def deliver(self, message: EmailMessage) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stem = message["Message-ID"].strip("<>").split("@")[0]
+        descriptor, partial = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".partial")
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(bytes(message))
+        final = self.folder / f"{stem}.eml"
+        os.replace(partial, final)  # a reader of the outbox never sees half a message
+        return str(final)
+
+
+@dataclass
+class SmtpRelay:
+    url: str
+    name: str = "smtp"
+
+    def deliver(self, message: EmailMessage) -> str:
+        parts = urlparse(self.url)
+        secure = parts.scheme == "smtps"
+        port = parts.port or (465 if secure else 587)
+        context = ssl.create_default_context()
+        smtp_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
+        kwargs = {"context": context} if secure else {}
+        with smtp_class(parts.hostname or "localhost", port, timeout=30, **kwargs) as smtp:
+            if not secure:
+                smtp.starttls(context=context)
+            if parts.username:
+                smtp.login(unquote(parts.username), unquote(parts.password or ""))
+            smtp.send_message(message)
+        return f"{parts.hostname}:{port}"
+
+
+def transport_from_env() -> Transport:
+    url = os.environ.get("MAILER_SMTP_URL")
+    if url:
+        if urlparse(url).scheme not in ("smtp", "smtps"):
+            raise ValueError("MAILER_SMTP_URL must start with smtp:// or smtps://")
+        return SmtpRelay(url)
+    return Outbox(Path(os.environ.get("MAILER_OUTBOX") or "outbox"))
