@@ -1,0 +1,100 @@
+"""The mailer in-process through the SDK's client: lenient parsing, the outbox, and the runtime's limits."""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import json
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from mailer.delivery import Outbox
+from mailer.server import DEFAULTS, create_server
+from mcpkit_runtime.limits import Rate
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _client(outbox: Path, **overrides: object) -> Client:
+    config = dataclasses.replace(DEFAULTS, **overrides)  # type: ignore[arg-type]
+    return Client(create_server(Outbox(outbox), "bot@example.org", config), mode="legacy")
+
+
+async def test_a_message_lands_in_the_outbox_as_a_standard_email(tmp_path: Path) -> None:
+    async with _client(tmp_path) as client:
+        result = await client.call_tool(
+            "send_email",
+            {
+                "to": "Ann <ann@example.com>; bob@example.com",
+                "subject": "Hi",
+                "body": "Hello",
+                "priority": "URGENT",
+            },
+        )
+    assert not result.is_error, result.content
+    assert result.structured_content["recipients"] == ["ann@example.com", "bob@example.com"]
+    (file,) = tmp_path.glob("*.eml")
+    message = email.message_from_bytes(file.read_bytes())
+    assert message["To"] == "ann@example.com, bob@example.com" and message["X-Priority"] == "1"
+    assert message.get_payload().strip() == "Hello"
+
+
+async def test_bad_input_is_explained_and_sends_nothing(tmp_path: Path) -> None:
+    async with _client(tmp_path) as client:
+        bad_address = await client.call_tool(
+            "send_email", {"to": ["not-an-address"], "subject": "x", "body": "y"}
+        )
+        bad_priority = await client.call_tool(
+            "send_email", {"to": ["a@example.com"], "subject": "x", "body": "y", "priority": "yesterday"}
+        )
+    assert (
+        bad_address.is_error
+        and "invalid recipient address(es): not-an-address" in bad_address.content[0].text
+    )
+    text = bad_priority.content[0].text
+    assert (
+        bad_priority.is_error
+        and "'priority' must be one of 'low', 'normal', 'high'" in text
+        and "Example" in text
+    )
+    assert not list(tmp_path.glob("*.eml"))
+
+
+async def test_rapid_calls_send_exactly_the_burst_and_refuse_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with _client(
+        tmp_path, rate_limits={"send_email": Rate.parse("1/hour:5")}, session_budget=None
+    ) as client:
+        results = [
+            await client.call_tool(
+                "send_email", {"to": [f"u{i}@example.com"], "subject": "s", "body": f"secret body {i}"}
+            )
+            for i in range(100)
+        ]
+    refused = [r for r in results if r.is_error]
+    assert len(list(tmp_path.glob("*.eml"))) == 5 and len(refused) == 95
+    assert all(
+        "rate limit for send_email" in r.content[0].text and "Try again in" in r.content[0].text
+        for r in refused
+    )
+    audit = [json.loads(line) for line in capsys.readouterr().err.splitlines() if '"logger": "audit"' in line]
+    assert len(audit) == 100 and sum(a["outcome"] == "refused_rate_limit" for a in audit) == 95
+    assert "secret body" not in json.dumps(audit) and "u1@example.com" not in json.dumps(audit)
+
+
+async def test_the_session_budget_caps_a_session(tmp_path: Path) -> None:
+    async with _client(tmp_path, rate_limits={}, session_budget=3) as client:
+        results = [
+            await client.call_tool("send_email", {"to": ["a@example.com"], "subject": "s", "body": "b"})
+            for _ in range(5)
+        ]
+    assert [r.is_error for r in results] == [False, False, False, True, True]
+    assert "budget of 3 calls is used up" in results[-1].content[0].text
