@@ -22,6 +22,8 @@ from pydantic import ValidationError
 from mcpkit_runtime import lenient
 from mcpkit_runtime.audit import AuditLog
 from mcpkit_runtime.config import RuntimeConfig
+from mcpkit_runtime.job_tools import register_job_tools
+from mcpkit_runtime.jobs import JobStore
 from mcpkit_runtime.limits import Budget, Clock, TokenBucket
 from mcpkit_runtime.redact import redact_arguments
 
@@ -46,6 +48,7 @@ class Runtime:
         self._buckets: dict[str, TokenBucket] = {}
         self._budgets: dict[str, Budget | None] = {}
         self._server: MCPServer | None = None
+        self._jobs: JobStore | None = None
         self._process_session = f"stdio-{uuid.uuid4().hex[:8]}"
 
     def create_server(self, *, extensions: list[Extension] | None = None, **kwargs: Any) -> MCPServer:
@@ -67,6 +70,16 @@ class Runtime:
             **kwargs,
         )
         return self._server
+
+    def enable_jobs(self) -> JobStore:
+        """A job store with the configured bounds, and its tools (job_status, job_wait, job_result, cancel_job)."""
+        if self._server is None:
+            raise RuntimeError("create_server() first: the job tools are registered on the server")
+        if self._jobs is None:
+            config = self.config
+            self._jobs = JobStore(config.job_concurrency, config.job_ttl_seconds, config.job_max)
+            register_job_tools(self._server, self._jobs)
+        return self._jobs
 
     def session_of(self, ctx: ServerRequestContext[Any, Any]) -> tuple[str, Budget | None]:
         """The transport's session id where it has one (HTTP); over stdio a container serves one client, so the

@@ -91,7 +91,7 @@ def test_entry_from_the_config_serves_mcp_hardened_and_leaves_nothing_behind(
 
     seen = anyio.run(session)
     assert seen["protocol"] == protocol
-    assert seen["tools"] == ["run_sql", "explain_sql"]
+    assert {"run_sql", "explain_sql", "profile_table", "job_wait"} <= set(seen["tools"])
     assert "CREATE TABLE customers" in seen["schema"]
     result = seen["query"].structured_content
     assert result["columns"] == ["id", "city"] and [row[0] for row in result["rows"]] == [1, 2, 3, 4, 5]

@@ -47,6 +47,15 @@ CREATE TABLE order_items (
     unit_price NUMERIC(10, 2) NOT NULL,
     PRIMARY KEY (order_id, product_id)
 );
+CREATE TABLE page_views (
+    id INTEGER PRIMARY KEY,
+    customer_id INTEGER REFERENCES customers(id),
+    product_id INTEGER NOT NULL REFERENCES products(id),
+    viewed_at TIMESTAMP NOT NULL,
+    seconds_on_page INTEGER NOT NULL,
+    referrer TEXT NOT NULL,
+    device TEXT NOT NULL
+);
 CREATE INDEX orders_customer_id ON orders(customer_id);
 CREATE INDEX orders_ordered_at ON orders(ordered_at);
 CREATE INDEX order_items_product_id ON order_items(product_id);
@@ -145,7 +154,21 @@ def _orders(rng: random.Random, customers: int, products: list[tuple], count: in
     return orders, items
 
 
-def demo_rows(*, customers: int = 2000, orders: int = 20000, seed: int = 7) -> dict[str, list[tuple]]:
+def _page_views(rng: random.Random, customers: int, products: int, count: int) -> list[tuple]:
+    referrers = ["search", "email", "social", "direct", "ads", "partner"]
+    devices = ["mobile"] * 5 + ["desktop"] * 4 + ["tablet"]
+    rows = []
+    for vid in range(1, count + 1):
+        customer = rng.randint(1, customers) if rng.random() < 0.6 else None  # anonymous visitors too
+        viewed_at = (START + timedelta(seconds=rng.randint(0, 86400 * 700))).isoformat(sep=" ")
+        rows.append((vid, customer, rng.randint(1, products), viewed_at, int(rng.expovariate(1 / 45)) + 1,
+                     rng.choice(referrers), rng.choice(devices)))  # fmt: skip
+    return rows
+
+
+def demo_rows(
+    *, customers: int = 2000, orders: int = 20000, page_views: int = 300_000, seed: int = 7
+) -> dict[str, list[tuple]]:
     """Every table's rows, in SCHEMA's order. Same seed, same data, whichever database they go to."""
     rng = random.Random(seed)
     products = _products(rng)
@@ -155,16 +178,21 @@ def demo_rows(*, customers: int = 2000, orders: int = 20000, seed: int = 7) -> d
         "products": products,
         "orders": order_rows,
         "order_items": item_rows,
+        "page_views": _page_views(rng, customers, len(products), page_views),
     }
 
 
-def create_demo_database(path: Path, *, customers: int = 2000, orders: int = 20000, seed: int = 7) -> Path:
+def create_demo_database(
+    path: Path, *, customers: int = 2000, orders: int = 20000, page_views: int = 300_000, seed: int = 7
+) -> Path:
     """Write the demo database to `path` (replacing it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     with sqlite3.connect(path) as db:
         db.executescript(SCHEMA)
-        for table, rows in demo_rows(customers=customers, orders=orders, seed=seed).items():
+        for table, rows in demo_rows(
+            customers=customers, orders=orders, page_views=page_views, seed=seed
+        ).items():
             db.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
     db.close()
     with sqlite3.connect(path) as db:

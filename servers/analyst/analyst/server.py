@@ -11,13 +11,18 @@ from typing import Annotated, TypeVar
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from analyst import __version__, logs, pii
 from analyst.config import AnalystSettings
 from analyst.engines import ConfigurationError, Engine, EngineError, open_engine
 from analyst.guard import QueryRefused
+from analyst.profile import profile_work
 from analyst.runner import QueryResult, render_text, run_query
+from mcpkit_runtime.config import RuntimeConfig
+from mcpkit_runtime.jobs import JobLimitReached
+from mcpkit_runtime.limits import Rate
+from mcpkit_runtime.server import Runtime
 
 log = logging.getLogger("analyst")
 T = TypeVar("T")
@@ -36,8 +41,17 @@ QueryArgument = Annotated[
 ]
 
 
-def create_server(engine: Engine, settings: AnalystSettings, policy: pii.Policy) -> MCPServer:
-    mcp = MCPServer("analyst", version=__version__, instructions=INSTRUCTIONS)
+DEFAULTS = RuntimeConfig(
+    rate_limits={"*": Rate.parse("120/min:30")}, costs={"profile_table": 10.0}, session_budget=1000
+)
+
+
+def create_server(
+    engine: Engine, settings: AnalystSettings, policy: pii.Policy, runtime_config: RuntimeConfig = DEFAULTS
+) -> MCPServer:
+    runtime = Runtime("analyst", __version__, runtime_config)
+    mcp = runtime.create_server(instructions=INSTRUCTIONS)
+    jobs = runtime.enable_jobs()
 
     @mcp.resource(
         "db://schema", name="schema", mime_type="text/x-sql", description="CREATE statements of every table."
@@ -72,7 +86,31 @@ def create_server(engine: Engine, settings: AnalystSettings, policy: pii.Policy)
         result = _safely("explain_sql", lambda: run_query(engine, policy, prefix + query, settings.limits))
         return "\n".join(" | ".join(str(v) for v in row) for row in result.rows)
 
+    @mcp.tool(annotations=READ_ONLY)
+    def profile_table(
+        table: Annotated[str, Field(description="A table name from db://schema, e.g. page_views")],
+    ) -> JobStarted:
+        """Start computing per-column statistics of a table (counts, nulls, distinct values, min, max, top values).
+        Returns a job_id at once: follow it with job_wait or job_status, then job_result."""
+        tables = _safely("profile_table", engine.tables)
+        match = next((name for name in tables if name.lower() == table.strip().lower()), None)
+        if match is None:
+            raise ToolError(f"no table {table!r}; tables: {', '.join(sorted(tables))}")
+        try:
+            job = jobs.start(
+                "profile_table", profile_work(engine, policy, match, tables[match], settings.limits)
+            )
+        except JobLimitReached as exc:
+            raise ToolError(str(exc)) from None
+        return JobStarted(job_id=job.id, state=job.state.value, next_step="call job_wait with this job_id")
+
     return mcp
+
+
+class JobStarted(BaseModel):
+    job_id: str
+    state: str
+    next_step: str
 
 
 def _safely(operation: str, action: Callable[[], T]) -> T:
@@ -104,6 +142,6 @@ def main() -> None:
         sys.exit(2)
     log.info("starting", extra={"fields": {"version": __version__, "dialect": engine.dialect}})
     try:
-        create_server(engine, settings, policy).run()
+        create_server(engine, settings, policy, DEFAULTS.with_environment()).run()
     finally:
         engine.close()

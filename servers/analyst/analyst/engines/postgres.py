@@ -124,6 +124,16 @@ class PostgresEngine:
             finally:
                 connection.rollback()
 
+    def tables(self) -> dict[str, list[str]]:
+        with self._lock:
+            connection = self._connect()
+            try:
+                return dict(self._catalog_for(connection).columns)
+            except psycopg.Error as exc:
+                raise EngineError(_primary(exc)) from None
+            finally:
+                connection.rollback()
+
     @contextmanager
     def execute(self, sql: str, timeout_seconds: float) -> Iterator[_Execution]:
         with self._lock:

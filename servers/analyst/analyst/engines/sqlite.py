@@ -90,6 +90,19 @@ class SqliteEngine:
             connection.close()
         return "\n\n".join(parts)
 
+    def tables(self) -> dict[str, list[str]]:
+        connection = self._connect()
+        try:
+            names = [row[0] for row in connection.execute(
+                "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )]  # fmt: skip
+            return {
+                n: [row[1] for row in connection.execute("SELECT * FROM pragma_table_info(?)", (n,))]
+                for n in names
+            }
+        finally:
+            connection.close()
+
     @contextmanager
     def execute(self, sql: str, timeout_seconds: float) -> Iterator[_Execution]:
         connection = self._connect()
