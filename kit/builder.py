@@ -15,7 +15,7 @@ import docker
 from docker.errors import APIError, ImageNotFound
 from docker.models.images import Image
 
-from kit import __version__, engine, wheelhouse
+from kit import __version__, engine, schema_lock, wheelhouse
 from kit.base_image import is_kit_base
 from kit.errors import KitError
 from kit.reporting import Reporter
@@ -137,9 +137,13 @@ def _build_one(
     (context / "wheels").mkdir(parents=True)
     reporter.step(f"{server.name}: resolving dependencies for Python {target.short_version} on the host")
     server_wheel = wheelhouse.build_server_wheel(server.path, context / "wheels" / "server", reporter)
+    # Built outside the context: a wheel present twice in the context tar (hard-linked) confuses the classic
+    # builder's COPY cache, which then reuses a layer holding an older build of the same file name.
+    local = settings.cache_dir / "local-wheels" / server.name
+    shutil.rmtree(local, ignore_errors=True)
     for package in server.local_package_paths:
-        wheelhouse.build_server_wheel(package, context / "local", reporter)
-    locked = wheelhouse.resolve(server_wheel, target, [settings.wheelhouse, context / "local"], reporter)
+        wheelhouse.build_server_wheel(package, local, reporter)
+    locked = wheelhouse.resolve(server_wheel, target, [settings.wheelhouse, local], reporter)
     wheelhouse.download(locked, target, settings.wheelhouse, reporter)
     for wheel in locked:
         _link_or_copy(
@@ -174,6 +178,15 @@ def _build_one(
     reporter.step(
         f"{server.name}: {smoke.server_name} {smoke.server_version} answered with tools {smoke.tools}"
     )
+    try:
+        changes = schema_lock.check_snapshot(server.name, server.path, smoke.snapshot)
+    except KitError:
+        _remove_quietly(client, image_id)
+        raise
+    if changes:
+        reporter.step(
+            f"{server.name}: schema changes against {schema_lock.LOCK_NAME}:\n{schema_lock.render(changes)}"
+        )
     image = client.images.get(image_id)
     tag = image_tag(settings, server)
     repository, version = tag.rsplit(":", 1)

@@ -12,9 +12,10 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from kit import __version__, base_image, builder, configure, demo, listing, servers, settings
+from kit import __version__, base_image, builder, configure, demo, listing, schemas, servers, settings
 from kit.errors import KitError
 
 app = typer.Typer(
@@ -76,9 +77,7 @@ def _run(ctx: typer.Context, action: Callable[[], T]) -> T:
     except Exception as exc:
         if verbose:
             raise
-        err.print(
-            f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc}", highlight=False, markup=False
-        )
+        err.print("[bold red]unexpected error:[/] " + escape(f"{type(exc).__name__}: {exc}"), highlight=False)
         err.print(
             "[yellow]hint:[/] run again with `kit --verbose ...` for the traceback, and report it",
             highlight=False,
@@ -233,6 +232,44 @@ def config(
     )
     if change.backup:
         err.print(f"backup of the previous file: {change.backup}", highlight=False)
+
+
+schema_app = typer.Typer(
+    help="Versioned tool schemas: record them, and refuse breaking changes.", no_args_is_help=True
+)
+app.add_typer(schema_app, name="schema")
+
+
+def _render_schema_reports(reports: list[schemas.SchemaReport], as_json: bool) -> None:
+    if as_json:
+        _print_json([asdict(r) for r in reports])
+        return
+    for report in reports:
+        verb = "locked" if report.written else "matches"
+        out.print(f"{report.server}: {verb} {report.lock}", highlight=False)
+        for change in report.changes:
+            out.print(
+                f"  {'BREAKING' if change.breaking else 'ok'}  {change.tool}: {change.detail}",
+                highlight=False,
+            )
+
+
+@schema_app.command("lock")
+def schema_lock_command(ctx: typer.Context, names: NamesArgument = None, as_json: JsonOption = False) -> None:
+    """Record each built server's tools, schemas and resources in mcp-schema.lock.json beside it."""
+    cfg = _settings(ctx)
+    selected = _servers(ctx, names)
+    _render_schema_reports(_run(ctx, lambda: schemas.lock(cfg, selected)), as_json)
+
+
+@schema_app.command("check")
+def schema_check_command(
+    ctx: typer.Context, names: NamesArgument = None, as_json: JsonOption = False
+) -> None:
+    """Compare each built server with its lock file; fail on a breaking change (exit 1)."""
+    cfg = _settings(ctx)
+    selected = _servers(ctx, names)
+    _render_schema_reports(_run(ctx, lambda: schemas.check(cfg, selected)), as_json)
 
 
 @app.command("list")

@@ -25,6 +25,8 @@ _IGNORED_PARTS = {
     ".ruff_cache",
 }
 _IGNORED_SUFFIXES = {".pyc", ".pyo", ".egg-info"}
+# Beside the server but not in its image: its tests, and the schema lock that `kit build` checks the image against.
+_NOT_IN_IMAGE = {"tests", "mcp-schema.lock.json"}
 
 
 class RuntimeLimits(BaseModel):
@@ -151,7 +153,11 @@ def source_files(path: Path) -> list[Path]:
     files = []
     for file in sorted(path.rglob("*")):
         relative = file.relative_to(path)
-        if not file.is_file() or _IGNORED_PARTS.intersection(relative.parts):
+        if (
+            not file.is_file()
+            or _IGNORED_PARTS.intersection(relative.parts)
+            or relative.parts[0] in _NOT_IN_IMAGE
+        ):
             continue
         if file.suffix in _IGNORED_SUFFIXES or any(p.endswith(".egg-info") for p in relative.parts):
             continue

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
-from mcp import Client, StdioServerParameters
+from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from kit.errors import KitError
@@ -23,6 +25,7 @@ class SmokeResult:
     server_name: str
     server_version: str
     seconds: float
+    snapshot: dict[str, Any]  # tools with their schemas, and resources: what `kit schema lock` records
 
 
 def docker_client_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -50,9 +53,24 @@ async def _handshake(command: str, args: list[str], errlog, timeout: float) -> S
         async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
             tools = await client.list_tools()
             info = client.server_info
+            resources, templates = [], []
+            with contextlib.suppress(MCPError):  # a server without resources may not answer these at all
+                resources = [str(r.uri) for r in (await client.list_resources()).resources]
+                templates = [
+                    str(t.uri_template) for t in (await client.list_resource_templates()).resource_templates
+                ]
+    snapshot: dict[str, Any] = {
+        "server": info.name if info else "",
+        "version": info.version if info else "",
+        "tools": {
+            t.name: {"input_schema": t.input_schema, "output_schema": t.output_schema} for t in tools.tools
+        },
+        "resources": sorted(resources + templates),
+    }
     return SmokeResult(
         tools=[tool.name for tool in tools.tools],
         server_name=info.name if info else "",
         server_version=info.version if info else "",
         seconds=time.perf_counter() - started,
+        snapshot=snapshot,
     )

@@ -90,3 +90,32 @@ def test_a_server_that_cannot_start_fails_its_smoke_test_and_is_not_tagged(
     assert "BROKEN_TOKEN is not configured" in str(caught.value)
     assert not docker_client.images.list(name="mcpkit-test/broken")
     shutil.rmtree(folder)
+
+
+def test_a_breaking_change_against_the_schema_lock_fails_the_build(
+    kit_settings: Settings, base_image: BaseResult, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    folder = tmp_path / "servers" / "weather"
+    (folder / "weather").mkdir(parents=True)
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+        '[project]\nname = "weather-server"\nversion = "1.2.0"\ndependencies = ["mcp>=2.3,<3"]\n'
+        '[tool.hatch.build.targets.wheel]\npackages = ["weather"]\n[tool.mcpkit]\nmodule = "weather"\n'
+    )
+    (folder / "weather" / "__init__.py").write_text("")
+    (folder / "weather" / "__main__.py").write_text(
+        "from mcp.server.mcpserver import MCPServer\n"
+        "mcp = MCPServer('weather', version='1.2.0')\n"
+        "@mcp.tool()\ndef get_forecast(city: str) -> str:\n    return city\n"
+        "mcp.run()\n"
+    )
+    lock = {"server": "weather", "version": "1.1.0", "resources": [],
+            "tools": {"get_weather": {"input_schema": {"properties": {"city": {"type": "string"}}}, "output_schema": None}}}  # fmt: skip
+    (folder / "mcp-schema.lock.json").write_text(json.dumps(lock))
+    settings = kit_settings.model_copy(update={"image_prefix": "mcpkit-test"})
+    for stale in docker_client.images.list(name="mcpkit-test/weather"):
+        docker_client.images.remove(stale.id, force=True)
+    with pytest.raises(KitError, match="breaking change") as caught:
+        build_servers(settings, [load_server(folder)], SilentReporter())
+    assert "get_weather: tool removed" in str(caught.value) and "_v2" in (caught.value.hint or "")
+    assert not docker_client.images.list(name="mcpkit-test/weather")

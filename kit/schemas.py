@@ -1,0 +1,56 @@
+"""`kit schema lock|check`: the tools a built image exposes, against the lock file committed beside the server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kit import engine, schema_lock
+from kit.builder import build_state, image_tag
+from kit.errors import KitError
+from kit.runargs import docker_run_args
+from kit.servers import Server
+from kit.settings import Settings
+from kit.smoke import smoke_test
+
+
+@dataclass(frozen=True)
+class SchemaReport:
+    server: str
+    lock: str
+    changes: list[schema_lock.Change]
+    written: bool
+
+
+def _snapshot(settings: Settings, server: Server) -> dict[str, object]:
+    with engine.connected() as client:
+        state, _ = build_state(client, settings, server)
+    if state != "current":
+        raise KitError(f"the image of {server.name} is {state}", hint=f"run `kit build {server.name}` first")
+    return smoke_test(settings.docker_command, docker_run_args(server, image_tag(settings, server))).snapshot
+
+
+def lock(settings: Settings, servers: list[Server]) -> list[SchemaReport]:
+    reports = []
+    for server in servers:
+        snapshot = _snapshot(settings, server)
+        path = schema_lock.lock_path(server.path)
+        old = schema_lock.read_lock(path)
+        schema_lock.write_lock(path, snapshot)
+        changes = schema_lock.diff(old, snapshot) if old else []
+        reports.append(SchemaReport(server.name, str(path), changes, written=True))
+    return reports
+
+
+def check(settings: Settings, servers: list[Server]) -> list[SchemaReport]:
+    """Raises KitError on the first server with an unannounced breaking change."""
+    reports = []
+    for server in servers:
+        path = schema_lock.lock_path(server.path)
+        if not path.exists():
+            raise KitError(
+                f"{server.name} has no {schema_lock.LOCK_NAME}",
+                hint=f"record one: `kit schema lock {server.name}`",
+            )
+        changes = schema_lock.check_snapshot(server.name, server.path, _snapshot(settings, server))
+        reports.append(SchemaReport(server.name, str(path), changes, written=False))
+    return reports
