@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kit import __version__, base_image, builder, configure, demo, listing, schemas, servers, settings
+from kit import __version__, base_image, builder, configure, demo, listing, logs, schemas, servers, settings
 from kit.errors import KitError
 
 app = typer.Typer(
@@ -288,6 +288,35 @@ def list_servers(ctx: typer.Context, names: NamesArgument = None, as_json: JsonO
             s.name, s.version, s.image, s.state, size, "yes" if s.network else "none", ", ".join(s.env)
         )
     out.print(table)
+
+
+@app.command("logs")
+def show_logs(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Server name.")],
+    tail: Annotated[int, typer.Option("--tail", help="Lines per container.")] = 100,
+    as_json: JsonOption = False,
+) -> None:
+    """Recent log lines (the audit trail among them) of a server's containers."""
+    _servers(ctx, [name])
+    lines = _run(ctx, lambda: logs.recent_logs(name, tail))
+    if as_json:
+        _print_json([asdict(line) for line in lines])
+        return
+    if not lines:
+        err.print(
+            f"no container of {name} is running: clients remove theirs on exit (--rm). "
+            "Set MCP_AUDIT_FILE to a path on a volume to keep the trail.",
+            highlight=False,
+        )
+    for line in lines:
+        record = dict(line.record)
+        head = " ".join(str(record.pop(k, "")) for k in ("time", "level")).strip()
+        what = record.pop("event", None) or record.pop("message", "")
+        rest = " ".join(
+            f"{k}={json.dumps(v, default=str)}" for k, v in record.items() if k not in ("logger",)
+        )
+        out.print(f"[dim]{line.container} {escape(head)}[/] [bold]{escape(str(what))}[/] {escape(rest)}")
 
 
 @app.command("env")

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from kit.builder import BuildResult
 from kit.cli import app
+from kit.logs import recent_logs
 from kit.runargs import SERVER_LABEL
 from kit.settings import Settings
 from kit.smoke import docker_client_env
@@ -78,13 +79,13 @@ def test_entry_from_the_config_serves_mcp_hardened_and_leaves_nothing_behind(
         async with Client(params, mode=mode) as client:
             (container,) = _kit_containers(docker_client)
             probe = container.exec_run(["python", "-c", HARDENING_PROBE])
+            query = await client.call_tool("run_sql", {"query": "SELECT id, city FROM customers ORDER BY id"})
             return {
+                "logs": recent_logs("analyst"),
                 "protocol": client.protocol_version,
                 "tools": [t.name for t in (await client.list_tools()).tools],
                 "schema": (await client.read_resource("db://schema")).contents[0].text,
-                "query": await client.call_tool(
-                    "run_sql", {"query": "SELECT id, city FROM customers ORDER BY id"}
-                ),
+                "query": query,
                 "host_config": container.attrs["HostConfig"],
                 "probe": json.loads(probe.output),
             }
@@ -96,6 +97,10 @@ def test_entry_from_the_config_serves_mcp_hardened_and_leaves_nothing_behind(
     result = seen["query"].structured_content
     assert result["columns"] == ["id", "city"] and [row[0] for row in result["rows"]] == [1, 2, 3, 4, 5]
     assert result["truncated"] is True, "ANALYST_ROW_LIMIT=5 from the env block reached the container by name"
+    audit = [line.record for line in seen["logs"] if line.record.get("event") == "tool_call"]
+    assert audit and audit[-1]["tool"] == "run_sql" and audit[-1]["outcome"] == "ok", (
+        "kit logs shows the audit trail"
+    )
 
     host = seen["host_config"]
     assert host["ReadonlyRootfs"] is True and host["CapDrop"] == ["ALL"] and host["NetworkMode"] == "none"

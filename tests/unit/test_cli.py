@@ -97,3 +97,10 @@ def test_env_reports_effective_settings_as_json(in_project: Path, monkeypatch: p
 def test_version_option() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("mcpkit ")
+
+
+def test_logs_needs_a_known_server_and_says_when_docker_is_missing(in_project: Path) -> None:
+    unknown = runner.invoke(app, ["logs", "nope"])
+    assert unknown.exit_code == 1 and "unknown server" in unknown.stderr
+    no_docker = runner.invoke(app, ["logs", "analyst"])
+    assert no_docker.exit_code == 1 and "cannot reach the Docker engine" in no_docker.stderr

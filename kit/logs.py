@@ -1,0 +1,33 @@
+"""`kit logs NAME`: a server's recent log lines (stderr only: stdout is the protocol) from its containers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from kit import engine
+from kit.runargs import SERVER_LABEL
+
+
+@dataclass(frozen=True)
+class LogLine:
+    container: str
+    record: dict[str, Any]  # the JSON line, or {"message": text} for a line that is not JSON
+
+
+def recent_logs(server: str, tail: int = 100) -> list[LogLine]:
+    lines = []
+    with engine.connected() as client:
+        for container in client.containers.list(all=True, filters={"label": f"{SERVER_LABEL}={server}"}):
+            raw = container.logs(stdout=False, stderr=True, tail=tail).decode("utf-8", errors="replace")
+            lines += [LogLine(container.short_id, _parse(text)) for text in raw.splitlines() if text.strip()]
+    return sorted(lines, key=lambda line: str(line.record.get("time", "")))
+
+
+def _parse(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return {"message": text}
+    return value if isinstance(value, dict) else {"message": text}
