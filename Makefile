@@ -44,6 +44,7 @@ integration: setup host-tools
 # Speed targets live here, never in test assertions. Prints a table, writes .bench/*.json.
 bench: setup host-tools
 	TESTCONTAINERS_RYUK_DISABLED=true $(PY) bench/analyst_bench.py
+	$(PY) bench/runtime_bench.py
 
 lint: setup
 	$(VENV)/bin/ruff check kit runtime tests servers bench conftest.py

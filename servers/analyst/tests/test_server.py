@@ -1,5 +1,6 @@
 """The analyst in-process through the SDK's real client (no container, no subprocess)."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,29 @@ async def test_unexpected_failures_give_an_id_not_a_traceback(
     assert result.is_error and "internal error (id " in text and "secret" not in text
     error_id = text.split("(id ")[1].split(")")[0]
     assert any(getattr(r, "fields", {}).get("error_id") == error_id for r in caplog.records)
+
+
+async def test_a_job_outlives_the_client_that_started_it(demo_db: Path) -> None:
+    settings = AnalystSettings(database_url=f"sqlite:///{demo_db}")
+    server = create_server(open_engine(settings.database_url), settings, Policy())
+    async with Client(server, mode="legacy") as first:
+        started = await first.call_tool("profile_table", {"table": "products"})
+    job_id = started.structured_content["job_id"]
+    async with Client(server, mode="legacy") as second:  # a reconnect: same container, new connection
+        waited = await second.call_tool("job_wait", {"job_id": job_id, "timeout_seconds": 30})
+        result = await second.call_tool("job_result", {"job_id": job_id})
+    assert waited.structured_content["state"] == "succeeded"
+    columns = {c["column"]: c for c in result.structured_content["result"]["columns"]}
+    assert columns["category"]["distinct"] == 5 and result.structured_content["result"]["rows"] == 100
+
+
+async def test_profiles_never_include_personal_data(demo_db: Path) -> None:
+    async with _client(demo_db) as client:
+        job_id = (await client.call_tool("profile_table", {"table": "customers"})).structured_content[
+            "job_id"
+        ]
+        await client.call_tool("job_wait", {"job_id": job_id})
+        result = await client.call_tool("job_result", {"job_id": job_id})
+    columns = {c["column"]: c for c in result.structured_content["result"]["columns"]}
+    assert columns["email"] == {"column": "email", "personal_data": "mask", "profiled": False}
+    assert "@" not in json.dumps(result.structured_content)
