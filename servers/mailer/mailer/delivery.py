@@ -37,6 +37,8 @@ class Outbox:
 
 @dataclass
 class SmtpRelay:
+    """smtps:// is TLS from the start; smtp:// upgrades with STARTTLS whenever the relay offers it."""
+
     url: str
     name: str = "smtp"
 
@@ -48,9 +50,17 @@ class SmtpRelay:
         smtp_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
         kwargs = {"context": context} if secure else {}
         with smtp_class(parts.hostname or "localhost", port, timeout=30, **kwargs) as smtp:
-            if not secure:
+            smtp.ehlo()
+            encrypted = secure
+            if not secure and smtp.has_extn("starttls"):
                 smtp.starttls(context=context)
+                smtp.ehlo()
+                encrypted = True
             if parts.username:
+                if not encrypted:  # a password is never sent in clear text
+                    raise smtplib.SMTPException(
+                        "the relay offers no TLS; refusing to send credentials in clear"
+                    )
                 smtp.login(unquote(parts.username), unquote(parts.password or ""))
             smtp.send_message(message)
         return f"{parts.hostname}:{port}"

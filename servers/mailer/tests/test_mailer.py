@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,55 @@ async def test_the_session_budget_caps_a_session(tmp_path: Path) -> None:
         ]
     assert [r.is_error for r in results] == [False, False, False, True, True]
     assert "budget of 3 calls is used up" in results[-1].content[0].text
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on loopback, without TLS, like many internal relays."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    received: list = []
+
+    class Collect(Message):
+        def handle_message(self, message) -> None:
+            received.append(message)
+
+    with socket.socket() as probe:  # a free loopback port (aiosmtpd's readiness check cannot use port 0)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield f"127.0.0.1:{port}", received
+    finally:
+        controller.stop()
+
+
+async def test_the_smtp_relay_delivers_the_same_message(smtp_server) -> None:
+    from mailer.delivery import SmtpRelay
+
+    address, received = smtp_server
+    config = dataclasses.replace(DEFAULTS, rate_limits={}, session_budget=None)
+    async with Client(
+        create_server(SmtpRelay(f"smtp://{address}"), "bot@example.org", config), mode="legacy"
+    ) as client:
+        result = await client.call_tool(
+            "send_email", {"to": "ann@example.com", "subject": "Hi", "body": "Hello", "priority": "low"}
+        )
+    assert not result.is_error and result.structured_content["delivered_via"].startswith("smtp: ")
+    (message,) = received
+    assert message["To"] == "ann@example.com" and message["X-Priority"] == "5"
+
+
+async def test_credentials_are_never_sent_without_tls(smtp_server) -> None:
+    from mailer.delivery import SmtpRelay
+
+    address, received = smtp_server
+    config = dataclasses.replace(DEFAULTS, rate_limits={}, session_budget=None)
+    relay = SmtpRelay(f"smtp://user:secret@{address}")
+    async with Client(create_server(relay, "bot@example.org", config), mode="legacy") as client:
+        result = await client.call_tool(
+            "send_email", {"to": "ann@example.com", "subject": "Hi", "body": "Hello"}
+        )
+    assert result.is_error and "not sent" in result.content[0].text and not received
