@@ -70,20 +70,25 @@ def test_unchanged_server_is_not_rebuilt(
     assert again.status == "unchanged" and again.image_id == analyst_image.image_id
 
 
+def _write_server(root: Path, name: str, version: str, dependencies: str, main: str) -> Path:
+    """A one-module server project: `python -m NAME` runs `main`."""
+    folder = root / "servers" / name
+    (folder / name).mkdir(parents=True)
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+        f'[project]\nname = "{name}-server"\nversion = "{version}"\ndependencies = [{dependencies}]\n'
+        f'[tool.hatch.build.targets.wheel]\npackages = ["{name}"]\n[tool.mcpkit]\nmodule = "{name}"\n'
+    )
+    (folder / name / "__init__.py").write_text("")
+    (folder / name / "__main__.py").write_text(main)
+    return folder
+
+
 def test_a_server_that_cannot_start_fails_its_smoke_test_and_is_not_tagged(
     kit_settings: Settings, base_image: BaseResult, docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "servers" / "broken"
-    (folder / "broken").mkdir(parents=True)
-    (folder / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
-        '[project]\nname = "broken-server"\nversion = "0.0.1"\ndependencies = []\n'
-        '[tool.hatch.build.targets.wheel]\npackages = ["broken"]\n[tool.mcpkit]\nmodule = "broken"\n'
-    )
-    (folder / "broken" / "__init__.py").write_text("")
-    (folder / "broken" / "__main__.py").write_text(
-        "import sys\nsys.stderr.write('broken: BROKEN_TOKEN is not configured\\n')\nsys.exit(3)\n"
-    )
+    main = "import sys\nsys.stderr.write('broken: BROKEN_TOKEN is not configured\\n')\nsys.exit(3)\n"
+    folder = _write_server(tmp_path, "broken", "0.0.1", "", main)
     settings = kit_settings.model_copy(update={"image_prefix": "mcpkit-test"})
     with pytest.raises(KitError, match="smoke test failed") as caught:
         build_servers(settings, [load_server(folder)], SilentReporter())
@@ -95,20 +100,13 @@ def test_a_server_that_cannot_start_fails_its_smoke_test_and_is_not_tagged(
 def test_a_breaking_change_against_the_schema_lock_fails_the_build(
     kit_settings: Settings, base_image: BaseResult, docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "servers" / "weather"
-    (folder / "weather").mkdir(parents=True)
-    (folder / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
-        '[project]\nname = "weather-server"\nversion = "1.2.0"\ndependencies = ["mcp>=2.3,<3"]\n'
-        '[tool.hatch.build.targets.wheel]\npackages = ["weather"]\n[tool.mcpkit]\nmodule = "weather"\n'
-    )
-    (folder / "weather" / "__init__.py").write_text("")
-    (folder / "weather" / "__main__.py").write_text(
+    main = (
         "from mcp.server.mcpserver import MCPServer\n"
         "mcp = MCPServer('weather', version='1.2.0')\n"
         "@mcp.tool()\ndef get_forecast(city: str) -> str:\n    return city\n"
         "mcp.run()\n"
     )
+    folder = _write_server(tmp_path, "weather", "1.2.0", '"mcp>=2.3,<3"', main)
     lock = {"server": "weather", "version": "1.1.0", "resources": [],
             "tools": {"get_weather": {"input_schema": {"properties": {"city": {"type": "string"}}}, "output_schema": None}}}  # fmt: skip
     (folder / "mcp-schema.lock.json").write_text(json.dumps(lock))
