@@ -81,7 +81,13 @@ def measure(engine: Engine, dialect: str) -> dict[str, Any]:
             with engine.execute(checked.sql, LIMITS.timeout_seconds) as execution:
                 rows = list(itertools.islice(execution.rows(), LIMITS.row_limit + 1))
                 planned_at = time.perf_counter()
-                plan = lineage.plan(execution.lineage, policy, execution.columns, checked.ordinal_sort_refs)
+                plan = lineage.plan(
+                    execution.lineage,
+                    policy,
+                    execution.columns,
+                    checked.ordinal_sort_refs,
+                    checked.sort_names,
+                )
                 _collect(execution.columns, iter(rows), plan, policy, LIMITS)
                 masked_at = time.perf_counter()
             samples["guard"].append(guarded - started)

@@ -60,6 +60,7 @@ class CheckedQuery:
     sql: str
     kind: str  # SELECT, WITH, VALUES or EXPLAIN
     ordinal_sort_refs: tuple[int, ...]  # 1-based result positions named in ORDER BY / GROUP BY
+    sort_names: frozenset[str] = frozenset()  # names used in ORDER BY / GROUP BY (output aliases among them)
 
 
 def check(sql: str) -> CheckedQuery:
@@ -84,7 +85,8 @@ def _check(sql: str) -> CheckedQuery:
     if kind == "EXPLAIN":
         _check_explain(statement)
     _check_tokens(statement)
-    return CheckedQuery(sql=sql, kind=kind, ordinal_sort_refs=_ordinal_sort_refs(statement))
+    ordinals, names = _sort_refs(statement)
+    return CheckedQuery(sql=sql, kind=kind, ordinal_sort_refs=ordinals, sort_names=names)
 
 
 Token = tuple[object, str, str]  # (ttype, text, upper-cased text)
@@ -162,9 +164,11 @@ def _check_function(text: str) -> None:
         )
 
 
-def _ordinal_sort_refs(statement: list[Token]) -> tuple[int, ...]:
-    """Result positions used in ORDER BY / GROUP BY (`ORDER BY 2`), which the masker must see through."""
+def _sort_refs(statement: list[Token]) -> tuple[tuple[int, ...], frozenset[str]]:
+    """Result positions (`ORDER BY 2`) and names (`ORDER BY e`) used to order or group, which the masker must see
+    through: sorting by a masked column would reveal the order of the real values."""
     refs: list[int] = []
+    names: set[str] = set()
     in_clause = False
     for index, (ttype, text, upper) in enumerate(statement):
         if " ".join(upper.split()) in ("ORDER BY", "GROUP BY"):
@@ -175,6 +179,8 @@ def _ordinal_sort_refs(statement: list[Token]) -> tuple[int, ...]:
                 statement[index - 1][1] == "," or "BY" in statement[index - 1][2]
             ):
                 refs.append(int(text))
+            elif ttype in T.Name or ttype in T.Literal.String.Symbol:
+                names.add(text.strip('"').lower())
             elif ttype in T.Keyword and upper not in ("ASC", "DESC", "NULLS", "FIRST", "LAST"):
                 in_clause = False
-    return tuple(refs)
+    return tuple(refs), frozenset(names)

@@ -42,7 +42,11 @@ class PiiRefused(QueryRefused):
 
 
 def plan(
-    lineage: Lineage, policy: Policy, output_names: list[str], ordinal_refs: tuple[int, ...] = ()
+    lineage: Lineage,
+    policy: Policy,
+    output_names: list[str],
+    ordinal_refs: tuple[int, ...] = (),
+    sort_names: frozenset[str] = frozenset(),
 ) -> MaskPlan:
     pending = Counter({c: n for c, n in lineage.reads.items() if policy.column(*c)})
     masked: dict[int, PiiColumn] = {}
@@ -59,6 +63,9 @@ def plan(
     for ref in ordinal_refs:
         if ref - 1 in masked:
             raise PiiRefused(_misuse([masked[ref - 1].label], "ORDER BY / GROUP BY position"))
+    for position, pii in masked.items():
+        if position < len(output_names) and output_names[position].lower() in sort_names:
+            raise PiiRefused(_misuse([pii.label], f"ORDER BY / GROUP BY {output_names[position]}"))
     leftover = sorted(f"{t}.{c}" for (t, c), n in pending.items() if n > 0)
     if leftover:
         in_expressions = lineage.in_expressions

@@ -49,7 +49,13 @@ def run_query(engine: Engine, policy: pii.Policy, sql: str, limits: Limits) -> Q
             mask_plan = (
                 lineage.MaskPlan({})
                 if checked.kind == "EXPLAIN"
-                else lineage.plan(execution.lineage, policy, execution.columns, checked.ordinal_sort_refs)
+                else lineage.plan(
+                    execution.lineage,
+                    policy,
+                    execution.columns,
+                    checked.ordinal_sort_refs,
+                    checked.sort_names,
+                )
             )
             return _collect(execution.columns, execution.rows(), mask_plan, policy, limits)
     except EngineError as exc:

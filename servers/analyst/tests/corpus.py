@@ -303,6 +303,8 @@ PII_ATTEMPTS: list[Query] = [
     "SELECT id FROM customers ORDER BY ssn LIMIT 1",
     "SELECT id, email FROM customers ORDER BY email LIMIT 3",
     "SELECT email FROM customers ORDER BY 1",
+    "SELECT id, email AS e FROM customers ORDER BY e LIMIT 5",
+    "SELECT id, e FROM (SELECT id, email AS e FROM customers) s ORDER BY lower(e) LIMIT 5",
     "SELECT ssn, count(*) FROM customers GROUP BY ssn",
     "SELECT DISTINCT postal_code FROM customers",
     "SELECT c.id FROM customers c JOIN customers d ON c.email = d.email",

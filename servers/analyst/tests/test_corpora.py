@@ -88,3 +88,24 @@ def test_value_detectors_redact_even_when_the_policy_misses_a_column(target) -> 
     result = run_query(target.engine, bare, "SELECT email, ssn, phone, card_number FROM customers", LIMITS)
     assert result.redacted_values == 4 * result.row_count
     assert not _leaked(json.dumps(result.model_dump()), target.pii_values)
+
+
+ORACLES = [
+    "SELECT id FROM customers ORDER BY ssn LIMIT 1",
+    "SELECT email FROM customers ORDER BY 1",
+    "SELECT id, email AS e FROM customers ORDER BY e LIMIT 5",
+    "SELECT id, e FROM (SELECT id, email AS e FROM customers) s ORDER BY lower(e) LIMIT 5",
+    "SELECT email AS e, count(*) FROM customers GROUP BY e",
+    "SELECT count(*) FROM customers WHERE birth_date < '1970-01-01'",
+]
+
+
+def test_ordering_grouping_or_filtering_on_personal_data_is_refused(target) -> None:
+    """Masked values can still leak through order or counts: these must be refused, not merely masked."""
+    for sql in ORACLES:
+        try:
+            run_query(target.engine, Policy(), sql, LIMITS)
+        except QueryRefused as exc:
+            assert "personal data" in str(exc), sql
+        else:
+            raise AssertionError(f"ran: {sql}")
