@@ -6,7 +6,7 @@ The integration tier skips on a laptop without Docker; under CI=true a missing e
 from __future__ import annotations
 
 import os
-import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
@@ -21,7 +21,9 @@ from kit.reporting import SilentReporter
 from kit.settings import load_settings
 
 POSTGRES_IMAGE = "mcpkit/postgres:15"
-TEST_LABEL = "io.mcpkit.test"
+TEST_LABEL = "io.mcpkit.test-session"
+# Containers and networks this test session creates carry its id, so its sweep never touches another session's.
+SESSION_ID = uuid.uuid4().hex[:12]
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -29,6 +31,12 @@ def unavailable(reason: str) -> NoReturn:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"CI must run the integration tier, but: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def session_labels() -> dict[str, str]:
+    """Labels for Docker objects a test creates: the session's sweep removes what a failed test leaves."""
+    return {TEST_LABEL: SESSION_ID}
 
 
 @pytest.fixture(name="unavailable", scope="session")
@@ -40,23 +48,19 @@ def unavailable_fixture() -> Callable[[str], NoReturn]:
 def docker_client() -> Iterator[docker.DockerClient]:
     try:
         with engine.connected() as client:
-            started = time.time()
             yield client
-            _remove_leftovers(client, started)
+            _remove_leftovers(client)
     except KitError as exc:
         unavailable(str(exc))
 
 
-def _remove_leftovers(client: docker.DockerClient, since: float) -> None:
-    """Containers of the kit or of the tests created during this session and still around (a failed test's)."""
-    for label in (engine.MANAGED_LABEL, TEST_LABEL):
-        for container in client.containers.list(all=True, filters={"label": label}):
-            created = (
-                time.mktime(time.strptime(container.attrs["Created"][:19], "%Y-%m-%dT%H:%M:%S"))
-                - time.timezone
-            )
-            if created >= since - 5:
-                container.remove(force=True)
+def _remove_leftovers(client: docker.DockerClient) -> None:
+    """This session's containers and networks still around (a failed test's). Servers started through client
+    entries remove themselves (--rm), which the end-to-end tests assert."""
+    for container in client.containers.list(all=True, filters={"label": f"{TEST_LABEL}={SESSION_ID}"}):
+        container.remove(force=True)
+    for network in client.networks.list(filters={"label": f"{TEST_LABEL}={SESSION_ID}"}):
+        network.remove()
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +79,7 @@ def postgres_container(docker_client: docker.DockerClient) -> Iterator[Any]:
     container = PostgresContainer(
         POSTGRES_IMAGE, username="owner", password="owner-pw", dbname="shop", driver=None
     )
-    container.with_kwargs(labels={TEST_LABEL: "postgres"})
+    container.with_kwargs(labels={TEST_LABEL: SESSION_ID})
     with container:
         load_postgres(container.get_connection_url())
         yield container

@@ -26,10 +26,13 @@ READ_ONLY_URL = "postgresql://analyst_ro:ro-pw@shop-db:5432/shop"
 
 @pytest.fixture
 def database_network(
-    docker_client: docker.DockerClient, postgres_container: Any, postgres_url: str
+    docker_client: docker.DockerClient,
+    postgres_container: Any,
+    postgres_url: str,
+    session_labels: dict[str, str],
 ) -> Iterator[str]:
     network = docker_client.networks.create(
-        f"mcpkit-test-{uuid.uuid4().hex[:8]}", internal=True, labels={"io.mcpkit.test": "network"}
+        f"mcpkit-test-{uuid.uuid4().hex[:8]}", internal=True, labels=session_labels
     )
     network.connect(postgres_container.get_wrapped_container(), aliases=["shop-db"])
     try:
