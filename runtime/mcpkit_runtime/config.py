@@ -50,9 +50,12 @@ class RuntimeConfig:
             config = replace(config, session_budget=_number(env["MCP_SESSION_BUDGET"], "MCP_SESSION_BUDGET"))
         if env.get("MCP_AUDIT_FILE"):
             config = replace(config, audit_file=Path(env["MCP_AUDIT_FILE"]))
-        for name, attribute in (("MCP_JOB_CONCURRENCY", "job_concurrency"), ("MCP_JOB_MAX", "job_max")):
-            if env.get(name):
-                config = replace(config, **{attribute: int(_number(env[name], name))})
+        if env.get("MCP_JOB_CONCURRENCY"):
+            config = replace(
+                config, job_concurrency=int(_number(env["MCP_JOB_CONCURRENCY"], "MCP_JOB_CONCURRENCY"))
+            )
+        if env.get("MCP_JOB_MAX"):
+            config = replace(config, job_max=int(_number(env["MCP_JOB_MAX"], "MCP_JOB_MAX")))
         if env.get("MCP_JOB_TTL_SECONDS"):
             config = replace(
                 config, job_ttl_seconds=_number(env["MCP_JOB_TTL_SECONDS"], "MCP_JOB_TTL_SECONDS")

@@ -8,6 +8,7 @@ audited. Refusals are ordinary tool errors the model reads; each is also an audi
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import uuid
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.extension import Extension
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolRequestParams, CallToolResult, TextContent
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from mcpkit_runtime import lenient
 from mcpkit_runtime.audit import AuditLog
@@ -172,7 +173,9 @@ class Runtime:
         try:
             result = await call_next(ctx)
             payload = (
-                result.model_dump_json(by_alias=True) if hasattr(result, "model_dump_json") else str(result)
+                result.model_dump_json(by_alias=True)
+                if isinstance(result, BaseModel)
+                else json.dumps(result, default=str)
             )
             size = len(payload)
             is_error = getattr(result, "is_error", None) or (

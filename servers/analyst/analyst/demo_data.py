@@ -134,7 +134,7 @@ def _customers(rng: random.Random, count: int) -> list[tuple]:
 
 
 def _products(rng: random.Random) -> list[tuple]:
-    rows = []
+    rows: list[tuple] = []
     for category, nouns in CATEGORIES.items():
         for noun in nouns:
             for adjective in rng.sample(ADJECTIVES, 4):

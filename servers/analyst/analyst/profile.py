@@ -19,7 +19,7 @@ def profile_work(
 
     def work(handle: JobHandle) -> dict[str, Any]:
         (total,) = run_query(engine, policy, f"SELECT count(*) FROM {quoted_table}", limits).rows[0]
-        profiles = []
+        profiles: list[dict[str, Any]] = []
         for index, column in enumerate(columns):
             handle.progress(index, len(columns), f"profiling {table}.{column}")
             pii = policy.column(table, column)
@@ -36,10 +36,15 @@ def profile_work(
                 f"SELECT {name}, count(*) AS n FROM {quoted_table} GROUP BY {name} ORDER BY n DESC, {name} LIMIT 5",
                 limits,
             ).rows  # fmt: skip
-            profiles.append(
-                {"column": column, "non_null": stats[0], "nulls": total - stats[0], "distinct": stats[1],
-                 "min": stats[2], "max": stats[3], "top_values": [{"value": v, "count": n} for v, n in top]}
-            )  # fmt: skip
+            non_null = int(stats[0] or 0)
+            profile: dict[str, Any] = {
+                "column": column,
+                "non_null": non_null,
+                "nulls": int(total or 0) - non_null,
+            }
+            profile |= {"distinct": stats[1], "min": stats[2], "max": stats[3]}
+            profile["top_values"] = [{"value": v, "count": n} for v, n in top]
+            profiles.append(profile)
         handle.progress(len(columns), len(columns), "done")
         return {"table": table, "rows": total, "columns": profiles}
 

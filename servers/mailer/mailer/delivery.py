@@ -47,9 +47,13 @@ class SmtpRelay:
         secure = parts.scheme == "smtps"
         port = parts.port or (465 if secure else 587)
         context = ssl.create_default_context()
-        smtp_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
-        kwargs = {"context": context} if secure else {}
-        with smtp_class(parts.hostname or "localhost", port, timeout=30, **kwargs) as smtp:
+        host = parts.hostname or "localhost"
+        connection = (
+            smtplib.SMTP_SSL(host, port, timeout=30, context=context)
+            if secure
+            else smtplib.SMTP(host, port, timeout=30)
+        )
+        with connection as smtp:
             smtp.ehlo()
             encrypted = secure
             if not secure and smtp.has_extn("starttls"):

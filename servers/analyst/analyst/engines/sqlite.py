@@ -79,7 +79,7 @@ class SqliteEngine:
             ).fetchall()
             parts = []
             for kind, name, sql in tables:
-                statement = f"{sql.strip()};"
+                name, statement = str(name), f"{str(sql).strip()};"
                 if kind in ("table", "view"):
                     columns = [
                         row[1] for row in connection.execute("SELECT * FROM pragma_table_info(?)", (name,))
