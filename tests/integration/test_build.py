@@ -117,3 +117,25 @@ def test_a_breaking_change_against_the_schema_lock_fails_the_build(
         build_servers(settings, [load_server(folder)], SilentReporter())
     assert "get_weather: tool removed" in str(caught.value) and "_v2" in (caught.value.hint or "")
     assert not docker_client.images.list(name="mcpkit-test/weather")
+
+
+def test_any_base_image_named_in_the_settings_is_used(
+    kit_settings: Settings, base_image: BaseResult, analyst: Server, docker_client: docker.DockerClient
+) -> None:
+    """A laptop would name python:3.12-slim; here no image can be pulled, so the stand-in is a local tag that is
+    not one `kit base` makes."""
+    docker_client.images.get(kit_settings.base_image).tag("mcpkit-test/python", "3.11-local")
+    settings = kit_settings.model_copy(
+        update={"base_image": "mcpkit-test/python:3.11-local", "image_prefix": "mcpkit-test"}
+    )
+    try:
+        (result,) = build_servers(settings, [analyst], SilentReporter())
+        labels = docker_client.images.get(result.tag).labels
+        assert labels[LABEL_PREFIX + "base-image"] == "mcpkit-test/python:3.11-local"
+        assert result.tag == "mcpkit-test/analyst:0.1.0" and "run_sql" in result.tools
+    finally:
+        for image in docker_client.images.list(name="mcpkit-test/analyst") + docker_client.images.list(
+            name="mcpkit-test/python"
+        ):
+            for tag in image.tags:
+                docker_client.images.remove(tag)
