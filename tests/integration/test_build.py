@@ -138,4 +138,5 @@ def test_any_base_image_named_in_the_settings_is_used(
             name="mcpkit-test/python"
         ):
             for tag in image.tags:
-                docker_client.images.remove(tag)
+                if tag.startswith("mcpkit-test/"):  # the base image itself keeps its own tag
+                    docker_client.images.remove(tag)
