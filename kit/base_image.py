@@ -85,8 +85,8 @@ def ensure_recipe_image(
     settings: Settings, recipe: Recipe, tag: str, reporter: Reporter, *, force: bool = False
 ) -> BaseResult:
     with engine.connected() as client:
-        if not force and engine.image_exists(client, tag):
-            image = client.images.get(tag)
+        image = engine.find_image(client, tag)
+        if image is not None and not force:
             reporter.step(f"image {tag} already exists; `--force` rebuilds it")
             return BaseResult(tag, image.id, image.attrs.get("Size", 0), built=False)
         _check_prerequisites()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
-from docker.errors import APIError, ImageNotFound
+from docker.errors import APIError
 from docker.models.images import Image
 
 from kit import __version__, engine, schema_lock, wheelhouse
@@ -54,7 +54,8 @@ def build_servers(
 def _build_all(
     client: docker.DockerClient, settings: Settings, servers: list[Server], reporter: Reporter, *, force: bool
 ) -> list[BuildResult]:
-    if not engine.image_exists(client, settings.base_image) and is_kit_base(settings):
+    base = engine.find_image(client, settings.base_image)
+    if base is None and is_kit_base(settings):
         raise KitError(
             f"base image {settings.base_image} does not exist yet",
             hint="build it with `kit base` (needs root and debootstrap), or set KIT_BASE_IMAGE=python:3.12-slim",
@@ -64,28 +65,41 @@ def _build_all(
     for server in servers:
         started = time.perf_counter()
         tag = image_tag(settings, server)
-        state, existing = build_state(client, settings, server)
-        if existing is not None and not force and state == "current":
+        build_hash = _build_hash(settings, server, base.id if base else "")
+        existing = engine.find_image(client, tag)
+        if (
+            existing is not None
+            and not force
+            and _labels(existing).get(LABEL_PREFIX + "build-hash") == build_hash
+        ):
             reporter.step(f"{server.name}: unchanged, {tag} is up to date (`kit build --force` rebuilds)")
             results.append(_result(server, tag, existing, "unchanged", started))
             continue
         if target is None:
             target = wheelhouse.probe_python(client, settings.base_image)
             reporter.step(f"base {settings.base_image}: Python {target.version}, {target.platforms[0]}")
-        image, tools = _build_one(
-            client, settings, server, target, _build_hash(client, settings, server), reporter
-        )
+        image, tools = _build_one(client, settings, server, target, build_hash, reporter)
         results.append(_result(server, tag, image, "built", started, tools))
     return results
 
 
 def build_state(client: docker.DockerClient, settings: Settings, server: Server) -> tuple[str, Image | None]:
     """("missing" | "current" | "stale", the tagged image): stale means its sources, base or recipe changed."""
-    image = _existing_image(client, image_tag(settings, server))
+    image = engine.find_image(client, image_tag(settings, server))
     if image is None:
         return "missing", None
-    current = image.labels.get(LABEL_PREFIX + "build-hash") == _build_hash(client, settings, server)
-    return ("current" if current else "stale"), image
+    base = engine.find_image(client, settings.base_image)
+    build_hash = _build_hash(settings, server, base.id if base else "")
+    return ("current" if _labels(image).get(LABEL_PREFIX + "build-hash") == build_hash else "stale"), image
+
+
+def dependencies_of(image: Image) -> list[str]:
+    """The resolved dependency list the build recorded in the image's labels."""
+    return [d for d in _labels(image).get(LABEL_PREFIX + "dependencies", "").split("\n") if d]
+
+
+def _labels(image: Image) -> dict[str, str]:
+    return image.labels or {}
 
 
 def render_dockerfile(server: Server) -> str:
@@ -107,21 +121,11 @@ def render_dockerfile(server: Server) -> str:
     )
 
 
-def _build_hash(client: docker.DockerClient, settings: Settings, server: Server) -> str:
+def _build_hash(settings: Settings, server: Server, base_id: str) -> str:
     """Everything an image is made from; when it matches the existing image's label, the build is skipped."""
-    base_id = (
-        client.images.get(settings.base_image).id if engine.image_exists(client, settings.base_image) else ""
-    )
     parts = [__version__, render_dockerfile(server), settings.base_image, base_id, source_hash(server.path)]
     parts += [source_hash(package) for package in server.local_package_paths]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
-
-
-def _existing_image(client: docker.DockerClient, tag: str) -> Image | None:
-    try:
-        return client.images.get(tag)
-    except ImageNotFound:
-        return None
 
 
 def _build_one(
@@ -249,14 +253,13 @@ def _result(
     started: float,
     tools: list[str] | None = None,
 ) -> BuildResult:
-    labels = image.labels or {}
     return BuildResult(
         server=server.name,
         tag=tag,
         image_id=image.id,
         status=status,
         size_bytes=image.attrs.get("Size", 0),
-        dependencies=[d for d in labels.get(LABEL_PREFIX + "dependencies", "").split("\n") if d],
+        dependencies=dependencies_of(image),
         tools=tools or [],
         seconds=time.perf_counter() - started,
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 import docker
 from docker.constants import MINIMUM_DOCKER_API_VERSION
 from docker.errors import DockerException, ImageNotFound
+from docker.models.images import Image
 from requests.exceptions import RequestException
 
 from kit.errors import KitError
@@ -47,9 +48,8 @@ def _engine_api_version() -> str:
         probe.close()
 
 
-def image_exists(client: docker.DockerClient, tag: str) -> bool:
+def find_image(client: docker.DockerClient, tag: str) -> Image | None:
     try:
-        client.images.get(tag)
+        return client.images.get(tag)
     except ImageNotFound:
-        return False
-    return True
+        return None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import docker
 
 from kit import engine
-from kit.builder import LABEL_PREFIX, build_state, image_tag
+from kit.builder import build_state, dependencies_of, image_tag
 from kit.errors import KitError
 from kit.servers import Server
 from kit.settings import Settings
@@ -41,7 +41,6 @@ def _statuses(
     statuses = []
     for server in servers:
         state, image = build_state(client, settings, server) if client else ("unknown", None)
-        labels = (image.labels or {}) if image else {}
         statuses.append(
             ServerStatus(
                 name=server.name,
@@ -53,7 +52,7 @@ def _statuses(
                 created=image.attrs.get("Created") if image else None,
                 network=server.declaration.network,
                 env=server.passed_env,
-                dependencies=[d for d in labels.get(LABEL_PREFIX + "dependencies", "").split("\n") if d],
+                dependencies=dependencies_of(image) if image else [],
             )
         )
     return statuses

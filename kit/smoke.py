@@ -21,11 +21,22 @@ DOCKER_ENV_VARS = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CER
 
 @dataclass(frozen=True)
 class SmokeResult:
-    tools: list[str]
-    server_name: str
-    server_version: str
+    snapshot: dict[
+        str, Any
+    ]  # server, version, tools with their schemas, resources: what `kit schema lock` records
     seconds: float
-    snapshot: dict[str, Any]  # tools with their schemas, and resources: what `kit schema lock` records
+
+    @property
+    def tools(self) -> list[str]:
+        return list(self.snapshot["tools"])
+
+    @property
+    def server_name(self) -> str:
+        return str(self.snapshot["server"])
+
+    @property
+    def server_version(self) -> str:
+        return str(self.snapshot["version"])
 
 
 def docker_client_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -67,10 +78,4 @@ async def _handshake(command: str, args: list[str], errlog, timeout: float) -> S
         },
         "resources": sorted(resources + templates),
     }
-    return SmokeResult(
-        tools=[tool.name for tool in tools.tools],
-        server_name=info.name if info else "",
-        server_version=info.version if info else "",
-        seconds=time.perf_counter() - started,
-        snapshot=snapshot,
-    )
+    return SmokeResult(snapshot=snapshot, seconds=time.perf_counter() - started)

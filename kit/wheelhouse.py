@@ -136,9 +136,7 @@ def resolve(
                 f"the package index gave no sha256 for {info['url']}", hint="use an index that serves hashes"
             )
         filename = unquote(Path(urlparse(info["url"]).path).name)
-        locked.append(
-            LockedWheel(item["metadata"]["name"], item["metadata"]["version"], filename, hashes["sha256"])
-        )
+        locked.append(LockedWheel(name, version, filename, hashes["sha256"]))
     return sorted(locked, key=lambda w: w.name.lower())
 
 
