@@ -1,4 +1,7 @@
-"""JSON lines on stderr: stdout carries the MCP protocol and nothing else."""
+"""Server logs as JSON lines on stderr: stdout carries the MCP protocol and nothing else.
+
+Extra fields ride on the record: `log.info("sent", extra={"fields": {"recipients": 2}})`.
+"""
 
 from __future__ import annotations
 

@@ -59,3 +59,16 @@ def test_secrets_and_personal_data_are_redacted_for_the_log() -> None:
         "to": ["[REDACTED email]"],
         "nested": {"password": REDACTED, "n": "[REDACTED card]"},
     }
+
+
+def test_log_lines_are_json_whatever_the_message_holds() -> None:
+    import json
+    import logging
+
+    from mcpkit_runtime.logs import JsonLineFormatter
+
+    record = logging.LogRecord("mailer", logging.INFO, __file__, 1, 'said "hi"\nthen left', None, None)
+    record.fields = {"recipients": 2}
+    assert json.loads(JsonLineFormatter().format(record)) | {"time": "t"} == {
+        "time": "t", "level": "info", "logger": "mailer", "message": 'said "hi"\nthen left', "recipients": 2,
+    }  # fmt: skip

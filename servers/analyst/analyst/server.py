@@ -13,12 +13,13 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
-from analyst import __version__, logs, pii
+from analyst import __version__, pii
 from analyst.config import AnalystSettings
 from analyst.engines import ConfigurationError, Engine, EngineError, open_engine
 from analyst.guard import QueryRefused
 from analyst.profile import profile_work
 from analyst.runner import QueryResult, render_text, run_query
+from mcpkit_runtime import logs
 from mcpkit_runtime.config import RuntimeConfig
 from mcpkit_runtime.jobs import JobLimitReached
 from mcpkit_runtime.limits import Rate

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from mailer import __version__
 from mailer.delivery import Transport, transport_from_env
+from mcpkit_runtime import logs
 from mcpkit_runtime.config import RuntimeConfig
 from mcpkit_runtime.limits import Rate
 from mcpkit_runtime.server import Runtime
@@ -103,9 +104,7 @@ def _addresses(values: list[str]) -> list[str]:
 
 
 def main() -> None:
-    logging.basicConfig(
-        level="INFO", stream=sys.stderr, format='{"level": "%(levelname)s", "message": "%(message)s"}'
-    )
+    logs.configure()
     try:
         config = DEFAULTS.with_environment()
         transport = transport_from_env()
