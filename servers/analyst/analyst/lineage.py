@@ -10,7 +10,7 @@ filter, a join, a grouping or an ordering, or through a UNION) is refused: when 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from analyst.guard import QueryRefused
 from analyst.pii import Action, PiiColumn, Policy
@@ -25,16 +25,11 @@ class Lineage:
     in_expressions: set[Column] | None = (
         None  # known uses inside computed values; None: the engine cannot tell
     )
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class MaskPlan:
     columns: dict[int, PiiColumn]  # output position -> the personal-data column it carries
-
-    @property
-    def empty(self) -> bool:
-        return not self.columns
 
 
 class PiiRefused(QueryRefused):

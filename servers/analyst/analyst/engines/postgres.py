@@ -114,45 +114,17 @@ class PostgresEngine:
             connection.rollback()
         return self._catalog
 
-    def schema_ddl(self, policy: Policy) -> str:
-        with self._lock:
-            connection = self._connect()
-            try:
-                return _schema_ddl(connection, policy)
-            except psycopg.Error as exc:
-                raise EngineError(_primary(exc)) from None
-            finally:
-                connection.rollback()
-
-    def tables(self) -> dict[str, list[str]]:
-        with self._lock:
-            connection = self._connect()
-            try:
-                return dict(self._catalog_for(connection).columns)
-            except psycopg.Error as exc:
-                raise EngineError(_primary(exc)) from None
-            finally:
-                connection.rollback()
-
     @contextmanager
-    def execute(self, sql: str, timeout_seconds: float) -> Iterator[_Execution]:
+    def _transaction(self, timeout_seconds: float | None = None) -> Iterator[psycopg.Connection]:
+        """One call's transaction on the shared connection: serialised, read-only, rolled back whatever happens,
+        with psycopg's errors turned into EngineError (and a lost connection dropped, to reconnect next time)."""
         with self._lock:
             connection = self._connect()
             try:
-                connection.execute(
-                    "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)",
-                    (f"{int(timeout_seconds * 1000)}ms", f"{int(timeout_seconds * 1000)}ms"),
-                    prepare=True,
-                )
-                execution = self._run(connection, sql)
-                try:
-                    yield execution
-                finally:
-                    execution._cursor.close()
+                yield connection
             except errors.QueryCanceled:
-                raise EngineError(
-                    f"the query ran longer than {timeout_seconds:g} s and was stopped"
-                ) from None
+                limit = f"{timeout_seconds:g} s" if timeout_seconds else "its time limit"
+                raise EngineError(f"the query ran longer than {limit} and was stopped") from None
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 self._discard()
                 raise EngineError(f"the database connection failed ({_primary(exc)}); try again") from None
@@ -161,6 +133,29 @@ class PostgresEngine:
             finally:
                 if self._connection is not None and not self._connection.closed:
                     self._connection.rollback()
+
+    def schema_ddl(self, policy: Policy) -> str:
+        with self._transaction() as connection:
+            return _schema_ddl(connection, policy)
+
+    def tables(self) -> dict[str, list[str]]:
+        with self._transaction() as connection:
+            return dict(self._catalog_for(connection).columns)
+
+    @contextmanager
+    def execute(self, sql: str, timeout_seconds: float) -> Iterator[_Execution]:
+        with self._transaction(timeout_seconds) as connection:
+            milliseconds = f"{int(timeout_seconds * 1000)}ms"
+            connection.execute(
+                "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)",
+                (milliseconds, milliseconds),
+                prepare=True,
+            )
+            execution = self._run(connection, sql)
+            try:
+                yield execution
+            finally:
+                execution._cursor.close()
 
     def _run(self, connection: psycopg.Connection, sql: str) -> _Execution:
         if re.match(r"\s*\(?\s*explain\b", sql, re.IGNORECASE):

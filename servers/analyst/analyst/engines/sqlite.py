@@ -81,10 +81,7 @@ class SqliteEngine:
             for kind, name, sql in tables:
                 name, statement = str(name), f"{str(sql).strip()};"
                 if kind in ("table", "view"):
-                    columns = [
-                        row[1] for row in connection.execute("SELECT * FROM pragma_table_info(?)", (name,))
-                    ]
-                    statement += _pii_comment(policy, name, columns)
+                    statement += _pii_comment(policy, name, _columns(connection, name))
                 parts.append(statement)
         finally:
             connection.close()
@@ -96,10 +93,7 @@ class SqliteEngine:
             names = [row[0] for row in connection.execute(
                 "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name"
             )]  # fmt: skip
-            return {
-                n: [row[1] for row in connection.execute("SELECT * FROM pragma_table_info(?)", (n,))]
-                for n in names
-            }
+            return {name: _columns(connection, name) for name in names}
         finally:
             connection.close()
 
@@ -156,6 +150,10 @@ class SqliteEngine:
 
     def close(self) -> None:
         pass
+
+
+def _columns(connection: apsw.Connection, table: str) -> list[str]:
+    return [str(row[1]) for row in connection.execute("SELECT * FROM pragma_table_info(?)", (table,))]
 
 
 def _pii_comment(policy: Policy, table: str, columns: list[str]) -> str:
