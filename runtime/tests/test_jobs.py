@@ -1,4 +1,5 @@
 import threading
+import time
 
 import pytest
 
@@ -28,8 +29,9 @@ def test_a_job_reports_progress_and_keeps_its_result() -> None:
         return {"rows": 42}
 
     job = store.start("profile", work)
-    while job.progress == 0.0:
-        pass
+    deadline = time.monotonic() + 5
+    while job.progress == 0.0 and time.monotonic() < deadline:
+        time.sleep(0.001)
     assert store.get(job.id).status().progress == 0.25 and job.state is JobState.RUNNING
     gate.set()
     _wait(job)
