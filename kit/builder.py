@@ -19,7 +19,7 @@ from kit import __version__, engine, schema_lock, wheelhouse
 from kit.base_image import is_kit_base
 from kit.errors import KitError
 from kit.reporting import Reporter
-from kit.resources import images_dir
+from kit.resources import images_dir, runtime_source_dir
 from kit.runargs import CONTAINER_USER, docker_run_args
 from kit.servers import Server, source_hash
 from kit.settings import Settings
@@ -124,7 +124,7 @@ def render_dockerfile(server: Server) -> str:
 def _build_hash(settings: Settings, server: Server, base_id: str) -> str:
     """Everything an image is made from; when it matches the existing image's label, the build is skipped."""
     parts = [__version__, render_dockerfile(server), settings.base_image, base_id, source_hash(server.path)]
-    parts += [source_hash(package) for package in server.local_package_paths]
+    parts += [source_hash(package) for package in [*server.local_package_paths, runtime_source_dir()]]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
@@ -147,8 +147,11 @@ def _build_one(
     shutil.rmtree(local, ignore_errors=True)
     for package in server.local_package_paths:
         wheelhouse.build_server_wheel(package, local, reporter)
-    locked = wheelhouse.resolve(server_wheel, target, [settings.wheelhouse, local], reporter)
+    runtime = wheelhouse.runtime_wheel_dir(settings.cache_dir, reporter)
+    locked = wheelhouse.resolve(server_wheel, target, [settings.wheelhouse, local, runtime], reporter)
     wheelhouse.download(locked, target, settings.wheelhouse, reporter)
+    wheels = [server_wheel, *(w.local_path or settings.wheelhouse / w.filename for w in locked)]
+    _check_module(server, wheelhouse.runnables(wheels))
     for wheel in locked:
         _link_or_copy(
             wheel.local_path or settings.wheelhouse / wheel.filename, context / "wheels" / wheel.filename
@@ -197,6 +200,17 @@ def _build_one(
     image.tag(repository, version)
     image.tag(repository, "latest")
     return client.images.get(tag), smoke.tools
+
+
+def _check_module(server: Server, found: wheelhouse.Runnables) -> None:
+    """`python -m MODULE` must be able to start: checked in the wheels, before the image is built."""
+    module = server.declaration.module
+    if module not in found.modules:
+        raise KitError(
+            f"{server.name}: `python -m {module}` cannot start: no module {module!r} in the server or its "
+            f"dependencies (what they can start: {found.describe()})",
+            hint=f"set module under [tool.mcpkit] in {server.path / 'pyproject.toml'} to one of those",
+        )
 
 
 def _stream_build(

@@ -15,7 +15,20 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kit import __version__, base_image, builder, configure, demo, listing, logs, schemas, servers, settings
+from kit import (
+    __version__,
+    base_image,
+    builder,
+    configure,
+    demo,
+    listing,
+    logs,
+    scaffold,
+    schemas,
+    servers,
+    settings,
+    wheelhouse,
+)
 from kit.errors import KitError
 
 app = typer.Typer(
@@ -23,6 +36,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: no <bool> placeholders, and brackets in help texts stay as written
 )
 out = Console()
 err = Console(stderr=True)
@@ -30,7 +44,8 @@ T = TypeVar("T")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 NamesArgument = Annotated[
-    list[str] | None, typer.Argument(help="Server names (default: all).", show_default=False)
+    list[str] | None,
+    typer.Argument(help="Server names (default: all).", show_default=False, metavar="NAME"),
 ]
 
 
@@ -67,9 +82,9 @@ def _run(ctx: typer.Context, action: Callable[[], T]) -> T:
     except KitError as exc:
         if verbose:
             raise
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True)
+        err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
         if exc.hint:
-            err.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+            err.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -119,6 +134,39 @@ def _settings(ctx: typer.Context) -> settings.Settings:
 def _servers(ctx: typer.Context, names: list[str] | None) -> list[servers.Server]:
     cfg = _settings(ctx)
     return _run(ctx, lambda: servers.select(servers.discover(cfg.servers_path), names or []))
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="Project folder (created if needed).")] = Path("."),
+) -> None:
+    """Create an mcpkit project: mcpkit.toml, servers/ and a .gitignore."""
+    created = _run(ctx, lambda: scaffold.init_project(directory))
+    err.print(f"created the project {created.root}", highlight=False)
+    err.print("next: `kit new NAME` scaffolds a server in it", highlight=False)
+
+
+@app.command()
+def new(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Server name: lowercase letters, digits and dashes.")],
+) -> None:
+    """Scaffold a server under servers/NAME that builds, passes its smoke test and answers as it is."""
+    cfg = _settings(ctx)
+    created = _run(ctx, lambda: scaffold.new_server(cfg, name))
+    for file in created.files:
+        out.print(str(file.relative_to(cfg.project_dir)), highlight=False)
+    err.print(f"next: `kit build {name}`, then `kit config {name}`", highlight=False)
+
+
+@app.command("runtime-wheel")
+def runtime_wheel(ctx: typer.Context) -> None:
+    """Print the folder holding the mcpkit-runtime wheel, for `pip install --find-links` outside the kit."""
+    cfg = _settings(ctx)
+    out.print(
+        str(_run(ctx, lambda: wheelhouse.runtime_wheel_dir(cfg.cache_dir, _reporter(ctx)))), highlight=False
+    )
 
 
 @app.command()

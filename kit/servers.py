@@ -6,12 +6,14 @@ import hashlib
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kit.errors import KitError
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_VERSION_LINE = re.compile(r"""^__version__\s*=\s*(["'])([^"']+)\1""", re.M)
 # Files that never belong in an image nor in the source hash.
 _IGNORED_PARTS = {
     "__pycache__",
@@ -121,8 +123,12 @@ def load_server(path: Path) -> Server:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise KitError(f"cannot read {pyproject}: {exc}") from None
     project = data.get("project", {})
-    if "name" not in project or "version" not in project:
-        raise KitError(f"{pyproject} needs [project] name and a static version", hint='add version = "0.1.0"')
+    version = project.get("version") or _dynamic_version(path, data)
+    if "name" not in project or not version:
+        raise KitError(
+            f"{pyproject} needs [project] name, and a static version or one hatch reads from a file",
+            hint='add version = "0.1.0" under [project]',
+        )
     raw = data.get("tool", {}).get("mcpkit")
     if raw is None:
         raise KitError(
@@ -141,11 +147,22 @@ def load_server(path: Path) -> Server:
         raise KitError(f"invalid environment variable name(s) in {pyproject}: {', '.join(bad)}")
     return Server(
         name=path.name,
-        version=str(project["version"]),
+        version=str(version),
         path=path,
         distribution=str(project["name"]),
         declaration=declaration,
     )
+
+
+def _dynamic_version(path: Path, pyproject: dict[str, Any]) -> str | None:
+    """`dynamic = ["version"]` with `[tool.hatch.version] path = "pkg/__init__.py"`: the file's __version__."""
+    if "version" not in pyproject.get("project", {}).get("dynamic", []):
+        return None
+    relative = pyproject.get("tool", {}).get("hatch", {}).get("version", {}).get("path")
+    if not relative or not (path / relative).is_file():
+        return None
+    match = _VERSION_LINE.search((path / relative).read_text(encoding="utf-8"))
+    return match.group(2) if match else None
 
 
 def source_files(path: Path) -> list[Path]:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -21,6 +23,8 @@ from docker.errors import ContainerError, ImageNotFound
 
 from kit.errors import KitError
 from kit.reporting import Reporter
+from kit.resources import runtime_source_dir
+from kit.servers import source_hash
 
 _PROBE = (
     "import json, platform, sys; "
@@ -95,7 +99,7 @@ def probe_python(client: docker.DockerClient, image: str) -> PythonTarget:
 
 
 def build_server_wheel(server_path: Path, destination: Path, reporter: Reporter) -> Path:
-    """The server project as a wheel, built on the host (its build backend comes from the package index)."""
+    """A project folder as a wheel, built on the host (its build backend comes from the package index)."""
     destination.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mcpkit-wheel-") as scratch:
         _pip(
@@ -106,6 +110,29 @@ def build_server_wheel(server_path: Path, destination: Path, reporter: Reporter)
         )
         (wheel,) = Path(scratch).glob("*.whl")
         return Path(shutil.copy2(wheel, destination / wheel.name))
+
+
+def runtime_wheel_dir(cache_dir: Path, reporter: Reporter) -> Path:
+    """A folder holding the mcpkit-runtime wheel, built once per runtime source from the copy this kit ships.
+
+    Servers depend on `mcpkit-runtime` like on any package; no index has it, so every resolution also looks here.
+    """
+    source = runtime_source_dir()
+    folder = cache_dir / "runtime-wheels" / source_hash(source)[:16]
+    if not any(folder.glob("*.whl")):
+        scratch = Path(
+            tempfile.mkdtemp(prefix=".building-", dir=folder.parent if folder.parent.exists() else None)
+        )
+        try:
+            build_server_wheel(source, scratch, reporter)
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(scratch, folder)  # whole or not at all, also when two builds race
+        except OSError:
+            if not any(folder.glob("*.whl")):
+                raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return folder
 
 
 def resolve(
@@ -156,6 +183,49 @@ def download(locked: list[LockedWheel], target: PythonTarget, wheelhouse: Path, 
         raise KitError(
             f"pip did not download {', '.join(absent)}", hint="check the package index configuration"
         )
+
+
+@dataclass(frozen=True)
+class Runnables:
+    """What a set of wheels can start: modules for `python -m`, packages among them with a __main__, and console
+    scripts (name -> "module:function")."""
+
+    modules: frozenset[str]
+    main_packages: frozenset[str]
+    scripts: dict[str, str]
+
+    def describe(self) -> str:
+        found = [f"python -m {m}" for m in sorted(self.main_packages)] + sorted(self.scripts)
+        return ", ".join(found) or "nothing: no package with a __main__ and no console script"
+
+
+def runnables(wheels: list[Path]) -> Runnables:
+    modules: set[str] = set()
+    mains: set[str] = set()
+    scripts: dict[str, str] = {}
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as archive:
+            for name in archive.namelist():
+                if name.split("/", 1)[0].endswith((".dist-info", ".data")):
+                    if name.endswith(".dist-info/entry_points.txt"):
+                        scripts.update(_console_scripts(archive.read(name).decode("utf-8", errors="replace")))
+                elif name.endswith("/__main__.py"):
+                    mains.add(name.removesuffix("/__main__.py").replace("/", "."))
+                elif name.endswith(".py") and not name.endswith("/__init__.py"):
+                    modules.add(name.removesuffix(".py").replace("/", "."))
+    return Runnables(frozenset(modules | mains), frozenset(mains), scripts)
+
+
+def _console_scripts(entry_points: str) -> dict[str, str]:
+    section, scripts = "", {}
+    for raw in entry_points.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            section = line.strip("[]").strip()
+        elif section == "console_scripts" and "=" in line:
+            name, target = line.split("=", 1)
+            scripts[name.strip()] = target.split("[", 1)[0].strip()
+    return scripts
 
 
 _DEPENDENCY_HINT = (

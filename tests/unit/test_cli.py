@@ -104,3 +104,31 @@ def test_logs_needs_a_known_server_and_says_when_docker_is_missing(in_project: P
     assert unknown.exit_code == 1 and "unknown server" in unknown.stderr
     no_docker = runner.invoke(app, ["logs", "analyst"])
     assert no_docker.exit_code == 1 and "cannot reach the Docker engine" in no_docker.stderr
+
+
+def test_help_shows_no_type_placeholders() -> None:
+    for command in ([], ["build"], ["config"], ["new"]):
+        result = runner.invoke(app, [*command, "--help"])
+        assert result.exit_code == 0 and "<bool>" not in result.output
+
+
+def test_error_messages_keep_their_brackets(in_project: Path) -> None:
+    (in_project / "servers" / "mailer" / "pyproject.toml").write_text(
+        '[project]\nname = "m"\nversion = "1"\n'
+    )
+    result = runner.invoke(app, ["list"])
+    assert result.exit_code == 1
+    assert "has no [tool.mcpkit] table" in result.stderr
+
+
+def test_init_and_new_scaffold_a_project_from_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["init", "proj"]).exit_code == 0
+    monkeypatch.chdir(tmp_path / "proj")
+    result = runner.invoke(app, ["new", "hello"])
+    assert result.exit_code == 0, result.output
+    assert "servers/hello/hello/server.py" in result.stdout
+    listed = runner.invoke(app, ["list", "--json"], env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert [s["name"] for s in json.loads(listed.stdout)] == ["hello"]

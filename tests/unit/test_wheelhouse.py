@@ -1,6 +1,9 @@
 import itertools
+import zipfile
+from pathlib import Path
 
-from kit.wheelhouse import LockedWheel, PythonTarget
+from kit.reporting import SilentReporter
+from kit.wheelhouse import LockedWheel, PythonTarget, runnables, runtime_wheel_dir
 
 
 def test_glibc_target_accepts_every_manylinux_tag_down_to_2014() -> None:
@@ -29,3 +32,38 @@ def test_musl_target_uses_musllinux_tags() -> None:
 def test_locked_wheel_renders_a_hash_pinned_requirement() -> None:
     wheel = LockedWheel("mcp", "2.3.0", "mcp-2.3.0-py3-none-any.whl", "ab" * 32)
     assert wheel.requirement == f"mcp==2.3.0 --hash=sha256:{'ab' * 32}"
+
+
+def _wheel(path: Path, files: dict[str, str]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return path
+
+
+def test_runnables_lists_main_packages_modules_and_console_scripts(tmp_path: Path) -> None:
+    server = _wheel(
+        tmp_path / "srv-1.0-py3-none-any.whl",
+        {
+            "srv/__init__.py": "",
+            "srv/__main__.py": "",
+            "srv/tools.py": "",
+            "srv-1.0.dist-info/entry_points.txt": "[console_scripts]\nsrv-run = srv.cli:main [extra]\n"
+            "[other]\nx = y:z\n",
+        },
+    )
+    dependency = _wheel(
+        tmp_path / "dep-1.0-py3-none-any.whl", {"dep.py": "", "dep-1.0.dist-info/METADATA": ""}
+    )
+    found = runnables([server, dependency])
+    assert found.modules == {"srv", "srv.tools", "dep"}
+    assert found.main_packages == {"srv"}
+    assert found.scripts == {"srv-run": "srv.cli:main"}
+    assert found.describe() == "python -m srv, srv-run"
+
+
+def test_runtime_wheel_is_built_once_per_runtime_source(tmp_path: Path) -> None:
+    first = runtime_wheel_dir(tmp_path, SilentReporter())
+    (wheel,) = first.glob("mcpkit_runtime-*.whl")
+    assert runtime_wheel_dir(tmp_path, SilentReporter()) == first
+    assert wheel.stat().st_mtime == next(first.glob("*.whl")).stat().st_mtime

@@ -4,6 +4,7 @@ a real PostgreSQL server, reached through the least-privilege role of the README
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,14 +42,26 @@ PII_COLUMNS = ("email", "phone", "ssn", "birth_date", "street_address", "postal_
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.docker)])
 def target(request: pytest.FixtureRequest, demo_db: Path) -> Iterator[Target]:
-    if request.param == "sqlite":
-        built = _sqlite_target(demo_db)
-    else:
-        built = _postgres_target(
-            request.getfixturevalue("postgres_url"), request.getfixturevalue("postgres_admin_url")
-        )
+    built = (
+        _sqlite_target(demo_db) if request.param == "sqlite" else _postgres_target(*_postgres_urls(request))
+    )
     yield built
     built.engine.close()
+
+
+def _postgres_urls(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """The mcpkit repository's fixtures start a real PostgreSQL with the shop loaded; run from this folder alone,
+    name one: ANALYST_TEST_POSTGRES_URL (the read-only role) and ANALYST_TEST_POSTGRES_ADMIN_URL (the owner)."""
+    try:
+        return request.getfixturevalue("postgres_url"), request.getfixturevalue("postgres_admin_url")
+    except pytest.FixtureLookupError:
+        url, admin = (
+            os.environ.get("ANALYST_TEST_POSTGRES_URL"),
+            os.environ.get("ANALYST_TEST_POSTGRES_ADMIN_URL"),
+        )
+        if not (url and admin):
+            pytest.skip("no PostgreSQL: set ANALYST_TEST_POSTGRES_URL and ANALYST_TEST_POSTGRES_ADMIN_URL")
+        return url, admin
 
 
 def _sqlite_target(path: Path) -> Target:
