@@ -14,11 +14,11 @@ import docker
 import pytest
 
 from analyst.demo_data import load_postgres
-from kit import engine
-from kit.base_image import ensure_recipe_image, load_recipe
+from kit.containers import engine
 from kit.errors import KitError
+from kit.image.base_image import ensure_recipe_image, load_recipe
+from kit.project.settings import load_settings
 from kit.reporting import SilentReporter
-from kit.settings import load_settings
 
 POSTGRES_IMAGE = "mcpkit/postgres:15"
 TEST_LABEL = "io.mcpkit.test-session"

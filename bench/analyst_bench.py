@@ -116,10 +116,10 @@ def postgres() -> Iterator[str | None]:
         from testcontainers.community.postgres import PostgresContainer
         from testcontainers.core.config import testcontainers_config
 
-        from kit.base_image import ensure_recipe_image, load_recipe
         from kit.errors import KitError
+        from kit.image.base_image import ensure_recipe_image, load_recipe
+        from kit.project.settings import load_settings
         from kit.reporting import SilentReporter
-        from kit.settings import load_settings
 
         ensure_recipe_image(load_settings(), load_recipe("postgres"), "mcpkit/postgres:15", SilentReporter())
     except (ImportError, KitError) as exc:

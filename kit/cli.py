@@ -15,21 +15,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kit import (
-    __version__,
-    base_image,
-    builder,
-    configure,
-    demo,
-    listing,
-    logs,
-    scaffold,
-    schemas,
-    servers,
-    settings,
-    wheelhouse,
-)
+from kit import __version__, demo
+from kit.clients import configure
+from kit.containers import logs
 from kit.errors import KitError
+from kit.image import base_image, builder, listing, schemas, wheelhouse
+from kit.project import scaffold, servers, settings
 
 app = typer.Typer(
     help="Build MCP servers into hardened containers and wire them into LLM clients.",

@@ -12,15 +12,15 @@ from typing import Any
 import anyio
 from mcp import Client, StdioServerParameters
 
-from kit.base_image import ensure_base_image, is_kit_base
-from kit.builder import build_servers
 from kit.clients import claude_desktop
-from kit.configure import launch_entries, write_config
+from kit.clients.configure import launch_entries, write_config
 from kit.errors import KitError
+from kit.image.base_image import ensure_base_image, is_kit_base
+from kit.image.builder import build_servers
+from kit.image.smoke import docker_client_env
+from kit.project.servers import discover, select
+from kit.project.settings import Settings
 from kit.reporting import Reporter
-from kit.servers import discover, select
-from kit.settings import Settings
-from kit.smoke import docker_client_env
 
 DEMO_SERVER = "analyst"
 DEMO_QUERY = (

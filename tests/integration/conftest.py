@@ -14,12 +14,12 @@ import docker
 import platformdirs
 import pytest
 
-from kit.base_image import BaseResult, ensure_base_image, is_kit_base
-from kit.builder import BuildResult, build_servers
 from kit.errors import KitError
+from kit.image.base_image import BaseResult, ensure_base_image, is_kit_base
+from kit.image.builder import BuildResult, build_servers
+from kit.project.servers import Server, discover, select
+from kit.project.settings import Settings, load_settings
 from kit.reporting import SilentReporter
-from kit.servers import Server, discover, select
-from kit.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 # Read before any test points HOME at a temporary folder, so wheels and the base image are reused across runs.

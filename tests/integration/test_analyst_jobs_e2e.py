@@ -11,10 +11,10 @@ import pytest
 from mcp import Client, StdioServerParameters
 from typer.testing import CliRunner
 
-from kit.builder import BuildResult
 from kit.cli import app
-from kit.settings import Settings
-from kit.smoke import docker_client_env
+from kit.image.builder import BuildResult
+from kit.image.smoke import docker_client_env
+from kit.project.settings import Settings
 
 
 def test_a_job_completes_with_progress_and_another_is_cancelled(

@@ -1,9 +1,9 @@
 import docker
 
-from kit.base_image import BaseResult, ensure_base_image
+from kit.image.base_image import BaseResult, ensure_base_image
+from kit.image.wheelhouse import probe_python
+from kit.project.settings import Settings
 from kit.reporting import SilentReporter
-from kit.settings import Settings
-from kit.wheelhouse import probe_python
 
 
 def test_base_image_is_reused_by_tag(kit_settings: Settings, base_image: BaseResult) -> None:

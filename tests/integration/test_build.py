@@ -5,12 +5,13 @@ from pathlib import Path
 import docker
 import pytest
 
-from kit.base_image import BaseResult
-from kit.builder import LABEL_PREFIX, BuildResult, build_servers
 from kit.errors import KitError
+from kit.identity import LABEL_PREFIX
+from kit.image.base_image import BaseResult
+from kit.image.builder import BuildResult, build_servers
+from kit.project.servers import Server, load_server, source_hash
+from kit.project.settings import Settings
 from kit.reporting import SilentReporter
-from kit.servers import Server, load_server, source_hash
-from kit.settings import Settings
 
 INSPECT_SCRIPT = """
 import importlib.util, json, os, pathlib, sys

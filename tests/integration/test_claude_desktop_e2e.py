@@ -13,12 +13,12 @@ import pytest
 from mcp import Client, StdioServerParameters
 from typer.testing import CliRunner
 
-from kit.builder import BuildResult
 from kit.cli import app
-from kit.logs import recent_logs
-from kit.runargs import SERVER_LABEL
-from kit.settings import Settings
-from kit.smoke import docker_client_env
+from kit.containers.logs import recent_logs
+from kit.identity import SERVER as SERVER_LABEL
+from kit.image.builder import BuildResult
+from kit.image.smoke import docker_client_env
+from kit.project.settings import Settings
 
 # Run inside the container while the client is connected, as the server's own user would.
 HARDENING_PROBE = """

@@ -14,9 +14,9 @@ import docker
 import pytest
 from mcp import Client, StdioServerParameters
 
-from kit.base_image import BaseResult
-from kit.settings import Settings
-from kit.smoke import docker_client_env
+from kit.image.base_image import BaseResult
+from kit.image.smoke import docker_client_env
+from kit.project.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 # Read at import, before the autouse fixture points HOME at a temporary folder: pip's cache makes installs quick.

@@ -13,12 +13,12 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from typer.testing import CliRunner
 
-from kit.builder import BuildResult, build_servers
 from kit.cli import app
+from kit.image.builder import BuildResult, build_servers
+from kit.image.smoke import docker_client_env
+from kit.project.servers import discover, select
+from kit.project.settings import Settings
 from kit.reporting import SilentReporter
-from kit.servers import discover, select
-from kit.settings import Settings
-from kit.smoke import docker_client_env
 
 
 @pytest.fixture(scope="module")

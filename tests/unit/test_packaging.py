@@ -35,8 +35,8 @@ def test_the_wheel_ships_code_recipes_runtime_source_and_templates(tmp_path: Pat
         "kit/_images/base/recipe.toml",
         "kit/_runtime/pyproject.toml",
         "kit/_runtime/mcpkit_runtime/server.py",
-        "kit/templates/server/pyproject.toml.tmpl",
-        "kit/templates/project/mcpkit.toml",
+        "kit/project/templates/server/pyproject.toml.tmpl",
+        "kit/project/templates/project/mcpkit.toml",
     ):
         assert required in names, f"{required} is missing from the wheel"
     assert not [n for n in names if n.startswith(("servers/", "tests/", "analyst/", "mailer/"))]

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from kit.errors import KitError
-from kit.scaffold import init_project, new_server
-from kit.servers import discover
-from kit.settings import load_settings
+from kit.project.scaffold import init_project, new_server
+from kit.project.servers import discover
+from kit.project.settings import load_settings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _new_project(tmp_path: Path) -> Path:

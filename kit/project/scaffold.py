@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kit.errors import KitError
-from kit.settings import MANIFEST_NAME, Settings
+from kit.project.settings import MANIFEST_NAME, Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SERVER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")

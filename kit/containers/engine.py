@@ -15,7 +15,6 @@ from requests.exceptions import RequestException
 
 from kit.errors import KitError
 
-MANAGED_LABEL = "io.mcpkit.managed"
 _HINT = "start Docker (e.g. `sudo systemctl start docker`) or point DOCKER_HOST at a running engine"
 
 

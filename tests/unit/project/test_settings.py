@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from kit.errors import KitError
-from kit.settings import DEFAULT_BASE_IMAGE, describe_settings, load_settings
+from kit.project.settings import DEFAULT_BASE_IMAGE, describe_settings, load_settings
 
 
 def test_defaults_apply_without_manifest_or_environment(project: Path) -> None:

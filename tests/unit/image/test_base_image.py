@@ -1,8 +1,8 @@
 import pytest
 
-from kit import base_image
 from kit.errors import KitError
-from kit.settings import Settings
+from kit.image import base_image
+from kit.project.settings import Settings
 
 
 def test_needs_root_and_says_what_to_do_instead(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 import shutil
 import time
@@ -15,17 +13,18 @@ import docker
 from docker.errors import APIError
 from docker.models.images import Image
 
-from kit import __version__, engine, schema_lock, wheelhouse
-from kit.base_image import is_kit_base
+from kit import __version__, identity
+from kit.containers import engine
+from kit.containers.runargs import docker_run_args
 from kit.errors import KitError
+from kit.identity import dependencies_of, image_tag, labels_of
+from kit.image import freshness, schema_lock, wheelhouse
+from kit.image.base_image import is_kit_base
+from kit.image.dockerfile import render_dockerfile
+from kit.image.smoke import smoke_test
+from kit.project.servers import Server, source_hash
+from kit.project.settings import Settings
 from kit.reporting import Reporter
-from kit.resources import images_dir, runtime_source_dir
-from kit.runargs import CONTAINER_USER, docker_run_args
-from kit.servers import Server, source_hash
-from kit.settings import Settings
-from kit.smoke import smoke_test
-
-LABEL_PREFIX = "io.mcpkit."
 
 
 @dataclass
@@ -38,10 +37,6 @@ class BuildResult:
     dependencies: list[str] = field(default_factory=list)
     tools: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def image_tag(settings: Settings, server: Server) -> str:
-    return f"{settings.image_prefix}/{server.name}:{server.version}"
 
 
 def build_servers(
@@ -65,13 +60,9 @@ def _build_all(
     for server in servers:
         started = time.perf_counter()
         tag = image_tag(settings, server)
-        build_hash = _build_hash(settings, server, base.id if base else "")
+        build_hash = freshness.build_hash(settings, server, base.id if base else "")
         existing = engine.find_image(client, tag)
-        if (
-            existing is not None
-            and not force
-            and _labels(existing).get(LABEL_PREFIX + "build-hash") == build_hash
-        ):
+        if existing is not None and not force and labels_of(existing).get(identity.BUILD_HASH) == build_hash:
             reporter.step(f"{server.name}: unchanged, {tag} is up to date (`kit build --force` rebuilds)")
             results.append(_result(server, tag, existing, "unchanged", started))
             continue
@@ -81,51 +72,6 @@ def _build_all(
         image, tools = _build_one(client, settings, server, target, build_hash, reporter)
         results.append(_result(server, tag, image, "built", started, tools))
     return results
-
-
-def build_state(client: docker.DockerClient, settings: Settings, server: Server) -> tuple[str, Image | None]:
-    """("missing" | "current" | "stale", the tagged image): stale means its sources, base or recipe changed."""
-    image = engine.find_image(client, image_tag(settings, server))
-    if image is None:
-        return "missing", None
-    base = engine.find_image(client, settings.base_image)
-    build_hash = _build_hash(settings, server, base.id if base else "")
-    return ("current" if _labels(image).get(LABEL_PREFIX + "build-hash") == build_hash else "stale"), image
-
-
-def dependencies_of(image: Image) -> list[str]:
-    """The resolved dependency list the build recorded in the image's labels."""
-    return [d for d in _labels(image).get(LABEL_PREFIX + "dependencies", "").split("\n") if d]
-
-
-def _labels(image: Image) -> dict[str, str]:
-    return image.labels or {}
-
-
-def render_dockerfile(server: Server) -> str:
-    declaration = server.declaration
-    template = (images_dir() / "server.Dockerfile").read_text(encoding="utf-8")
-    steps = "\n".join(f"RUN {json.dumps(command)}" for command in declaration.build_commands)
-    copies = "\n".join(f"COPY --from=build {path} {path}" for path in declaration.data_dirs)
-    env = "\n".join(f"ENV {key}={json.dumps(value)}" for key, value in declaration.image_env.items())
-    # Owned by the server's user, so a fresh named volume mounted there starts writable for it.
-    volume_dirs = "\n".join(
-        f"RUN mkdir -p {path} && chown {CONTAINER_USER} {path}" for path in declaration.volumes.values()
-    )
-    return (
-        template.replace("{{build_steps}}", steps)
-        .replace("{{data_copies}}", copies)
-        .replace("{{image_env}}", env)
-        .replace("{{volume_dirs}}", volume_dirs)
-        .replace("{{module}}", declaration.module)
-    )
-
-
-def _build_hash(settings: Settings, server: Server, base_id: str) -> str:
-    """Everything an image is made from; when it matches the existing image's label, the build is skipped."""
-    parts = [__version__, render_dockerfile(server), settings.base_image, base_id, source_hash(server.path)]
-    parts += [source_hash(package) for package in [*server.local_package_paths, runtime_source_dir()]]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def _build_one(
@@ -163,20 +109,20 @@ def _build_one(
 
     dependencies = [f"{w.name}=={w.version}" for w in locked]
     labels = {
-        LABEL_PREFIX + "managed": "true",
-        LABEL_PREFIX + "kit-version": __version__,
-        LABEL_PREFIX + "server": server.name,
-        LABEL_PREFIX + "server-version": server.version,
-        LABEL_PREFIX + "source-hash": source_hash(server.path),
-        LABEL_PREFIX + "build-hash": build_hash,
-        LABEL_PREFIX + "base-image": settings.base_image,
-        LABEL_PREFIX + "python": target.version,
-        LABEL_PREFIX + "dependencies": "\n".join(dependencies),
+        identity.MANAGED: "true",
+        identity.KIT_VERSION: __version__,
+        identity.SERVER: server.name,
+        identity.SERVER_VERSION: server.version,
+        identity.SOURCE_HASH: source_hash(server.path),
+        identity.BUILD_HASH: build_hash,
+        identity.BASE_IMAGE: settings.base_image,
+        identity.PYTHON: target.version,
+        identity.DEPENDENCIES: "\n".join(dependencies),
     }
     reporter.step(f"{server.name}: building the image ({len(locked)} locked dependencies)")
     image_id = _stream_build(client, context, settings.base_image, labels, reporter)
     reporter.step(f"{server.name}: smoke test (MCP handshake and tools/list over stdio)")
-    args = docker_run_args(server, image_id, extra_labels={LABEL_PREFIX + "smoke-test": "true"})
+    args = docker_run_args(server, image_id, extra_labels={identity.SMOKE_TEST: "true"})
     try:
         smoke = smoke_test(settings.docker_command, args)
     except KitError:

@@ -1,6 +1,6 @@
 import copy
 
-from kit.schema_lock import breaking_allowed, diff
+from kit.image.schema_lock import breaking_allowed, diff
 
 BASE = {
     "server": "weather",

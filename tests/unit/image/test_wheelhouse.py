@@ -2,8 +2,8 @@ import itertools
 import zipfile
 from pathlib import Path
 
+from kit.image.wheelhouse import LockedWheel, PythonTarget, runnables, runtime_wheel_dir
 from kit.reporting import SilentReporter
-from kit.wheelhouse import LockedWheel, PythonTarget, runnables, runtime_wheel_dir
 
 
 def test_glibc_target_accepts_every_manylinux_tag_down_to_2014() -> None:

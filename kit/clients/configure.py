@@ -7,13 +7,13 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from kit.builder import image_tag
 from kit.clients import CLIENTS
 from kit.clients.common import ClientFormat, ConfigChange, LaunchEntry, apply_change
+from kit.containers.runargs import docker_run_args
 from kit.errors import KitError
-from kit.runargs import docker_run_args
-from kit.servers import Server
-from kit.settings import Settings
+from kit.identity import image_tag
+from kit.project.servers import Server
+from kit.project.settings import Settings
 
 
 def client_format(name: str) -> ClientFormat:

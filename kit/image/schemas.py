@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kit import engine, schema_lock
-from kit.builder import build_state, image_tag
+from kit.containers import engine
+from kit.containers.runargs import docker_run_args
 from kit.errors import KitError
-from kit.runargs import docker_run_args
-from kit.servers import Server
-from kit.settings import Settings
-from kit.smoke import smoke_test
+from kit.identity import image_tag
+from kit.image import schema_lock
+from kit.image.freshness import build_state
+from kit.image.smoke import smoke_test
+from kit.project.servers import Server
+from kit.project.settings import Settings
 
 
 @dataclass(frozen=True)

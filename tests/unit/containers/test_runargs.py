@@ -1,8 +1,8 @@
 import itertools
 from pathlib import Path
 
-from kit.runargs import docker_run_args
-from kit.servers import load_server
+from kit.containers.runargs import docker_run_args
+from kit.project.servers import load_server
 
 
 def _pairs(args: list[str]) -> list[tuple[str, str]]:

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import docker
 
-from kit import engine
+from kit.containers import engine
 from kit.errors import KitError
+from kit.project.settings import Settings
 from kit.reporting import Reporter
 from kit.resources import images_dir
-from kit.settings import Settings
 
 RECIPE_LABEL = "io.mcpkit.base-recipe"
 

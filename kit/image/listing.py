@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 import docker
 
-from kit import engine
-from kit.builder import build_state, dependencies_of, image_tag
+from kit.containers import engine
 from kit.errors import KitError
-from kit.servers import Server
-from kit.settings import Settings
+from kit.identity import dependencies_of, image_tag
+from kit.image.freshness import build_state
+from kit.project.servers import Server
+from kit.project.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from kit.builder import render_dockerfile
-from kit.servers import load_server
+from kit.image.dockerfile import render_dockerfile
+from kit.project.servers import load_server
 
 
 def test_rendered_dockerfile_builds_with_the_classic_builder(project: Path) -> None:

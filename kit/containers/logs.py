@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from kit import engine
-from kit.runargs import SERVER_LABEL
+from kit.containers import engine
+from kit.identity import SERVER
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class LogLine:
 def recent_logs(server: str, tail: int = 100) -> list[LogLine]:
     lines = []
     with engine.connected() as client:
-        for container in client.containers.list(all=True, filters={"label": f"{SERVER_LABEL}={server}"}):
+        for container in client.containers.list(all=True, filters={"label": f"{SERVER}={server}"}):
             raw = container.logs(stdout=False, stderr=True, tail=tail).decode("utf-8", errors="replace")
             lines += [LogLine(container.short_id, _parse(text)) for text in raw.splitlines() if text.strip()]
     return sorted(lines, key=lambda line: str(line.record.get("time", "")))

@@ -5,11 +5,8 @@ Client configs and the build's smoke test both use it, so what is tested is exac
 
 from __future__ import annotations
 
-from kit.engine import MANAGED_LABEL
-from kit.servers import Server
-
-SERVER_LABEL = "io.mcpkit.server"
-CONTAINER_USER = "10001:10001"  # matches USER in images/server.Dockerfile
+from kit.identity import CONTAINER_USER, MANAGED, SERVER
+from kit.project.servers import Server
 
 
 def docker_run_args(
@@ -41,7 +38,7 @@ def docker_run_args(
         host = (volumes or {}).get(name)
         source = f"type=bind,source={host}" if host else f"type=volume,source=mcpkit-{server.name}-{name}"
         args += ["--mount", f"{source},target={target}"]
-    labels = {MANAGED_LABEL: "true", SERVER_LABEL: server.name, **(extra_labels or {})}
+    labels = {MANAGED: "true", SERVER: server.name, **(extra_labels or {})}
     for key, value in labels.items():
         args += ["--label", f"{key}={value}"]
     # By name only: docker copies the value from its own environment, which the client fills from the env block.

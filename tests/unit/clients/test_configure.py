@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 
 from kit.clients.claude_desktop import FORMAT
-from kit.configure import client_format, launch_entries, parse_env_options
+from kit.clients.configure import client_format, launch_entries, parse_env_options
 from kit.errors import KitError
-from kit.servers import discover, select
-from kit.settings import load_settings
+from kit.project.servers import discover, select
+from kit.project.settings import load_settings
 
 GOLDEN = Path(__file__).parent / "golden" / "claude_desktop_analyst.json"
 
@@ -48,7 +48,7 @@ def test_unknown_client_lists_the_supported_ones() -> None:
 
 
 def test_volume_options_are_checked(project: Path) -> None:
-    from kit.configure import parse_volume_options
+    from kit.clients.configure import parse_volume_options
 
     settings = load_settings({}, cwd=project)
     servers = discover(settings.servers_path)

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from kit.errors import KitError
-from kit.servers import discover, load_server, select, source_hash
+from kit.project.servers import discover, load_server, select, source_hash
 
 
 def _write_server(folder: Path, tool_table: str) -> Path:

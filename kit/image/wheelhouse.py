@@ -22,9 +22,9 @@ import docker
 from docker.errors import ContainerError, ImageNotFound
 
 from kit.errors import KitError
+from kit.project.servers import source_hash
 from kit.reporting import Reporter
 from kit.resources import runtime_source_dir
-from kit.servers import source_hash
 
 _PROBE = (
     "import json, platform, sys; "

@@ -1,0 +1,1 @@
+"""Running containers: the engine, the hardened command line, their logs."""
