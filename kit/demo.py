@@ -16,7 +16,7 @@ from kit.clients import claude_desktop
 from kit.clients.configure import launch_entries, write_config
 from kit.errors import KitError
 from kit.image.base_image import ensure_base_image, is_kit_base
-from kit.image.builder import build_servers
+from kit.image.builder import build_servers, raise_for_failures
 from kit.image.smoke import docker_client_env
 from kit.project.servers import discover, select
 from kit.project.settings import Settings
@@ -47,8 +47,8 @@ class SessionTranscript:
 def run_demo(settings: Settings, reporter: Reporter, output_dir: Path) -> SessionTranscript:
     if is_kit_base(settings):
         ensure_base_image(settings, reporter)
-    server = select(discover(settings.servers_path), [DEMO_SERVER])
-    build_servers(settings, server, reporter)
+    server = select(discover(settings), [DEMO_SERVER])
+    raise_for_failures(build_servers(settings, server, reporter))
     config_path = output_dir / "claude_desktop_config.json"
     write_config(claude_desktop.FORMAT, launch_entries(settings, server), config_path, dry_run=False)
     reporter.step(f"wrote {config_path}; starting the analyst through its entry")

@@ -12,6 +12,9 @@ class Reporter(Protocol):
     def detail(self, line: str) -> None:
         """A line of tool output inside the current stage (shown dimmed, or dropped)."""
 
+    def for_server(self, name: str) -> Reporter:
+        """The reporter for one server of a fleet built in parallel (its own progress line)."""
+
 
 class SilentReporter:
     def step(self, message: str) -> None:
@@ -19,3 +22,6 @@ class SilentReporter:
 
     def detail(self, line: str) -> None:
         pass
+
+    def for_server(self, name: str) -> SilentReporter:
+        return self

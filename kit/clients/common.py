@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kit import files
 from kit.errors import KitError
 
 
@@ -88,30 +85,6 @@ def apply_change(
     )
     if dry_run or after_text == before_text:
         return ConfigChange(path, added, updated, unchanged, diff, written=False, backup=None)
-    backup = _backup(path) if path.exists() else None
-    write_atomically(path, after_text)
+    backup = files.backup(path) if path.exists() else None
+    files.write_atomically(path, after_text)
     return ConfigChange(path, added, updated, unchanged, diff, written=True, backup=backup)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write beside the target, then rename over it: a reader sees the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():
-            shutil.copymode(path, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _backup(path: Path) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    backup = path.with_name(f"{path.name}.{stamp}.bak")
-    shutil.copy2(path, backup)
-    return backup

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from kit.clients import CLIENTS
 from kit.clients.common import ClientFormat, ConfigChange, LaunchEntry, apply_change
+from kit.containers import engine
 from kit.containers.runargs import docker_run_args
 from kit.errors import KitError
 from kit.identity import image_tag
@@ -92,3 +93,12 @@ def write_config(
     client: ClientFormat, entries: list[LaunchEntry], path: Path, *, dry_run: bool
 ) -> ConfigChange:
     return apply_change(path, entries, client, dry_run=dry_run)
+
+
+def unbuilt_images(settings: Settings, servers: list[Server]) -> list[str]:
+    """Tags the entries name that do not exist (none known when the engine is not reachable)."""
+    try:
+        with engine.connected() as client:
+            return [tag for s in servers if engine.find_image(client, tag := image_tag(settings, s)) is None]
+    except KitError:
+        return []

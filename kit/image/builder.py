@@ -1,28 +1,34 @@
-"""`kit build`: one image per server, from host-resolved wheels, smoke-tested before it is tagged."""
+"""`kit build`: one image per server, from a locked set of host-downloaded wheels, smoke-tested before it is
+tagged. A fleet builds in parallel where the machine allows; one server's failure is its own result, never the
+others'."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
 from docker.errors import APIError
 from docker.models.images import Image
+from packaging.utils import canonicalize_name
 
 from kit import __version__, identity
 from kit.containers import engine
 from kit.containers.runargs import docker_run_args
 from kit.errors import KitError
-from kit.identity import dependencies_of, image_tag, labels_of
-from kit.image import freshness, schema_lock, wheelhouse
+from kit.identity import image_tag, labels_of
+from kit.image import diagnosis, entrypoints, freshness, locking, schema_lock, wheelhouse
 from kit.image.base_image import is_kit_base
 from kit.image.dockerfile import render_dockerfile
-from kit.image.smoke import smoke_test
-from kit.project.servers import Server, source_hash
+from kit.image.smoke import SmokeTestFailed, smoke_test
+from kit.project.locks import Lock
+from kit.project.servers import Server, ServerDeclaration, source_hash
 from kit.project.settings import Settings
 from kit.reporting import Reporter
 
@@ -31,132 +37,242 @@ from kit.reporting import Reporter
 class BuildResult:
     server: str
     tag: str
-    image_id: str
-    status: str  # "built" or "unchanged"
-    size_bytes: int
+    status: str  # "built", "unchanged" or "failed"
+    image_id: str = ""
+    size_bytes: int = 0
+    seconds: float = 0.0
     dependencies: list[str] = field(default_factory=list)
     tools: list[str] = field(default_factory=list)
-    seconds: float = 0.0
+    smoke: str = "not run"  # "passed", "passed when built" (unchanged), "failed", "not run"
+    error: str | None = None
+    hint: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+
+@dataclass(frozen=True)
+class _Fleet:
+    """What every server's build shares."""
+
+    settings: Settings
+    target: wheelhouse.PythonTarget
+    base_id: str
+    runtime_wheels: Path | None
+    force: bool
 
 
 def build_servers(
-    settings: Settings, servers: list[Server], reporter: Reporter, *, force: bool = False
+    settings: Settings,
+    servers: list[Server],
+    reporter: Reporter,
+    *,
+    force: bool = False,
+    jobs: int | None = None,
 ) -> list[BuildResult]:
+    """Build each server (or find it unchanged); the results come in the servers' order."""
     with engine.connected() as client:
-        return _build_all(client, settings, servers, reporter, force=force)
+        base = engine.find_image(client, settings.base_image)
+        if base is None and is_kit_base(settings):
+            raise KitError(
+                f"base image {settings.base_image} does not exist yet",
+                hint="build it with `kit base` (needs root and debootstrap), or set KIT_BASE_IMAGE=python:3.12-slim",
+            )
+        target = wheelhouse.target_of(client, settings.base_image, settings.cache_dir)
+    reporter.step(f"base {settings.base_image}: Python {target.version}, {target.platforms[0]}")
+    runtime = None
+    if any(server.path is not None for server in servers):
+        runtime = wheelhouse.runtime_wheel_dir(settings.cache_dir, reporter)
+    fleet = _Fleet(settings, target, base.id if base else "", runtime, force)
+    workers = max(1, min(len(servers), jobs or os.cpu_count() or 1))
+    with ThreadPoolExecutor(workers, thread_name_prefix="kit-build") as pool:
+        return list(pool.map(lambda s: _build_safely(fleet, s, reporter.for_server(s.name)), servers))
 
 
-def _build_all(
-    client: docker.DockerClient, settings: Settings, servers: list[Server], reporter: Reporter, *, force: bool
-) -> list[BuildResult]:
-    base = engine.find_image(client, settings.base_image)
-    if base is None and is_kit_base(settings):
-        raise KitError(
-            f"base image {settings.base_image} does not exist yet",
-            hint="build it with `kit base` (needs root and debootstrap), or set KIT_BASE_IMAGE=python:3.12-slim",
-        )
-    target: wheelhouse.PythonTarget | None = None
-    results = []
-    for server in servers:
-        started = time.perf_counter()
-        tag = image_tag(settings, server)
-        build_hash = freshness.build_hash(settings, server, base.id if base else "")
-        existing = engine.find_image(client, tag)
-        if existing is not None and not force and labels_of(existing).get(identity.BUILD_HASH) == build_hash:
-            reporter.step(f"{server.name}: unchanged, {tag} is up to date (`kit build --force` rebuilds)")
-            results.append(_result(server, tag, existing, "unchanged", started))
-            continue
-        if target is None:
-            target = wheelhouse.probe_python(client, settings.base_image)
-            reporter.step(f"base {settings.base_image}: Python {target.version}, {target.platforms[0]}")
-        image, tools = _build_one(client, settings, server, target, build_hash, reporter)
-        results.append(_result(server, tag, image, "built", started, tools))
-    return results
+def raise_for_failures(results: list[BuildResult]) -> None:
+    """For callers that need every image: the first failure as the KitError it was."""
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise KitError(f"{failed[0].server}: {failed[0].error}", hint=failed[0].hint)
+
+
+def _build_safely(fleet: _Fleet, server: Server, reporter: Reporter) -> BuildResult:
+    started = time.perf_counter()
+    try:
+        with engine.connected() as client:  # one connection per build thread
+            return _build_one(client, fleet, server, reporter, started)
+    except KitError as exc:
+        reporter.step(f"failed: {exc.message.splitlines()[0]}")
+        smoke = "failed" if isinstance(exc, SmokeTestFailed) else "not run"
+        return BuildResult(
+            server.name, image_tag(fleet.settings, server), "failed", smoke=smoke, error=exc.message,
+            hint=exc.hint, seconds=time.perf_counter() - started,
+        )  # fmt: skip
+    except Exception as exc:  # a bug or an engine failure: this server fails, the fleet carries on
+        reporter.step(f"failed: {type(exc).__name__}: {exc}")
+        return BuildResult(
+            server.name, image_tag(fleet.settings, server), "failed", error=f"unexpected {type(exc).__name__}: {exc}",
+            hint="run `kit --verbose build NAME` for details, and report it", seconds=time.perf_counter() - started,
+        )  # fmt: skip
 
 
 def _build_one(
-    client: docker.DockerClient,
-    settings: Settings,
-    server: Server,
-    target: wheelhouse.PythonTarget,
-    build_hash: str,
-    reporter: Reporter,
-) -> tuple[Image, list[str]]:
-    context = settings.cache_dir / "contexts" / server.name
-    shutil.rmtree(context, ignore_errors=True)
-    (context / "wheels").mkdir(parents=True)
-    reporter.step(f"{server.name}: resolving dependencies for Python {target.short_version} on the host")
-    server_wheel = wheelhouse.build_server_wheel(server.path, context / "wheels" / "server", reporter)
-    # Built outside the context: a wheel present twice in the context tar (hard-linked) confuses the classic
-    # builder's COPY cache, which then reuses a layer holding an older build of the same file name.
-    local = settings.cache_dir / "local-wheels" / server.name
-    shutil.rmtree(local, ignore_errors=True)
-    for package in server.local_package_paths:
-        wheelhouse.build_server_wheel(package, local, reporter)
-    runtime = wheelhouse.runtime_wheel_dir(settings.cache_dir, reporter)
-    locked = wheelhouse.resolve(server_wheel, target, [settings.wheelhouse, local, runtime], reporter)
-    wheelhouse.download(locked, target, settings.wheelhouse, reporter)
-    wheels = [server_wheel, *(w.local_path or settings.wheelhouse / w.filename for w in locked)]
-    _check_module(server, wheelhouse.runnables(wheels))
-    for wheel in locked:
-        _link_or_copy(
-            wheel.local_path or settings.wheelhouse / wheel.filename, context / "wheels" / wheel.filename
-        )
-    (context / "requirements.lock").write_text(
-        "".join(w.requirement + "\n" for w in locked), encoding="utf-8"
-    )
-    (context / "Dockerfile").write_text(render_dockerfile(server), encoding="utf-8")
+    client: docker.DockerClient, fleet: _Fleet, server: Server, reporter: Reporter, started: float
+) -> BuildResult:
+    settings = fleet.settings
+    lock = locking.current_lock(server, fleet.target)
+    if lock is not None and (unchanged := _unchanged(client, fleet, server, lock)) is not None:
+        reporter.step("unchanged: its image is up to date (`kit build --force` rebuilds)")
+        return _result(settings, _versioned(server, lock), unchanged, "unchanged", started)
 
-    dependencies = [f"{w.name}=={w.version}" for w in locked]
+    work = settings.cache_dir / "contexts" / _project_key(server) / server.name
+    shutil.rmtree(work, ignore_errors=True)
+    context, local = work / "context", work / "local-wheels"
+    (context / "wheels").mkdir(parents=True)
+    server_wheel = None
+    if server.path is not None:
+        reporter.step("building the server's wheel")
+        server_wheel = wheelhouse.build_server_wheel(server.path, context / "wheels" / "server", reporter)
+        # Outside the context: a wheel present twice in the context tar (hard-linked) confuses the classic
+        # builder's COPY cache, which then reuses a layer holding an older build of the same file name.
+        for folder in server.local_package_paths:
+            wheelhouse.build_server_wheel(folder, local, reporter)
+    find_links = [settings.wheelhouse, local, *([fleet.runtime_wheels] if fleet.runtime_wheels else [])]
+    if lock is None:
+        lock = locking.lock_server(server, fleet.target, find_links, reporter, server_wheel=server_wheel)
+    server = _versioned(server, lock)
+    if not fleet.force and (unchanged := _unchanged(client, fleet, server, lock)) is not None:
+        return _result(settings, server, unchanged, "unchanged", started)
+
+    wheelhouse.download(lock.packages, fleet.target, settings.wheelhouse, reporter)
+    local_wheels = {w.name: w for w in _local_wheels(find_links[1:])}
+    wheels = []
+    for package in lock.packages:
+        source = (
+            local_wheels[package.local].path if package.local else settings.wheelhouse / str(package.filename)
+        )
+        wheels.append(source)
+        _link_or_copy(source, context / "wheels" / source.name)
+    own_wheel = server_wheel or _own_wheel(server, lock, settings.wheelhouse)
+    declaration = _completed(server, own_wheel)
+    entrypoints.check_start(server, declaration, wheelhouse.runnables([own_wheel, *wheels]))
+    local_hashes = {name: wheel.sha256 for name, wheel in local_wheels.items()}
+    (context / "requirements.lock").write_text(lock.requirements(local_hashes), encoding="utf-8")
+    (context / "Dockerfile").write_text(render_dockerfile(server, declaration), encoding="utf-8")
+
     labels = {
         identity.MANAGED: "true",
         identity.KIT_VERSION: __version__,
         identity.SERVER: server.name,
         identity.SERVER_VERSION: server.version,
-        identity.SOURCE_HASH: source_hash(server.path),
-        identity.BUILD_HASH: build_hash,
+        identity.SOURCE_HASH: source_hash(server.path) if server.path else "",
+        identity.BUILD_HASH: freshness.build_hash(settings, server, fleet.base_id, lock),
         identity.BASE_IMAGE: settings.base_image,
-        identity.PYTHON: target.version,
-        identity.DEPENDENCIES: "\n".join(dependencies),
+        identity.PYTHON: fleet.target.version,
+        identity.DEPENDENCIES: "\n".join(f"{p.name}=={p.version}" for p in lock.packages),
     }
-    reporter.step(f"{server.name}: building the image ({len(locked)} locked dependencies)")
+    reporter.step(f"building the image ({len(lock.packages)} locked packages)")
     image_id = _stream_build(client, context, settings.base_image, labels, reporter)
-    reporter.step(f"{server.name}: smoke test (MCP handshake and tools/list over stdio)")
-    args = docker_run_args(server, image_id, extra_labels={identity.SMOKE_TEST: "true"})
+    reporter.step("smoke test: MCP handshake and tools/list over stdio, as a client starts it")
     try:
-        smoke = smoke_test(settings.docker_command, args)
-    except KitError:
-        _remove_quietly(client, image_id)
-        raise
-    reporter.step(
-        f"{server.name}: {smoke.server_name} {smoke.server_version} answered with tools {smoke.tools}"
-    )
-    try:
-        changes = schema_lock.check_snapshot(server.name, server.path, smoke.snapshot)
-    except KitError:
-        _remove_quietly(client, image_id)
-        raise
-    if changes:
-        reporter.step(
-            f"{server.name}: schema changes against {schema_lock.LOCK_NAME}:\n{schema_lock.render(changes)}"
+        smoke = smoke_test(
+            settings.docker_command,
+            docker_run_args(server, image_id, extra_labels={identity.SMOKE_TEST: "true"}),
         )
+        changes = schema_lock.check_snapshot(server, smoke.snapshot)
+    except SmokeTestFailed as failure:
+        _remove_quietly(client, image_id)
+        raise _diagnosed(failure, server, own_wheel, wheels, lock) from None
+    except KitError:
+        _remove_quietly(client, image_id)
+        raise
+    reporter.step(f"{smoke.server_name} {smoke.server_version} answered with tools {', '.join(smoke.tools)}")
+    if changes:
+        reporter.step(f"schema changes against {schema_lock.LOCK_NAME}:\n{schema_lock.render(changes)}")
     image = client.images.get(image_id)
-    tag = image_tag(settings, server)
-    repository, version = tag.rsplit(":", 1)
+    repository, version = image_tag(settings, server).rsplit(":", 1)
     image.tag(repository, version)
     image.tag(repository, "latest")
-    return client.images.get(tag), smoke.tools
+    return _result(settings, server, client.images.get(image_id), "built", started, smoke.tools)
 
 
-def _check_module(server: Server, found: wheelhouse.Runnables) -> None:
-    """`python -m MODULE` must be able to start: checked in the wheels, before the image is built."""
-    module = server.declaration.module
-    if module not in found.modules:
+def _unchanged(client: docker.DockerClient, fleet: _Fleet, server: Server, lock: Lock) -> Image | None:
+    if fleet.force:
+        return None
+    existing = engine.find_image(client, image_tag(fleet.settings, server))
+    expected = freshness.build_hash(fleet.settings, server, fleet.base_id, lock)
+    return (
+        existing
+        if existing is not None and labels_of(existing).get(identity.BUILD_HASH) == expected
+        else None
+    )
+
+
+def _versioned(server: Server, lock: Lock) -> Server:
+    """A package-index server's version is the one locked, unless its requirement pins it."""
+    if server.package is None or server.version != "unlocked":
+        return server
+    return server.model_copy(update={"version": lock.version_of(server.distribution) or "unlocked"})
+
+
+def _completed(server: Server, own_wheel: Path) -> ServerDeclaration:
+    """The declaration, with how to start filled in from the server's own wheel when it does not say."""
+    if server.declaration.start:
+        return server.declaration
+    start = entrypoints.discover_start(server.distribution, own_wheel)
+    return server.declaration.model_copy(update=start)
+
+
+def _own_wheel(server: Server, lock: Lock, wheels: Path) -> Path:
+    """A package-index server's own wheel, as locked."""
+    wanted = canonicalize_name(server.distribution)
+    package = next((p for p in lock.packages if canonicalize_name(p.name) == wanted and p.filename), None)
+    if package is None:
         raise KitError(
-            f"{server.name}: `python -m {module}` cannot start: no module {module!r} in the server or its "
-            f"dependencies (what they can start: {found.describe()})",
-            hint=f"set module under [tool.mcpkit] in {server.path / 'pyproject.toml'} to one of those",
+            f"{server.name}: {server.distribution} is not in its lock",
+            hint=f"`kit lock {server.name} --upgrade`",
         )
+    return wheels / str(package.filename)
+
+
+@dataclass(frozen=True)
+class _LocalWheel:
+    name: str
+    path: Path
+    sha256: str
+
+
+def _local_wheels(folders: list[Path]) -> list[_LocalWheel]:
+    found = []
+    for folder in folders:
+        for wheel in sorted(folder.glob("*.whl")):
+            info = wheelhouse.inspect_wheel(wheel)
+            digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+            found.append(_LocalWheel(canonicalize_name(info.name), wheel, digest))
+    return found
+
+
+def _diagnosed(
+    failure: SmokeTestFailed, server: Server, own: Path, wheels: list[Path], lock: Lock
+) -> KitError:
+    pins = diagnosis.suggest_pins(
+        failure.stderr, wheelhouse.inspect_wheel(own), [wheelhouse.inspect_wheel(w) for w in wheels], lock
+    )
+    if not pins:
+        return failure
+    return KitError(
+        f"{failure.message}\n{server.name} may have been written for an older major version of "
+        f"{pins[0].split('<')[0]} than the one locked",
+        hint=f'try the pin "{pins[0]}": add it to pins in {server.where}'
+        + (f" (or `kit add {server.package} --pin '{pins[0]}' --replace`)" if server.package else "")
+        + (f"; other candidates: {', '.join(pins[1:])}" if len(pins) > 1 else ""),
+    )
+
+
+def _project_key(server: Server) -> str:
+    """Build folders are per project: two projects with a server of the same name never share one."""
+    return hashlib.sha256(str(server.project_dir.resolve()).encode()).hexdigest()[:12]
 
 
 def _stream_build(
@@ -196,6 +312,8 @@ def _stream_build(
 def _link_or_copy(source: Path, destination: Path) -> None:
     try:
         os.link(source, destination)
+    except FileExistsError:
+        pass
     except OSError:  # the cache and the context may sit on different filesystems
         shutil.copy2(source, destination)
 
@@ -206,8 +324,8 @@ def _remove_quietly(client: docker.DockerClient, image_id: str) -> None:
 
 
 def _result(
+    settings: Settings,
     server: Server,
-    tag: str,
     image: Image,
     status: str,
     started: float,
@@ -215,11 +333,12 @@ def _result(
 ) -> BuildResult:
     return BuildResult(
         server=server.name,
-        tag=tag,
-        image_id=image.id,
+        tag=image_tag(settings, server),
         status=status,
+        image_id=image.id,
         size_bytes=image.attrs.get("Size", 0),
-        dependencies=dependencies_of(image),
-        tools=tools or [],
         seconds=time.perf_counter() - started,
+        dependencies=identity.dependencies_of(image),
+        tools=tools or [],
+        smoke="passed" if status == "built" else "passed when built",
     )

@@ -5,13 +5,33 @@ from __future__ import annotations
 import json
 
 from kit.identity import CONTAINER_USER
-from kit.project.servers import Server
+from kit.project.servers import Server, ServerDeclaration
 from kit.resources import images_dir
 
+_INSTALL_SERVER = (
+    " && /opt/venv/bin/python -m pip install --no-index --no-deps --no-compile /wheels/server/*.whl \\\n"
+)
 
-def render_dockerfile(server: Server) -> str:
-    declaration = server.declaration
-    template = (images_dir() / "server.Dockerfile").read_text(encoding="utf-8")
+
+def entrypoint(declaration: ServerDeclaration) -> list[str]:
+    """The command the container starts with (its arguments follow as CMD, so they show in `docker inspect`)."""
+    if declaration.script:
+        return [f"/opt/venv/bin/{declaration.script}"]
+    if declaration.function:
+        module, function = declaration.function.split(":")
+        return ["python", "-c", f"import sys; from {module} import {function}; sys.exit({function}())"]
+    if declaration.module:
+        return ["python", "-m", declaration.module]
+    raise ValueError("the declaration says neither module, script nor function")
+
+
+def template() -> str:
+    return (images_dir() / "server.Dockerfile").read_text(encoding="utf-8")
+
+
+def render_dockerfile(server: Server, declaration: ServerDeclaration | None = None) -> str:
+    """`declaration` is the server's own, completed with how it starts when the build had to find that out."""
+    declaration = declaration or server.declaration
     steps = "\n".join(f"RUN {json.dumps(command)}" for command in declaration.build_commands)
     copies = "\n".join(f"COPY --from=build {path} {path}" for path in declaration.data_dirs)
     env = "\n".join(f"ENV {key}={json.dumps(value)}" for key, value in declaration.image_env.items())
@@ -20,9 +40,12 @@ def render_dockerfile(server: Server) -> str:
         f"RUN mkdir -p {path} && chown {CONTAINER_USER} {path}" for path in declaration.volumes.values()
     )
     return (
-        template.replace("{{build_steps}}", steps)
+        template()
+        .replace("{{install_server}}", _INSTALL_SERVER if server.path is not None else "")
+        .replace("{{build_steps}}", steps)
         .replace("{{data_copies}}", copies)
         .replace("{{image_env}}", env)
         .replace("{{volume_dirs}}", volume_dirs)
-        .replace("{{module}}", declaration.module)
+        .replace("{{entrypoint}}", json.dumps(entrypoint(declaration)))
+        .replace("{{cmd}}", f"CMD {json.dumps(declaration.args)}" if declaration.args else "")
     )

@@ -17,6 +17,7 @@ from kit.project.settings import Settings
 @dataclass(frozen=True)
 class ServerStatus:
     name: str
+    source: str  # "folder servers/NAME" or "index REQUIREMENT"
     version: str
     image: str
     state: str  # "missing", "current", "stale", or "unknown" when Docker is not reachable
@@ -45,6 +46,9 @@ def _statuses(
         statuses.append(
             ServerStatus(
                 name=server.name,
+                source=f"folder {server.path.relative_to(server.project_dir)}"
+                if server.path
+                else f"index {server.package}",
                 version=server.version,
                 image=image_tag(settings, server),
                 state=state,

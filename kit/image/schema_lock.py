@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from kit.errors import KitError
+from kit.project.locks import LOCKS_DIR
+from kit.project.servers import Server
 
 LOCK_NAME = "mcp-schema.lock.json"
 
@@ -21,8 +23,11 @@ class Change:
     breaking: bool
 
 
-def lock_path(server_path: Path) -> Path:
-    return server_path / LOCK_NAME
+def lock_path(server: Server) -> Path:
+    """Beside a folder server's sources; in the project's locks/ for a package-index server."""
+    if server.path is not None:
+        return server.path / LOCK_NAME
+    return server.project_dir / LOCKS_DIR / f"{server.name}.{LOCK_NAME}"
 
 
 def read_lock(path: Path) -> dict[str, Any] | None:
@@ -142,9 +147,10 @@ def render(changes: list[Change]) -> str:
     return "\n".join(f"  {'BREAKING' if c.breaking else 'ok      '}  {c.tool}: {c.detail}" for c in changes)
 
 
-def check_snapshot(name: str, server_path: Path, snapshot: dict[str, Any]) -> list[Change]:
+def check_snapshot(server: Server, snapshot: dict[str, Any]) -> list[Change]:
     """The changes against the lock file (none when there is no lock); a KitError on an unannounced break."""
-    old = read_lock(lock_path(server_path))
+    name = server.name
+    old = read_lock(lock_path(server))
     if old is None:
         return []
     changes = diff(old, snapshot)

@@ -35,8 +35,9 @@ def lock(settings: Settings, servers: list[Server]) -> list[SchemaReport]:
     reports = []
     for server in servers:
         snapshot = _snapshot(settings, server)
-        path = schema_lock.lock_path(server.path)
+        path = schema_lock.lock_path(server)
         old = schema_lock.read_lock(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         schema_lock.write_lock(path, snapshot)
         changes = schema_lock.diff(old, snapshot) if old else []
         reports.append(SchemaReport(server.name, str(path), changes, written=True))
@@ -47,12 +48,12 @@ def check(settings: Settings, servers: list[Server]) -> list[SchemaReport]:
     """Raises KitError on the first server with an unannounced breaking change."""
     reports = []
     for server in servers:
-        path = schema_lock.lock_path(server.path)
+        path = schema_lock.lock_path(server)
         if not path.exists():
             raise KitError(
                 f"{server.name} has no {schema_lock.LOCK_NAME}",
                 hint=f"record one: `kit schema lock {server.name}`",
             )
-        changes = schema_lock.check_snapshot(server.name, server.path, _snapshot(settings, server))
+        changes = schema_lock.check_snapshot(server, _snapshot(settings, server))
         reports.append(SchemaReport(server.name, str(path), changes, written=False))
     return reports

@@ -44,16 +44,26 @@ def docker_client_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**env, **(extra or {})}
 
 
+class SmokeTestFailed(KitError):
+    """The server did not answer; `stderr` is what the container wrote there."""
+
+    def __init__(self, message: str, *, hint: str, stderr: str) -> None:
+        super().__init__(message, hint=hint)
+        self.stderr = stderr
+
+
 def smoke_test(command: str, args: list[str], *, timeout: float = 90.0) -> SmokeResult:
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errlog:
         try:
             return anyio.run(_handshake, command, args, errlog, timeout)
         except Exception as exc:  # any failure, of the transport or the server, fails the build the same way
             errlog.seek(0)
-            tail = "\n".join(errlog.read().strip().splitlines()[-20:]) or "(no output on stderr)"
-            raise KitError(
+            stderr = errlog.read().strip()
+            tail = "\n".join(stderr.splitlines()[-20:]) or "(no output on stderr)"
+            raise SmokeTestFailed(
                 f"smoke test failed ({type(exc).__name__}: {exc}); the container's stderr ended with:\n{tail}",
                 hint="run the server locally (`python -m MODULE`) to debug, then `kit build` again",
+                stderr=stderr,
             ) from None
 
 

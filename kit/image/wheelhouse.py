@@ -5,13 +5,15 @@ The image build then installs from these wheels with --no-index: nothing inside 
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
+import email.parser
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +22,10 @@ from urllib.request import url2pathname
 
 import docker
 from docker.errors import ContainerError, ImageNotFound
+from packaging.utils import canonicalize_name
 
 from kit.errors import KitError
+from kit.project.locks import LockedPackage
 from kit.project.servers import source_hash
 from kit.reporting import Reporter
 from kit.resources import runtime_source_dir
@@ -57,6 +61,10 @@ class PythonTarget:
         ]
         return [*tags, f"manylinux2014_{self.machine}", f"linux_{self.machine}"]
 
+    def describe(self) -> str:
+        """What a lock was resolved for: changes exactly when the wheels pip picks could."""
+        return f"CPython {self.short_version} {self.platforms[0]}"
+
     def pip_target_args(self) -> list[str]:
         tag = self.short_version.replace(".", "")
         args = ["--only-binary=:all:", "--python-version", self.short_version, "--implementation", "cp"]
@@ -66,17 +74,25 @@ class PythonTarget:
         return args
 
 
-@dataclass(frozen=True)
-class LockedWheel:
-    name: str
-    version: str
-    filename: str
-    sha256: str
-    local_path: Path | None = None  # built from a project folder, not downloaded
+def target_of(client: docker.DockerClient, image: str, cache_dir: Path) -> PythonTarget:
+    """The base image's Python, asked once per image id (a container start) and remembered in the cache."""
+    image_id = client.images.get(image).id if _exists(client, image) else ""
+    remembered = cache_dir / "targets" / f"{image_id.removeprefix('sha256:')}.json"
+    if image_id and remembered.is_file():
+        return PythonTarget(**json.loads(remembered.read_text(encoding="utf-8")))
+    target = probe_python(client, image)
+    if image_id:
+        remembered.parent.mkdir(parents=True, exist_ok=True)
+        remembered.write_text(json.dumps(dataclasses.asdict(target)), encoding="utf-8")
+    return target
 
-    @property
-    def requirement(self) -> str:
-        return f"{self.name}=={self.version} --hash=sha256:{self.sha256}"
+
+def _exists(client: docker.DockerClient, image: str) -> bool:
+    try:
+        client.images.get(image)
+    except ImageNotFound:
+        return False
+    return True
 
 
 def probe_python(client: docker.DockerClient, image: str) -> PythonTarget:
@@ -136,16 +152,27 @@ def runtime_wheel_dir(cache_dir: Path, reporter: Reporter) -> Path:
 
 
 def resolve(
-    requirement: Path, target: PythonTarget, find_links: list[Path], reporter: Reporter
-) -> list[LockedWheel]:
-    """Every wheel `requirement` needs on `target`, pinned with hashes (the requirement itself excluded)."""
+    requirements: list[str],
+    target: PythonTarget,
+    find_links: list[Path],
+    reporter: Reporter,
+    *,
+    constraints: list[str] | None = None,
+    exclude: Path | None = None,
+) -> list[LockedPackage]:
+    """Every package `requirements` need on `target`, pinned with hashes. A wheel found in `find_links` (built here
+    from source) is locked as a local package; `exclude` (the server's own wheel) is left out."""
     with tempfile.TemporaryDirectory(prefix="mcpkit-resolve-") as scratch:
         report_path = Path(scratch) / "report.json"
         args = ["install", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report_path)]
         args += ["--target", str(Path(scratch) / "target"), *target.pip_target_args()]
         for folder in find_links:
             args += ["--find-links", str(folder)]
-        _pip([*args, str(requirement)], reporter, "resolving dependencies")
+        if constraints:
+            constraint_file = Path(scratch) / "constraints.txt"
+            constraint_file.write_text("".join(c + "\n" for c in constraints), encoding="utf-8")
+            args += ["--constraint", str(constraint_file)]
+        _pip([*args, *requirements], reporter, "resolving dependencies")
         report = json.loads(report_path.read_text(encoding="utf-8"))
     locked = []
     for item in report["install"]:
@@ -153,9 +180,8 @@ def resolve(
         name, version = item["metadata"]["name"], item["metadata"]["version"]
         if info["url"].startswith("file:"):
             path = Path(url2pathname(urlparse(info["url"]).path))
-            if path.resolve() != requirement.resolve():  # the server's own wheel is installed separately
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
-                locked.append(LockedWheel(name, version, path.name, digest, local_path=path))
+            if exclude is None or path.resolve() != exclude.resolve():
+                locked.append(LockedPackage(name, version, local=canonicalize_name(name)))
             continue
         hashes = info.get("archive_info", {}).get("hashes", {})
         if "sha256" not in hashes:
@@ -163,35 +189,72 @@ def resolve(
                 f"the package index gave no sha256 for {info['url']}", hint="use an index that serves hashes"
             )
         filename = unquote(Path(urlparse(info["url"]).path).name)
-        locked.append(LockedWheel(name, version, filename, hashes["sha256"]))
-    return sorted(locked, key=lambda w: w.name.lower())
+        locked.append(LockedPackage(name, version, sha256=hashes["sha256"], filename=filename))
+    return sorted(locked, key=lambda p: canonicalize_name(p.name))
 
 
-def download(locked: list[LockedWheel], target: PythonTarget, wheelhouse: Path, reporter: Reporter) -> None:
-    """Fetch into the shared wheelhouse whatever it does not hold yet."""
-    wheelhouse.mkdir(parents=True, exist_ok=True)
-    missing = [w for w in locked if w.local_path is None and not (wheelhouse / w.filename).is_file()]
-    if not missing:
-        reporter.detail(f"all {len(locked)} wheels already in {wheelhouse}")
-        return
-    args = ["download", "--no-deps", "--quiet", "--dest", str(wheelhouse), *target.pip_target_args()]
-    _pip(
-        [*args, *(f"{w.name}=={w.version}" for w in missing)], reporter, f"downloading {len(missing)} wheels"
-    )
-    absent = [w.filename for w in missing if not (wheelhouse / w.filename).is_file()]
-    if absent:
-        raise KitError(
-            f"pip did not download {', '.join(absent)}", hint="check the package index configuration"
+_DOWNLOADS = threading.Lock()  # builds run in parallel and share the wheelhouse
+
+
+def download(
+    packages: list[LockedPackage], target: PythonTarget, wheelhouse: Path, reporter: Reporter
+) -> None:
+    """Fetch into the shared wheelhouse what it does not hold yet, checked against the locked hashes."""
+    with _DOWNLOADS:
+        wheelhouse.mkdir(parents=True, exist_ok=True)
+        missing = [p for p in packages if p.local is None and not (wheelhouse / str(p.filename)).is_file()]
+        if not missing:
+            reporter.detail(f"all {len(packages)} wheels already in {wheelhouse}")
+            return
+        with tempfile.TemporaryDirectory(prefix="mcpkit-download-") as scratch:
+            requirements = Path(scratch) / "requirements.txt"
+            requirements.write_text("".join(p.line() + "\n" for p in missing), encoding="utf-8")
+            args = ["download", "--no-deps", "--require-hashes", "--quiet", "--dest", str(wheelhouse)]
+            args += [*target.pip_target_args(), "-r", str(requirements)]
+            _pip(args, reporter, f"downloading {len(missing)} wheels")
+        absent = [str(p.filename) for p in missing if not (wheelhouse / str(p.filename)).is_file()]
+        if absent:
+            raise KitError(
+                f"pip did not download {', '.join(absent)}", hint="check the package index configuration"
+            )
+
+
+@dataclass(frozen=True)
+class WheelInfo:
+    name: str
+    version: str
+    requires: list[str]  # Requires-Dist, as written
+    top_levels: frozenset[str]  # the importable names it installs
+
+
+def inspect_wheel(wheel: Path) -> WheelInfo:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata_name = next(n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA"))
+        metadata = email.parser.HeaderParser().parsestr(
+            archive.read(metadata_name).decode("utf-8", "replace")
         )
+    tops = {
+        n.split("/", 1)[0].removesuffix(".py")
+        for n in names
+        if not n.split("/", 1)[0].endswith((".dist-info", ".data")) and (n.endswith(".py") or "/" in n)
+    }
+    return WheelInfo(
+        str(metadata["Name"]),
+        str(metadata["Version"]),
+        metadata.get_all("Requires-Dist") or [],
+        frozenset(tops),
+    )
 
 
 @dataclass(frozen=True)
 class Runnables:
-    """What a set of wheels can start: modules for `python -m`, packages among them with a __main__, and console
-    scripts (name -> "module:function")."""
+    """What a set of wheels can start: modules for `python -m` (packages among them need a __main__), everything
+    importable (for `module:function`), and console scripts (name -> "module:function")."""
 
     modules: frozenset[str]
     main_packages: frozenset[str]
+    importable: frozenset[str]
     scripts: dict[str, str]
 
     def describe(self) -> str:
@@ -201,19 +264,23 @@ class Runnables:
 
 def runnables(wheels: list[Path]) -> Runnables:
     modules: set[str] = set()
+    packages: set[str] = set()
     mains: set[str] = set()
     scripts: dict[str, str] = {}
     for wheel in wheels:
         with zipfile.ZipFile(wheel) as archive:
             for name in archive.namelist():
+                dotted = name.removesuffix(".py").replace("/", ".")
                 if name.split("/", 1)[0].endswith((".dist-info", ".data")):
                     if name.endswith(".dist-info/entry_points.txt"):
                         scripts.update(_console_scripts(archive.read(name).decode("utf-8", errors="replace")))
                 elif name.endswith("/__main__.py"):
-                    mains.add(name.removesuffix("/__main__.py").replace("/", "."))
-                elif name.endswith(".py") and not name.endswith("/__init__.py"):
-                    modules.add(name.removesuffix(".py").replace("/", "."))
-    return Runnables(frozenset(modules | mains), frozenset(mains), scripts)
+                    mains.add(dotted.removesuffix(".__main__"))
+                elif name.endswith("/__init__.py"):
+                    packages.add(dotted.removesuffix(".__init__"))
+                elif name.endswith(".py"):
+                    modules.add(dotted)
+    return Runnables(frozenset(modules | mains), frozenset(mains), frozenset(modules | packages), scripts)
 
 
 def _console_scripts(entry_points: str) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Server projects: discovery under servers/, their [tool.mcpkit] declarations, and a hash of their sources."""
+"""The servers of a project: folders under servers/ (their [tool.mcpkit] table) and package-index servers (their
+[servers.NAME] table in mcpkit.toml), with one declaration model for both, and a hash of a folder's sources."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from packaging.requirements import InvalidRequirement, Requirement
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kit.errors import KitError
+from kit.project import locks, manifest
+from kit.project.settings import Settings
 
+SERVER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _VERSION_LINE = re.compile(r"""^__version__\s*=\s*(["'])([^"']+)\1""", re.M)
+_DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
 # Files that never belong in an image nor in the source hash.
 _IGNORED_PARTS = {
     "__pycache__",
@@ -32,7 +38,7 @@ _NOT_IN_IMAGE = {"tests", "mcp-schema.lock.json"}
 
 
 class RuntimeLimits(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     memory: str = "512m"
     cpus: str = "1.0"
@@ -41,11 +47,23 @@ class RuntimeLimits(BaseModel):
 
 
 class ServerDeclaration(BaseModel):
-    """What a server declares under [tool.mcpkit] in its pyproject.toml."""
+    """How a server is built and started: [tool.mcpkit] of a folder, or [servers.NAME] in mcpkit.toml."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    module: str = Field(description="Module run as `python -m MODULE` inside the container.")
+    module: str | None = Field(None, pattern=f"^{_DOTTED}$", description="Started as `python -m MODULE`.")
+    script: str | None = Field(
+        None, pattern=r"^[\w.-]+$", description="A console script the server installs."
+    )
+    function: str | None = Field(
+        None, pattern=f"^{_DOTTED}:[A-Za-z_]\\w*$", description="`module:function`, called with no arguments."
+    )
+    args: list[str] = Field(
+        default_factory=list, description="Command-line arguments the server starts with."
+    )
+    pins: list[str] = Field(
+        default_factory=list, description='Extra requirements for the resolution, e.g. "mcp<2".'
+    )
     network: bool = Field(False, description="The server needs network access (otherwise --network none).")
     env: list[str] = Field(
         default_factory=list, description="Settings passed by name from the client's env block."
@@ -75,13 +93,62 @@ class ServerDeclaration(BaseModel):
     )
     limits: RuntimeLimits = Field(default_factory=RuntimeLimits)
 
+    @model_validator(mode="after")
+    def _one_way_to_start(self) -> ServerDeclaration:
+        given = [key for key in ("module", "script", "function") if getattr(self, key)]
+        if len(given) > 1:
+            raise ValueError(f"give one of module, script or function, not {' and '.join(given)}")
+        return self
+
+    @field_validator("pins")
+    @classmethod
+    def _valid_requirements(cls, pins: list[str]) -> list[str]:
+        for pin in pins:
+            parse_requirement(pin)
+        return pins
+
+    @field_validator("env", "secrets")
+    @classmethod
+    def _valid_names(cls, names: list[str]) -> list[str]:
+        bad = [n for n in names if not _ENV_NAME.match(n)]
+        if bad:
+            raise ValueError(f"invalid environment variable name(s): {', '.join(bad)}")
+        return names
+
+    @field_validator("volumes")
+    @classmethod
+    def _absolute_volumes(cls, volumes: dict[str, str]) -> dict[str, str]:
+        relative = [p for p in volumes.values() if not p.startswith("/")]
+        if relative:
+            raise ValueError(f"volume paths must be absolute: {', '.join(relative)}")
+        return volumes
+
+    @property
+    def start(self) -> str | None:
+        """How the server starts, as written (`module`, `script` or `function`), if it says."""
+        return self.module or self.script or self.function
+
+
+class IndexDeclaration(ServerDeclaration):
+    """A server installed from the package index: [servers.NAME] in mcpkit.toml."""
+
+    package: str = Field(description="The requirement, e.g. mcp-server-time or mcp-server-time==2026.10.19.")
+
+    @field_validator("package")
+    @classmethod
+    def _valid_package(cls, package: str) -> str:
+        parse_requirement(package)
+        return package
+
 
 class Server(BaseModel):
     name: str
     version: str
-    path: Path
-    distribution: str
     declaration: ServerDeclaration
+    project_dir: Path
+    path: Path | None = None  # a project folder, built into a wheel
+    package: str | None = None  # a requirement on the package index
+    distribution: str  # the distribution that is the server itself
 
     @property
     def passed_env(self) -> list[str]:
@@ -89,17 +156,43 @@ class Server(BaseModel):
 
     @property
     def local_package_paths(self) -> list[Path]:
-        return [(self.path / relative).resolve() for relative in self.declaration.local_packages]
+        base = self.path or self.project_dir
+        return [(base / relative).resolve() for relative in self.declaration.local_packages]
+
+    @property
+    def where(self) -> str:
+        """Where its declaration is written, for messages."""
+        if self.path is not None:
+            return f"[tool.mcpkit] in {self.path / 'pyproject.toml'}"
+        return f"[servers.{self.name}] in {self.project_dir / manifest.MANIFEST_NAME}"
 
 
-def discover(servers_dir: Path) -> list[Server]:
-    """Every server project (a folder with a pyproject.toml declaring [tool.mcpkit]) under `servers_dir`."""
-    if not servers_dir.is_dir():
+def parse_requirement(text: str) -> Requirement:
+    try:
+        return Requirement(text)
+    except InvalidRequirement as exc:
+        raise ValueError(f"invalid requirement {text!r}: {exc}") from None
+
+
+def discover(settings: Settings) -> list[Server]:
+    """Folders under the servers folder with a pyproject.toml declaring [tool.mcpkit], then the package-index
+    servers of mcpkit.toml, in that order; a name used twice is refused."""
+    folders = settings.servers_path
+    if not folders.is_dir() and not (settings.project_dir / manifest.MANIFEST_NAME).is_file():
         raise KitError(
-            f"no servers folder at {servers_dir}",
-            hint="run kit from your project root or set KIT_SERVERS_DIR",
+            f"no mcpkit project at {settings.project_dir} (no {manifest.MANIFEST_NAME}, no servers/ folder)",
+            hint="run kit from your project, create one with `kit init`, or set KIT_PROJECT_DIR",
         )
-    return [load_server(p.parent) for p in sorted(servers_dir.glob("*/pyproject.toml"))]
+    found = [load_server(p.parent, settings.project_dir) for p in sorted(folders.glob("*/pyproject.toml"))]
+    names = {s.name for s in found}
+    for name, table in manifest.server_tables(settings.project_dir).items():
+        if name in names:
+            raise KitError(
+                f"server {name!r} is both a folder under {folders} and [servers.{name}] in mcpkit.toml",
+                hint="rename one of them",
+            )
+        found.append(load_index_server(settings.project_dir, name, table))
+    return found
 
 
 def select(servers: list[Server], names: list[str]) -> list[Server]:
@@ -116,7 +209,7 @@ def select(servers: list[Server], names: list[str]) -> list[Server]:
     return [by_name[n] for n in names]
 
 
-def load_server(path: Path) -> Server:
+def load_server(path: Path, project_dir: Path | None = None) -> Server:
     pyproject = path / "pyproject.toml"
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
@@ -134,24 +227,49 @@ def load_server(path: Path) -> Server:
         raise KitError(
             f"{pyproject} has no [tool.mcpkit] table", hint='declare at least module = "your_package"'
         )
-    try:
-        declaration = ServerDeclaration.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise KitError(f"invalid [tool.mcpkit] in {pyproject}: {problems}") from None
-    relative = [p for p in declaration.volumes.values() if not p.startswith("/")]
-    if relative:
-        raise KitError(f"volume paths in {pyproject} must be absolute: {', '.join(relative)}")
-    bad = [n for n in (*declaration.env, *declaration.secrets) if not _ENV_NAME.match(n)]
-    if bad:
-        raise KitError(f"invalid environment variable name(s) in {pyproject}: {', '.join(bad)}")
+    declaration = _validated(ServerDeclaration, raw, f"[tool.mcpkit] in {pyproject}")
     return Server(
         name=path.name,
         version=str(version),
         path=path,
+        project_dir=project_dir or path.parent.parent,
         distribution=str(project["name"]),
         declaration=declaration,
     )
+
+
+def load_index_server(project_dir: Path, name: str, table: dict[str, Any]) -> Server:
+    where = f"[servers.{name}] in {project_dir / manifest.MANIFEST_NAME}"
+    if not SERVER_NAME.match(name):
+        raise KitError(
+            f"invalid server name {name!r} ({where})", hint="use lowercase letters, digits and dashes"
+        )
+    declaration = _validated(IndexDeclaration, table, where)
+    requirement = parse_requirement(declaration.package)
+    pinned = [
+        s.version for s in requirement.specifier if s.operator in ("==", "===") and "*" not in s.version
+    ]
+    lock = locks.read(locks.lock_path(project_dir, name))
+    version = pinned[0] if pinned else (lock.version_of(requirement.name) if lock else None)
+    return Server(
+        name=name,
+        version=version or "unlocked",
+        project_dir=project_dir,
+        package=declaration.package,
+        distribution=requirement.name,
+        declaration=declaration,
+    )
+
+
+def _validated(model: type[ServerDeclaration], raw: Any, where: str) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'table'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        raise KitError(f"invalid {where}: {problems}") from None
 
 
 def _dynamic_version(path: Path, pyproject: dict[str, Any]) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,8 +10,8 @@ import platformdirs
 from pydantic import BaseModel, Field, ValidationError
 
 from kit.errors import KitError
+from kit.project.manifest import MANIFEST_NAME, kit_table
 
-MANIFEST_NAME = "mcpkit.toml"
 ENV_PREFIX = "KIT_"
 DEFAULT_BASE_IMAGE = "mcpkit/base:bookworm"
 
@@ -98,7 +97,7 @@ def _collect(environ: dict[str, str], cwd: Path) -> tuple[dict[str, Any], dict[s
     values: dict[str, Any] = {}
     sources: dict[str, SettingSource] = {}
     project_dir = Path(environ.get(ENV_PREFIX + "PROJECT_DIR") or find_project_dir(cwd.resolve()))
-    for name, value in _read_manifest(project_dir / MANIFEST_NAME).items():
+    for name, value in kit_table(project_dir).items():
         if name not in Settings.model_fields:
             raise KitError(
                 f"unknown setting {name!r} in {project_dir / MANIFEST_NAME}",
@@ -115,16 +114,3 @@ def _collect(environ: dict[str, str], cwd: Path) -> tuple[dict[str, Any], dict[s
         if name in values and not Path(values[name]).is_absolute():
             values[name] = project_dir / values[name]
     return values, sources
-
-
-def _read_manifest(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise KitError(f"{path} is not valid TOML: {exc}", hint="fix the file or remove it") from None
-    section = data.get("kit", {})
-    if not isinstance(section, dict):
-        raise KitError(f"[kit] in {path} must be a table")
-    return section

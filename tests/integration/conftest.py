@@ -53,11 +53,12 @@ def base_image(kit_settings: Settings, unavailable: Callable[[str], NoReturn]) -
 
 @pytest.fixture(scope="session")
 def analyst(kit_settings: Settings) -> Server:
-    (server,) = select(discover(kit_settings.servers_path), ["analyst"])
+    (server,) = select(discover(kit_settings), ["analyst"])
     return server
 
 
 @pytest.fixture(scope="session")
 def analyst_image(kit_settings: Settings, base_image: BaseResult, analyst: Server) -> BuildResult:
     (result,) = build_servers(kit_settings, [analyst], SilentReporter())
+    assert result.ok, f"{result.error}\n{result.hint}"
     return result

@@ -3,9 +3,7 @@ import shutil
 from pathlib import Path
 
 import docker
-import pytest
 
-from kit.errors import KitError
 from kit.identity import LABEL_PREFIX
 from kit.image.base_image import BaseResult
 from kit.image.builder import BuildResult, build_servers
@@ -91,9 +89,9 @@ def test_a_server_that_cannot_start_fails_its_smoke_test_and_is_not_tagged(
     main = "import sys\nsys.stderr.write('broken: BROKEN_TOKEN is not configured\\n')\nsys.exit(3)\n"
     folder = _write_server(tmp_path, "broken", "0.0.1", "", main)
     settings = kit_settings.model_copy(update={"image_prefix": "mcpkit-test"})
-    with pytest.raises(KitError, match="smoke test failed") as caught:
-        build_servers(settings, [load_server(folder)], SilentReporter())
-    assert "BROKEN_TOKEN is not configured" in str(caught.value)
+    (result,) = build_servers(settings, [load_server(folder)], SilentReporter())
+    assert result.status == "failed" and result.smoke == "failed"
+    assert "smoke test failed" in str(result.error) and "BROKEN_TOKEN is not configured" in str(result.error)
     assert not docker_client.images.list(name="mcpkit-test/broken")
     shutil.rmtree(folder)
 
@@ -114,9 +112,9 @@ def test_a_breaking_change_against_the_schema_lock_fails_the_build(
     settings = kit_settings.model_copy(update={"image_prefix": "mcpkit-test"})
     for stale in docker_client.images.list(name="mcpkit-test/weather"):
         docker_client.images.remove(stale.id, force=True)
-    with pytest.raises(KitError, match="breaking change") as caught:
-        build_servers(settings, [load_server(folder)], SilentReporter())
-    assert "get_weather: tool removed" in str(caught.value) and "_v2" in (caught.value.hint or "")
+    (result,) = build_servers(settings, [load_server(folder)], SilentReporter())
+    assert result.status == "failed" and "breaking change" in str(result.error)
+    assert "get_weather: tool removed" in str(result.error) and "_v2" in (result.hint or "")
     assert not docker_client.images.list(name="mcpkit-test/weather")
 
 

@@ -23,9 +23,8 @@ from kit.reporting import SilentReporter
 
 @pytest.fixture(scope="module")
 def mailer_image(kit_settings: Settings, base_image: object) -> BuildResult:
-    (result,) = build_servers(
-        kit_settings, select(discover(kit_settings.servers_path), ["mailer"]), SilentReporter()
-    )
+    (result,) = build_servers(kit_settings, select(discover(kit_settings), ["mailer"]), SilentReporter())
+    assert result.ok, f"{result.error}\n{result.hint}"
     return result
 
 

@@ -29,7 +29,8 @@ def test_the_wheel_ships_code_recipes_runtime_source_and_templates(tmp_path: Pat
     (wheel,) = tmp_path.glob("mcpkit-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in (
-        "kit/cli.py",
+        "kit/cli/__init__.py",
+        "kit/cli/app.py",
         "kit/__main__.py",
         "kit/_images/server.Dockerfile",
         "kit/_images/base/recipe.toml",

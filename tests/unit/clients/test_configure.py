@@ -14,7 +14,7 @@ GOLDEN = Path(__file__).parent / "golden" / "claude_desktop_analyst.json"
 
 def _entries(project: Path, values: dict[str, str] | None = None):
     settings = load_settings({}, cwd=project)
-    return launch_entries(settings, select(discover(settings.servers_path), ["analyst"]), values)
+    return launch_entries(settings, select(discover(settings), ["analyst"]), values)
 
 
 def test_claude_desktop_config_matches_golden_output(project: Path) -> None:
@@ -51,7 +51,7 @@ def test_volume_options_are_checked(project: Path) -> None:
     from kit.clients.configure import parse_volume_options
 
     settings = load_settings({}, cwd=project)
-    servers = discover(settings.servers_path)
+    servers = discover(settings)
     assert parse_volume_options(["outbox=/srv/out"]) == {"outbox": "/srv/out"}
     with pytest.raises(KitError, match="NAME=/absolute"):
         parse_volume_options(["outbox"])

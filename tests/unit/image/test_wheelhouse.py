@@ -2,7 +2,7 @@ import itertools
 import zipfile
 from pathlib import Path
 
-from kit.image.wheelhouse import LockedWheel, PythonTarget, runnables, runtime_wheel_dir
+from kit.image.wheelhouse import PythonTarget, runnables, runtime_wheel_dir
 from kit.reporting import SilentReporter
 
 
@@ -29,11 +29,6 @@ def test_musl_target_uses_musllinux_tags() -> None:
     ]
 
 
-def test_locked_wheel_renders_a_hash_pinned_requirement() -> None:
-    wheel = LockedWheel("mcp", "2.3.0", "mcp-2.3.0-py3-none-any.whl", "ab" * 32)
-    assert wheel.requirement == f"mcp==2.3.0 --hash=sha256:{'ab' * 32}"
-
-
 def _wheel(path: Path, files: dict[str, str]) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         for name, text in files.items():
@@ -58,6 +53,7 @@ def test_runnables_lists_main_packages_modules_and_console_scripts(tmp_path: Pat
     found = runnables([server, dependency])
     assert found.modules == {"srv", "srv.tools", "dep"}
     assert found.main_packages == {"srv"}
+    assert found.importable == {"srv", "srv.tools", "dep"}
     assert found.scripts == {"srv-run": "srv.cli:main"}
     assert found.describe() == "python -m srv, srv-run"
 

@@ -41,7 +41,7 @@ def test_new_server_is_discovered_with_its_declaration(tmp_path: Path) -> None:
     root = _new_project(tmp_path)
     settings = load_settings({}, cwd=root)
     new_server(settings, "crm-search")
-    (server,) = discover(settings.servers_path)
+    (server,) = discover(settings)
     assert (server.name, server.version, server.declaration.module) == ("crm-search", "0.1.0", "crm_search")
     assert (server.path / "crm_search" / "__main__.py").is_file()
     assert "mcpkit/crm-search:0.1.0" in (server.path / "README.md").read_text()

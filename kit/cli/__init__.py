@@ -1,0 +1,11 @@
+"""The `kit` command line: each command parses, calls one core function, renders its result.
+
+Commands live in modules by what they are about; importing a module registers its commands on `app`, in the
+order `kit --help` lists them: the project, images, clients, then running servers.
+"""
+# isort: skip_file
+
+from kit.cli.app import app
+from kit.cli import project, image, clients, operate
+
+__all__ = ["app", "clients", "image", "operate", "project"]

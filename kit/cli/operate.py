@@ -1,0 +1,72 @@
+"""Commands about running servers and the machine: logs, demo."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from kit import demo
+from kit.cli.app import JsonOption, app, err, load_settings, out, print_json, reporter, run, selected_servers
+from kit.containers import logs
+
+
+@app.command("logs")
+def show_logs(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Server name.")],
+    tail: Annotated[int, typer.Option("--tail", help="Lines per container.")] = 100,
+    as_json: JsonOption = False,
+) -> None:
+    """Recent log lines (the audit trail among them) of a server's containers."""
+    selected_servers(ctx, [name])
+    lines = run(ctx, lambda: logs.recent_logs(name, tail))
+    if as_json:
+        print_json([asdict(line) for line in lines])
+        return
+    if not lines:
+        err.print(
+            f"no container of {name} is running: clients remove theirs on exit (--rm). "
+            "Set MCP_AUDIT_FILE to a path on a volume to keep the trail.",
+            highlight=False,
+        )
+    for line in lines:
+        record = dict(line.record)
+        head = " ".join(str(record.pop(k, "")) for k in ("time", "level")).strip()
+        what = record.pop("event", None) or record.pop("message", "")
+        rest = " ".join(
+            f"{k}={json.dumps(v, default=str)}" for k, v in record.items() if k not in ("logger",)
+        )
+        out.print(f"[dim]{line.container} {escape(head)}[/] [bold]{escape(str(what))}[/] {escape(rest)}")
+
+
+@app.command("demo")
+def run_demo(
+    ctx: typer.Context,
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", help="Where the demo's config file goes.")
+    ] = Path("demo"),
+) -> None:
+    """Build the analyst, write a Claude Desktop config, and talk MCP to it through that config's command."""
+    cfg = load_settings(ctx)
+    progress = reporter(ctx)
+    with progress.live() as live:
+        transcript = run(ctx, lambda: demo.run_demo(cfg, live, output_dir))
+    out.rule("MCP session through the generated Claude Desktop config")
+    out.print(f"config:   {transcript.config_path}", highlight=False)
+    out.print(f"command:  {' '.join(transcript.command)}", highlight=False, markup=False)
+    out.print(f"server:   {transcript.server} (protocol {transcript.protocol_version})", highlight=False)
+    out.print(f"tools:    {', '.join(transcript.tools)}", highlight=False)
+    tables = [line for line in transcript.schema.splitlines() if line.startswith("CREATE TABLE")]
+    out.print(f"schema:   {len(tables)} tables: " + ", ".join(t.split()[2] for t in tables), highlight=False)
+    out.print(f"run_sql:  {transcript.query}", highlight=False, markup=False)
+    table = Table(*transcript.columns)
+    for row in transcript.rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    out.print(table)
+    out.print(f"session took {transcript.seconds:.2f}s including container start", highlight=False)

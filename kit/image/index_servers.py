@@ -1,0 +1,131 @@
+"""`kit add` and `kit remove`: servers installed from the package index, recorded in mcpkit.toml.
+
+Adding resolves the package for the base image's Python (the lock is written), finds how it starts from its own
+metadata when not told, and checks that start exists: all before any image is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from kit.containers import engine
+from kit.errors import KitError
+from kit.image import entrypoints, locking, wheelhouse
+from kit.project import locks, manifest
+from kit.project.servers import SERVER_NAME, Server, discover, load_index_server, parse_requirement
+from kit.project.settings import Settings
+from kit.reporting import Reporter
+
+_AFFIXES = ("mcp-server-", "mcp-", "-mcp-server", "-server-mcp", "-mcp", "-server")
+
+
+@dataclass(frozen=True)
+class Added:
+    name: str
+    package: str
+    version: str
+    start: dict[str, str]  # {"script": ...}, {"module": ...} or {"function": ...}
+    dependencies: int
+    manifest: Path
+    lock: Path
+
+
+def default_name(package: str) -> str:
+    """mcp-server-time -> time, github-mcp -> github: the package name without the usual MCP affixes."""
+    name = canonicalize_name(parse_requirement(package).name)
+    for affix in _AFFIXES:
+        trimmed = name.removeprefix(affix) if affix.endswith("-") else name.removesuffix(affix)
+        if trimmed != name and SERVER_NAME.match(trimmed):
+            return trimmed
+    return name
+
+
+def add_server(
+    settings: Settings,
+    table: dict[str, Any],
+    reporter: Reporter,
+    *,
+    name: str | None = None,
+    replace: bool = False,
+) -> Added:
+    """`table` is the [servers.NAME] table to write: package, pins, start, args, env, ... (see IndexDeclaration)."""
+    name = name or default_name(str(table.get("package", "")))
+    if not SERVER_NAME.match(name):
+        raise KitError(
+            f"invalid server name {name!r}", hint="pass --name with lowercase letters, digits and dashes"
+        )
+    existing = {s.name: s for s in discover(settings)} if _is_project(settings) else {}
+    if name in existing and not (replace and existing[name].package is not None):
+        raise KitError(
+            f"there is already a server named {name!r} ({existing[name].where})",
+            hint="pick another --name" + (", or pass --replace" if existing[name].package else ""),
+        )
+    server = load_index_server(settings.project_dir, name, table)  # validates the table before any resolution
+    with engine.connected() as client:
+        if engine.find_image(client, settings.base_image) is None:
+            raise KitError(
+                f"base image {settings.base_image} does not exist yet",
+                hint="`kit base` builds it (or set KIT_BASE_IMAGE); adding resolves for its Python",
+            )
+        target = wheelhouse.target_of(client, settings.base_image, settings.cache_dir)
+    lock_file = locks.lock_path(settings.project_dir, name)
+    previous = lock_file.read_text(encoding="utf-8") if lock_file.exists() else None
+    try:
+        lock = locking.lock_server(server, target, [settings.wheelhouse], reporter, upgrade=True)
+        wheelhouse.download(lock.packages, target, settings.wheelhouse, reporter)
+        wheels = [settings.wheelhouse / str(p.filename) for p in lock.packages]
+        own = next(
+            (
+                w
+                for p, w in zip(lock.packages, wheels, strict=True)
+                if canonicalize_name(p.name) == canonicalize_name(server.distribution)
+            ),
+            None,
+        )
+        if own is None:
+            raise KitError(f"{server.distribution} is not among what {server.package} resolved to")
+        start = {
+            key: table[key] for key in ("script", "module", "function") if table.get(key)
+        } or entrypoints.discover_start(server.distribution, own)
+        declaration = server.declaration.model_copy(update=start)
+        entrypoints.check_start(server, declaration, wheelhouse.runnables(wheels))
+    except BaseException:
+        _restore(lock_file, previous)
+        raise
+    path = manifest.add_server(settings.project_dir, name, {**table, **start}, replace=replace)
+    version = lock.version_of(server.distribution) or ""
+    return Added(name, str(table["package"]), version, start, len(lock.packages), path, lock_file)
+
+
+def remove_server(settings: Settings, name: str) -> list[Path]:
+    """Its [servers.NAME] table and its lock files; a folder server is the user's to delete."""
+    servers = {s.name: s for s in discover(settings)}
+    server: Server | None = servers.get(name)
+    if server is not None and server.path is not None:
+        raise KitError(
+            f"{name} is the folder {server.path}, not a package-index server", hint="delete the folder"
+        )
+    removed = [manifest.remove_server(settings.project_dir, name)]
+    for path in (
+        locks.lock_path(settings.project_dir, name),
+        settings.project_dir / locks.LOCKS_DIR / f"{name}.mcp-schema.lock.json",
+    ):
+        if path.exists():
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _is_project(settings: Settings) -> bool:
+    return settings.servers_path.is_dir() or (settings.project_dir / manifest.MANIFEST_NAME).is_file()
+
+
+def _restore(path: Path, text: str | None) -> None:
+    if text is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(text, encoding="utf-8")

@@ -1,0 +1,116 @@
+"""A server's lock: resolved on the host for the base image's Python, written to locks/NAME.lock, and reused until
+something it was resolved from changes (requirements, pins, local package sources, the target interpreter)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from kit.containers import engine
+from kit.errors import KitError
+from kit.image import wheelhouse
+from kit.image.wheelhouse import PythonTarget
+from kit.project import locks
+from kit.project.locks import Lock
+from kit.project.servers import Server, source_hash
+from kit.project.settings import Settings
+from kit.reporting import Reporter
+from kit.resources import runtime_source_dir
+
+
+def fingerprint(server: Server, target: PythonTarget) -> str:
+    parts = [target.describe(), *server.declaration.pins]
+    if server.package is not None:
+        parts.append(server.package)
+    else:
+        assert server.path is not None
+        parts.append(_declared_requirements(server.path))
+        parts += [source_hash(p) for p in [*server.local_package_paths, runtime_source_dir()]]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def current_lock(server: Server, target: PythonTarget) -> Lock | None:
+    """The lock on disk if it still matches what it was resolved from."""
+    lock = locks.read(locks.lock_path(server.project_dir, server.name))
+    return lock if lock is not None and lock.fingerprint == fingerprint(server, target) else None
+
+
+def lock_server(
+    server: Server,
+    target: PythonTarget,
+    find_links: list[Path],
+    reporter: Reporter,
+    *,
+    server_wheel: Path | None = None,
+    upgrade: bool = False,
+) -> Lock:
+    """Resolve and write the lock. Without `upgrade`, the versions already locked are kept where they still fit."""
+    path = locks.lock_path(server.project_dir, server.name)
+    old = locks.read(path)
+    requirements = [str(server_wheel) if server_wheel else str(server.package), *server.declaration.pins]
+    keep = (
+        [] if upgrade or old is None else [f"{p.name}=={p.version}" for p in old.packages if p.local is None]
+    )
+    reporter.step(f"resolving the dependencies of {server.name} for {target.describe()}")
+    try:
+        packages = wheelhouse.resolve(
+            requirements, target, find_links, reporter, constraints=keep, exclude=server_wheel
+        )
+    except KitError:
+        if not keep:
+            raise
+        reporter.step(f"{server.name}: the locked versions no longer fit; resolving anew")
+        packages = wheelhouse.resolve(requirements, target, find_links, reporter, exclude=server_wheel)
+    lock = Lock(server.name, target.describe(), fingerprint(server, target), packages)
+    locks.write(path, lock)
+    return lock
+
+
+def _declared_requirements(path: Path) -> str:
+    """What a folder server asks for: its [project] dependencies (the whole pyproject when they are dynamic)."""
+    text = (path / "pyproject.toml").read_text(encoding="utf-8")
+    project = tomllib.loads(text).get("project", {})
+    if "dependencies" in project.get("dynamic", []):
+        return text
+    return json.dumps([project.get("dependencies", []), project.get("requires-python", "")])
+
+
+@dataclass(frozen=True)
+class LockReport:
+    server: str
+    path: str
+    packages: int
+    status: str  # "locked", "updated" or "up to date"
+
+
+def lock_servers(
+    settings: Settings, servers: list[Server], reporter: Reporter, *, upgrade: bool = False
+) -> list[LockReport]:
+    """`kit lock`: each server's lock brought up to date (resolved anew with `upgrade`)."""
+    with engine.connected() as client:
+        target = wheelhouse.target_of(client, settings.base_image, settings.cache_dir)
+    runtime = (
+        wheelhouse.runtime_wheel_dir(settings.cache_dir, reporter) if any(s.path for s in servers) else None
+    )
+    reports = []
+    for server in servers:
+        path = locks.lock_path(server.project_dir, server.name)
+        before = path.read_text(encoding="utf-8") if path.exists() else None
+        lock = None if upgrade else current_lock(server, target)
+        if lock is None:
+            with tempfile.TemporaryDirectory(prefix="mcpkit-lock-") as scratch:
+                wheel, local = None, Path(scratch) / "local"
+                if server.path is not None:
+                    wheel = wheelhouse.build_server_wheel(server.path, Path(scratch) / "server", reporter)
+                    for folder in server.local_package_paths:
+                        wheelhouse.build_server_wheel(folder, local, reporter)
+                find_links = [settings.wheelhouse, local, *([runtime] if runtime else [])]
+                lock = lock_server(server, target, find_links, reporter, server_wheel=wheel, upgrade=upgrade)
+        after = path.read_text(encoding="utf-8")
+        status = "locked" if before is None else ("up to date" if before == after else "updated")
+        reports.append(LockReport(server.name, str(path), len(lock.packages), status))
+    return reports
