@@ -3,16 +3,15 @@
 ARG BASE_IMAGE
 
 FROM ${BASE_IMAGE} AS build
-# MCPKIT_BUILD_STAGE marks this stage's image, which every build leaves untagged, so `kit gc` can find it.
-ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1 MCPKIT_BUILD_STAGE=1
+# MCPKIT_BUILD_STAGE names the server this stage's image (left untagged: the next build's cache) belongs to.
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1 MCPKIT_BUILD_STAGE={{stage}}
 COPY wheels /wheels
 COPY requirements.lock /requirements.lock
-# Exactly the lock, hash-checked. pip comes from the base's ensurepip and is removed again: the final venv has no
-# installer and no build tools.
-RUN python3 -m venv /opt/venv \
- && /opt/venv/bin/python -m pip install --no-index --find-links /wheels --require-hashes --no-compile \
-      -r /requirements.lock \
-{{install_server}} && /opt/venv/bin/python -m pip uninstall --yes pip
+# Exactly the lock, hash-checked, into a venv without pip; pip runs from a venv of its own (the base's ensurepip),
+# so the final image has no installer, no build tools and nothing that was not locked.
+RUN python3 -m venv /opt/pip && python3 -m venv --without-pip /opt/venv \
+ && /opt/pip/bin/python -m pip --python /opt/venv/bin/python install --no-index --find-links /wheels \
+      --require-hashes --no-compile -r /requirements.lock{{install_server}}
 ENV PATH=/opt/venv/bin:$PATH
 {{build_steps}}
 # Bytecode compiled once here, because the running container's root filesystem is read-only.

@@ -1,4 +1,4 @@
-"""Commands about running servers and the machine: logs, demo."""
+"""Commands about running servers and the machine: logs, demo, doctor, gc."""
 
 from __future__ import annotations
 
@@ -12,8 +12,21 @@ from rich.markup import escape
 from rich.table import Table
 
 from kit import demo
-from kit.cli.app import JsonOption, app, err, load_settings, out, print_json, reporter, run, selected_servers
+from kit.cli.app import (
+    JsonOption,
+    NamesArgument,
+    app,
+    err,
+    load_settings,
+    out,
+    print_json,
+    reporter,
+    run,
+    selected_servers,
+)
 from kit.containers import logs
+from kit.containers.gc import collect_garbage
+from kit.doctor import diagnose
 
 
 @app.command("logs")
@@ -70,3 +83,56 @@ def run_demo(
         table.add_row(*("" if v is None else str(v) for v in row))
     out.print(table)
     out.print(f"session took {transcript.seconds:.2f}s including container start", highlight=False)
+
+
+@app.command()
+def doctor(
+    ctx: typer.Context,
+    names: NamesArgument = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Skip the MCP handshake with each image.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check the engine, base image, server images, installed client configs and leftovers; exit 1 on a problem."""
+    cfg = load_settings(ctx)
+    selected = selected_servers(ctx, names)
+    diagnosis = run(ctx, lambda: diagnose(cfg, selected, handshake=not quick))
+    if as_json:
+        print_json([asdict(c) for c in diagnosis.checks])
+    else:
+        table = Table("", "check", "finding", "fix")
+        for check in diagnosis.checks:
+            table.add_row("[green]ok[/]" if check.ok else "[red]PROBLEM[/]", check.subject, escape(check.detail),
+                          "" if check.ok else escape(check.fix))  # fmt: skip
+        out.print(table)
+        err.print(
+            f"{len(diagnosis.problems)} problem(s)" if diagnosis.problems else "no problems", highlight=False
+        )
+    if diagnosis.problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def gc(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would go; remove nothing.")] = False,
+    cache: Annotated[
+        bool, typer.Option("--cache", help="Also each server's build cache (its newest build stage).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove what the kit left: stopped kit containers, old build stages, superseded server images."""
+    report = run(ctx, lambda: collect_garbage(dry_run=dry_run, cache=cache))
+    if as_json:
+        print_json(asdict(report))
+        return
+    for item in report.leftovers if dry_run else report.removed:
+        size = f" ({item.bytes / 1e6:.0f} MB)" if item.bytes else ""
+        out.print(
+            f"{'would remove' if dry_run else 'removed'} {item.kind} {item.id}: {item.what}{size}",
+            highlight=False,
+        )
+    verb = "would free" if dry_run else "freed"
+    err.print(
+        f"{len(report.leftovers if dry_run else report.removed)} item(s); {verb} {report.reclaimed_bytes / 1e6:.0f} MB",
+        highlight=False,
+    )

@@ -51,7 +51,7 @@ def new(
     err.print(f"next: `kit build {name}`, then `kit config {name}`", highlight=False)
 
 
-@app.command(context_settings={"allow_interspersed_args": False})
+@app.command()
 def add(
     ctx: typer.Context,
     package: Annotated[

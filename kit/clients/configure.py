@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from kit.clients import CLIENTS
-from kit.clients.common import ClientFormat, ConfigChange, LaunchEntry, apply_change
+from kit.clients.common import ClientFormat, ConfigChange, LaunchEntry, apply_change, read_json_config
 from kit.containers import engine
 from kit.containers.runargs import docker_run_args
 from kit.errors import KitError
-from kit.identity import image_tag
+from kit.identity import MANAGED, image_tag
 from kit.project.servers import Server
 from kit.project.settings import Settings
 
@@ -102,3 +103,29 @@ def unbuilt_images(settings: Settings, servers: list[Server]) -> list[str]:
             return [tag for s in servers if engine.find_image(client, tag := image_tag(settings, s)) is None]
     except KitError:
         return []
+
+
+@dataclass(frozen=True)
+class InstalledEntry:
+    client: str
+    path: Path
+    name: str
+    image: str
+
+
+def installed_entries() -> list[InstalledEntry]:
+    """The kit's entries in every supported client's own config file on this machine (found by their label)."""
+    found = []
+    for client in CLIENTS.values():
+        path = default_config_path(client)
+        if not path.is_file():
+            continue
+        try:
+            section = client.section(read_json_config(path))
+        except KitError:
+            continue  # a malformed file is the user's; `kit config --install` reports it
+        for name, entry in section.items():
+            args = entry.get("args") if isinstance(entry, dict) else None
+            if isinstance(args, list) and f"{MANAGED}=true" in args and args:
+                found.append(InstalledEntry(client.name, path, name, str(args[-1])))
+    return found

@@ -19,13 +19,13 @@ from docker.models.images import Image
 from packaging.utils import canonicalize_name
 
 from kit import __version__, identity
-from kit.containers import engine
+from kit.containers import engine, gc
 from kit.containers.runargs import docker_run_args
 from kit.errors import KitError
 from kit.identity import image_tag, labels_of
 from kit.image import diagnosis, entrypoints, freshness, locking, schema_lock, wheelhouse
 from kit.image.base_image import is_kit_base
-from kit.image.dockerfile import render_dockerfile
+from kit.image.dockerfile import render_dockerfile, stage_key
 from kit.image.smoke import SmokeTestFailed, smoke_test
 from kit.project.locks import Lock
 from kit.project.servers import Server, ServerDeclaration, source_hash
@@ -126,7 +126,7 @@ def _build_one(
         reporter.step("unchanged: its image is up to date (`kit build --force` rebuilds)")
         return _result(settings, _versioned(server, lock), unchanged, "unchanged", started)
 
-    work = settings.cache_dir / "contexts" / _project_key(server) / server.name
+    work = settings.cache_dir / "contexts" / stage_key(server)  # per project: two `analyst`s never share one
     shutil.rmtree(work, ignore_errors=True)
     context, local = work / "context", work / "local-wheels"
     (context / "wheels").mkdir(parents=True)
@@ -194,6 +194,7 @@ def _build_one(
     repository, version = image_tag(settings, server).rsplit(":", 1)
     image.tag(repository, version)
     image.tag(repository, "latest")
+    gc.prune_after_build(client, server.name, stage_key(server))
     return _result(settings, server, client.images.get(image_id), "built", started, smoke.tools)
 
 
@@ -261,18 +262,15 @@ def _diagnosed(
     )
     if not pins:
         return failure
-    return KitError(
+    readd = f"`kit add {server.package} --name {server.name} --pin '{pins[0]}' --replace`"
+    return SmokeTestFailed(
         f"{failure.message}\n{server.name} may have been written for an older major version of "
         f"{pins[0].split('<')[0]} than the one locked",
         hint=f'try the pin "{pins[0]}": add it to pins in {server.where}'
-        + (f" (or `kit add {server.package} --pin '{pins[0]}' --replace`)" if server.package else "")
+        + (f" (or {readd})" if server.package else "")
         + (f"; other candidates: {', '.join(pins[1:])}" if len(pins) > 1 else ""),
+        stderr=failure.stderr,
     )
-
-
-def _project_key(server: Server) -> str:
-    """Build folders are per project: two projects with a server of the same name never share one."""
-    return hashlib.sha256(str(server.project_dir.resolve()).encode()).hexdigest()[:12]
 
 
 def _stream_build(

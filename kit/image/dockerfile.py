@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from kit.identity import CONTAINER_USER
@@ -9,7 +10,8 @@ from kit.project.servers import Server, ServerDeclaration
 from kit.resources import images_dir
 
 _INSTALL_SERVER = (
-    " && /opt/venv/bin/python -m pip install --no-index --no-deps --no-compile /wheels/server/*.whl \\\n"
+    " \\\n && /opt/pip/bin/python -m pip --python /opt/venv/bin/python install --no-index --no-deps --no-compile"
+    " /wheels/server/*.whl"
 )
 
 
@@ -29,6 +31,11 @@ def template() -> str:
     return (images_dir() / "server.Dockerfile").read_text(encoding="utf-8")
 
 
+def stage_key(server: Server) -> str:
+    """Names a server's build stage: its project and its name (two projects' `analyst` differ)."""
+    return f"{hashlib.sha256(str(server.project_dir.resolve()).encode()).hexdigest()[:12]}/{server.name}"
+
+
 def render_dockerfile(server: Server, declaration: ServerDeclaration | None = None) -> str:
     """`declaration` is the server's own, completed with how it starts when the build had to find that out."""
     declaration = declaration or server.declaration
@@ -41,6 +48,7 @@ def render_dockerfile(server: Server, declaration: ServerDeclaration | None = No
     )
     return (
         template()
+        .replace("{{stage}}", stage_key(server))
         .replace("{{install_server}}", _INSTALL_SERVER if server.path is not None else "")
         .replace("{{build_steps}}", steps)
         .replace("{{data_copies}}", copies)

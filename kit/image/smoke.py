@@ -56,7 +56,12 @@ def smoke_test(command: str, args: list[str], *, timeout: float = 90.0) -> Smoke
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errlog:
         try:
             return anyio.run(_handshake, command, args, errlog, timeout)
-        except Exception as exc:  # any failure, of the transport or the server, fails the build the same way
+        except (
+            Exception
+        ) as failure:  # any failure, of the transport or the server, fails the build the same way
+            exc: BaseException = failure
+            while isinstance(exc, BaseExceptionGroup) and exc.exceptions:  # the task group's, not the cause
+                exc = exc.exceptions[0]
             errlog.seek(0)
             stderr = errlog.read().strip()
             tail = "\n".join(stderr.splitlines()[-20:]) or "(no output on stderr)"

@@ -72,7 +72,7 @@ def add_server(project_dir: Path, name: str, table: dict[str, Any], *, replace: 
         servers[name] = entry
     else:
         servers.add(name, entry)
-    files.write_atomically(path, tomlkit.dumps(document))
+    files.write_atomically(path, tomlkit.dumps(document).rstrip("\n") + "\n")
     return path
 
 
@@ -87,7 +87,7 @@ def remove_server(project_dir: Path, name: str) -> Path:
     del servers[name]
     if not servers:
         del document["servers"]
-    files.write_atomically(path, tomlkit.dumps(document))
+    files.write_atomically(path, tomlkit.dumps(document).rstrip("\n") + "\n")
     return path
 
 

@@ -1,0 +1,57 @@
+"""A server written for an older major version of a dependency: the failure names the pin to try."""
+
+from kit.image.diagnosis import suggest_pins
+from kit.image.wheelhouse import WheelInfo
+from kit.project.locks import Lock, LockedPackage
+
+# What mcp-server-sqlite 2025.4.25 prints when it starts on the 2.x SDK (taken from a real run).
+SQLITE_ON_MCP_2 = """\
+Traceback (most recent call last):
+  File "/opt/venv/bin/mcp-server-sqlite", line 8, in <module>
+    sys.exit(main())
+  File "/opt/venv/lib/python3.11/site-packages/mcp_server_sqlite/__init__.py", line 9, in main
+    asyncio.run(server.main(args.db_path))
+  File "/opt/venv/lib/python3.11/site-packages/mcp_server_sqlite/server.py", line 173, in main
+    @server.list_resources()
+     ^^^^^^^^^^^^^^^^^^^^^
+AttributeError: 'Server' object has no attribute 'list_resources'
+"""
+SERVER = WheelInfo(
+    "mcp-server-sqlite",
+    "2025.4.25",
+    ["mcp[cli]>=1.6.0", "rich; extra == 'pretty'"],
+    frozenset({"mcp_server_sqlite"}),
+)
+WHEELS = [
+    SERVER,
+    WheelInfo("mcp", "2.3.0", ["pydantic>=2"], frozenset({"mcp"})),
+    WheelInfo("pydantic", "2.12.0", [], frozenset({"pydantic"})),
+    WheelInfo("rich", "15.0.0", [], frozenset({"rich"})),
+]
+
+
+def _lock(**versions: str) -> Lock:
+    return Lock(
+        "s",
+        "t",
+        "f",
+        [LockedPackage(n, v, "0" * 64, f"{n}-{v}-py3-none-any.whl") for n, v in versions.items()],
+    )
+
+
+def test_a_dependency_locked_past_the_major_the_server_asked_for_is_the_pin_to_try() -> None:
+    assert suggest_pins(SQLITE_ON_MCP_2, SERVER, WHEELS, _lock(mcp="2.3.0", pydantic="2.12.0")) == ["mcp<2"]
+
+
+def test_a_dependency_the_error_names_comes_first_even_without_a_lower_bound() -> None:
+    server = WheelInfo("srv", "1", ["pydantic", "mcp>=1.2"], frozenset({"srv"}))
+    stderr = "  File \"/opt/venv/lib/python3.11/site-packages/pydantic/main.py\", line 3\nImportError: cannot import name 'validator' from 'pydantic'"
+    assert suggest_pins(stderr, server, WHEELS, _lock(mcp="2.3.0", pydantic="2.12.0")) == [
+        "pydantic<2",
+        "mcp<2",
+    ]
+
+
+def test_nothing_is_suggested_when_every_dependency_is_on_the_major_it_asked_for() -> None:
+    server = WheelInfo("srv", "1", ["mcp>=2.3,<3", "pydantic>=2"], frozenset({"srv"}))
+    assert suggest_pins(SQLITE_ON_MCP_2, server, WHEELS, _lock(mcp="2.3.0", pydantic="2.12.0")) == []
