@@ -50,7 +50,7 @@ def run_demo(settings: Settings, reporter: Reporter, output_dir: Path) -> Sessio
     server = select(discover(settings), [DEMO_SERVER])
     raise_for_failures(build_servers(settings, server, reporter))
     config_path = output_dir / "claude_desktop_config.json"
-    write_config(claude_desktop.FORMAT, launch_entries(settings, server), config_path, dry_run=False)
+    write_config(claude_desktop.CLIENT, launch_entries(settings, server), config_path, dry_run=False)
     reporter.step(f"wrote {config_path}; starting the analyst through its entry")
     entry = json.loads(config_path.read_text(encoding="utf-8"))["mcpServers"][DEMO_SERVER]
     return anyio.run(_session, config_path, entry)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import docker
 
 from kit import identity
+from kit.clients.common import Machine
 from kit.clients.configure import installed_entries
 from kit.containers import engine, gc
 from kit.containers.runargs import docker_run_args
@@ -114,7 +115,7 @@ def _check_images(
 
 
 def _check_configs(client: docker.DockerClient, add: Callable[[Check], None]) -> None:
-    for entry in installed_entries():
+    for entry in installed_entries(Machine.current()):
         exists = engine.find_image(client, entry.image) is not None
         detail = f"{entry.name} in {entry.path} runs {entry.image}" + (
             "" if exists else ", which does not exist"

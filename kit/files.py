@@ -8,9 +8,15 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kit.errors import KitError
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write beside the target, then rename over it: a reader sees the old file or the new one, never half."""
+
+def write_atomically(path: Path, text: str, *, expected: str | None = None) -> None:
+    """Write beside the target, then rename over it: a reader sees the old file or the new one, never half.
+
+    With `expected` (the text the change was computed from; "" for a file that did not exist), a file that
+    changed meanwhile (the client saved it) is not replaced, and the error says so.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -20,10 +26,22 @@ def write_atomically(path: Path, text: str) -> None:
             os.fsync(handle.fileno())
         if path.exists():
             shutil.copymode(path, temporary)
+        if expected is not None and _current_text(path) != expected:
+            raise KitError(
+                f"{path} changed while the kit was writing it; it was left as the other program wrote it",
+                hint="run the command again",
+            )
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _current_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
 
 
 def backup(path: Path) -> Path:

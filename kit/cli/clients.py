@@ -1,13 +1,14 @@
-"""Commands that wire servers into LLM clients: config."""
+"""Commands that wire servers into LLM clients: config, clients."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
+from rich.table import Table
 
 from kit.cli.app import (
     JsonOption,
@@ -16,12 +17,15 @@ from kit.cli.app import (
     err,
     load_settings,
     out,
+    print_error,
     print_json,
     run,
     selected_servers,
     warn,
 )
 from kit.clients import configure
+from kit.clients.common import ConfigChange, Machine
+from kit.errors import KitError
 
 
 @app.command()
@@ -29,14 +33,24 @@ def config(
     ctx: typer.Context,
     names: NamesArgument = None,
     client: Annotated[
-        str, typer.Option("--client", "-c", help="Client whose config format to write.")
+        str,
+        typer.Option(
+            "--client", "-c", help="Client to write for (`kit clients` lists them), or all detected."
+        ),
     ] = "claude-desktop",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Merge the entries into this file.")
-    ] = None,
     install: Annotated[
         bool, typer.Option("--install", help="Merge the entries into the client's own config file.")
     ] = False,
+    uninstall: Annotated[
+        bool, typer.Option("--uninstall", help="Remove the kit's entries (of NAMEs, or all).")
+    ] = False,
+    scope: Annotated[
+        Literal["user", "project"],
+        typer.Option("--scope", help="The user's file, or the project's (where the client has one)."),
+    ] = "user",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Merge the entries into this file instead.")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")] = False,
     env: Annotated[
         list[str] | None,
@@ -59,37 +73,79 @@ def config(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Print client config entries that launch the servers' containers, or merge them into a config file."""
+    """Print client config entries that launch the servers' containers, or merge them into (or remove them from)
+    a client's config file."""
     cfg = load_settings(ctx)
-    selected = selected_servers(ctx, names)
-    client_format = run(ctx, lambda: configure.client_format(client))
+    machine = Machine.current()
+    targets = run(ctx, lambda: configure.clients_named(client, machine))
+    if output is not None and (install or len(targets) > 1):
+        err.print("[bold red]error:[/] --output takes one client and no --install")
+        raise typer.Exit(2)
+    if uninstall and not (install or output):
+        install = True  # removing only makes sense in a file
+    selected = [] if uninstall and not names else selected_servers(ctx, names)
     values = run(ctx, lambda: configure.parse_env_options(env or [], os.environ))
     volumes = run(ctx, lambda: configure.parse_volume_options(volume or []))
     entries = run(
         ctx, lambda: configure.launch_entries(cfg, selected, values, network=network, volumes=volumes)
     )
-    if output is not None and install:
-        err.print("[bold red]error:[/] use either --output FILE or --install, not both")
-        raise typer.Exit(2)
-    for tag in configure.unbuilt_images(cfg, selected):
-        warn(f"the image {tag} was never built: the entry will fail until `kit build` makes it")
-    target = output or (configure.default_config_path(client_format) if install else None)
-    if target is None:
-        print_json(client_format.render(entries))
+    if not uninstall:
+        for tag in configure.unbuilt_images(cfg, selected):
+            warn(f"the image {tag} was never built: the entry will fail until `kit build` makes it")
+    if not install and output is None:
+        (only,) = targets if len(targets) == 1 else (None,)
+        if only is None:
+            raise typer.BadParameter("printing takes one client", param_hint="--client")
+        print_json(configure.render(only, entries))
         return
-    change = run(ctx, lambda: configure.write_config(client_format, entries, target, dry_run=dry_run))
+    changes, failed = [], False
+    for target in targets:
+        try:
+            path = output or target.path(scope, machine, cfg.project_dir)
+            changes.append(
+                configure.write_config(target, entries, path, dry_run=dry_run, uninstall=uninstall)
+            )
+        except KitError as exc:  # one client's broken file does not stop the others
+            print_error(exc, prefix=f"{target.display_name}: ")
+            failed = True
+    _report(changes, as_json, dry_run)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _report(changes: list[ConfigChange], as_json: bool, dry_run: bool) -> None:
     if as_json:
-        print_json({**asdict(change), "path": str(change.path), "backup": str(change.backup or "")})
+        print_json([{**asdict(c), "path": str(c.path), "backup": str(c.backup or "")} for c in changes])
         return
+    for change in changes:
+        if dry_run:
+            out.print(change.diff or f"{change.path}: already up to date", markup=False, highlight=False)
+            continue
+        parts = [f"{verb} {', '.join(names)}" for verb, names in
+                 (("added", change.added), ("updated", change.updated), ("removed", change.removed)) if names]  # fmt: skip
+        err.print(
+            f"{change.client} {change.path}: {'; '.join(parts) or 'already up to date'}", highlight=False
+        )
+        if change.backup:
+            err.print(f"  backup of the previous file: {change.backup}", highlight=False)
     if dry_run:
-        out.print(change.diff or f"{target}: already up to date", markup=False, highlight=False)
         err.print("dry run: nothing was written")
+
+
+@app.command("clients")
+def list_clients(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Supported clients: where each one's config file is, whether it is installed here and holds the kit's entries."""
+    cfg = load_settings(ctx)
+    statuses = run(ctx, lambda: configure.client_statuses(cfg, Machine.current()))
+    if as_json:
+        print_json([asdict(s) for s in statuses])
         return
-    summary = ", ".join(
-        f"{k} {', '.join(v)}" for k, v in (("added", change.added), ("updated", change.updated)) if v
-    )
-    err.print(
-        f"{client_format.display_name} config {target}: {summary or 'already up to date'}", highlight=False
-    )
-    if change.backup:
-        err.print(f"backup of the previous file: {change.backup}", highlight=False)
+    table = Table("client", "installed", "config file (user scope)", "project file", "format", "kit entries")
+    for s in statuses:
+        entries = s.problem or (
+            ", ".join(s.kit_entries) if s.kit_entries else ("-" if s.exists else "no file")
+        )
+        table.add_row(
+            s.name, "yes" if s.installed else "no", s.path, s.project_path or "-", s.format, entries
+        )
+    out.print(table)

@@ -2,55 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from kit.clients.common import ClientFormat, LaunchEntry
-from kit.errors import KitError
-
-SECTION = "mcpServers"
+from kit.clients.common import Client, Machine, stdio_entry
+from kit.clients.formats import Json
 
 
-def default_path(platform: str, environ: Mapping[str, str], home: Path) -> Path:
-    if platform == "darwin":
-        return home / "Library" / "Application Support" / "Claude" / "claude_desktop_config.json"
-    if platform.startswith("win"):
-        appdata = environ.get("APPDATA") or str(home / "AppData" / "Roaming")
-        return Path(appdata) / "Claude" / "claude_desktop_config.json"
-    # Claude Desktop has no official Linux build; community builds read the XDG location.
-    config_home = environ.get("XDG_CONFIG_HOME") or str(home / ".config")
-    return Path(config_home) / "Claude" / "claude_desktop_config.json"
+def user_file(machine: Machine) -> Path:
+    if machine.mac:
+        return machine.app_support() / "Claude" / "claude_desktop_config.json"
+    if machine.windows:
+        # The MSIX package (the default installer since 2026) reads its own copy of %APPDATA%.
+        local = Path(machine.environ.get("LOCALAPPDATA") or machine.home / "AppData" / "Local") / "Packages"
+        packaged = sorted(local.glob("Claude_*")) if local.is_dir() else []
+        if packaged:
+            return packaged[0] / "LocalCache" / "Roaming" / "Claude" / "claude_desktop_config.json"
+        return machine.appdata() / "Claude" / "claude_desktop_config.json"
+    return machine.xdg_config() / "Claude" / "claude_desktop_config.json"  # community builds for Linux
 
 
-def entry(launch: LaunchEntry) -> dict[str, Any]:
-    rendered: dict[str, Any] = {"command": launch.command, "args": list(launch.args)}
-    if launch.env:
-        rendered["env"] = dict(launch.env)
-    return rendered
-
-
-def render(entries: list[LaunchEntry]) -> dict[str, Any]:
-    return {SECTION: {launch.name: entry(launch) for launch in entries}}
-
-
-def merge(existing: dict[str, Any], entries: list[LaunchEntry]) -> dict[str, Any]:
-    """The existing config with our entries added or replaced; every other key and server kept as it was."""
-    servers = existing.get(SECTION)
-    if servers is not None and not isinstance(servers, dict):
-        raise KitError(f'"{SECTION}" in the existing config is not an object; the file was left untouched')
-    return {**existing, SECTION: {**(servers or {}), **render(entries)[SECTION]}}
-
-
-def section(config: dict[str, Any]) -> dict[str, Any]:
-    return config.get(SECTION) or {}
-
-
-FORMAT = ClientFormat(
+CLIENT = Client(
     name="claude-desktop",
     display_name="Claude Desktop",
-    default_path=default_path,
-    render=render,
-    merge=merge,
-    section=section,
+    format=Json(),
+    section=("mcpServers",),
+    render=stdio_entry,
+    user_file=user_file,
+    docs="https://modelcontextprotocol.io/docs/develop/connect-local-servers",
 )

@@ -1,16 +1,24 @@
-"""What every client format shares: launch entries, and a safe merge into the user's existing file."""
+"""What every client shares: the launch entry the kit builds once, a client's description (where its file is, in
+which format, where entries go, how one is shaped), and the one merge that installs and uninstalls entries in any
+client's file without damaging it."""
 
 from __future__ import annotations
 
 import difflib
-import json
+import os
+import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from kit import files
+from kit.clients.formats import FileFormat, FormatError
 from kit.errors import KitError
+from kit.identity import MANAGED
+
+Scope = Literal["user", "project"]
+KIT_MARK = f"{MANAGED}=true"  # in every entry's docker arguments: how the kit recognises its own entries
 
 
 @dataclass(frozen=True)
@@ -24,67 +32,193 @@ class LaunchEntry:
 
 
 @dataclass(frozen=True)
-class ClientFormat:
-    name: str
+class Machine:
+    """What client paths depend on; the tests pass other values than this machine's."""
+
+    platform: str
+    environ: Mapping[str, str]
+    home: Path
+
+    @classmethod
+    def current(cls) -> Machine:
+        return cls(sys.platform, dict(os.environ), Path.home())
+
+    @property
+    def windows(self) -> bool:
+        return self.platform.startswith("win")
+
+    @property
+    def mac(self) -> bool:
+        return self.platform == "darwin"
+
+    def xdg_config(self) -> Path:
+        return Path(self.environ.get("XDG_CONFIG_HOME") or self.home / ".config")
+
+    def appdata(self) -> Path:
+        return Path(self.environ.get("APPDATA") or self.home / "AppData" / "Roaming")
+
+    def app_support(self) -> Path:
+        return self.home / "Library" / "Application Support"
+
+
+@dataclass(frozen=True)
+class Client:
+    name: str  # the --client name
     display_name: str
-    default_path: Callable[
-        [str, Mapping[str, str], Path], Path
-    ]  # (sys.platform, environ, home) -> config file
-    render: Callable[[list[LaunchEntry]], dict[str, Any]]  # entries -> the fragment the kit owns
-    merge: Callable[[dict[str, Any], list[LaunchEntry]], dict[str, Any]]  # existing file -> updated file
-    section: Callable[[dict[str, Any]], dict[str, Any]]  # a whole file -> its name-to-server mapping
+    format: FileFormat
+    section: tuple[str, ...]  # keys from the top of the file to the entries
+    render: Callable[[LaunchEntry], dict[str, Any]]  # one entry, as this client reads it
+    user_file: Callable[[Machine], Path]
+    project_file: str | None = None  # relative to the project folder, for clients with a project scope
+    docs: str = ""  # the client's own documentation of this format
+    homes: Callable[[Machine], list[Path]] | None = None  # folders whose presence means it is installed
+    new_file: str | None = None  # the text a new file starts from (default: the format's empty document)
+    scopes: tuple[Scope, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scopes", ("user", "project") if self.project_file else ("user",))
+
+    def path(self, scope: Scope, machine: Machine, project_dir: Path) -> Path:
+        if scope == "project":
+            if self.project_file is None:
+                raise KitError(f"{self.display_name} has no project scope", hint="use --scope user")
+            return project_dir / self.project_file
+        return self.user_file(machine)
+
+    def installed(self, machine: Machine) -> bool:
+        folders = self.homes(machine) if self.homes else [self.user_file(machine).parent]
+        return any(folder.is_dir() for folder in folders)
+
+    def entries_in(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The name -> entry mapping of a parsed file (a list keyed by name, for some clients)."""
+        node: Any = data
+        for key in self.section:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, list):
+            key = self.format.list_key or "name"
+            return {str(item.get(key)): item for item in node if isinstance(item, dict)}
+        return dict(node) if isinstance(node, dict) else {}
+
+
+def stdio_entry(launch: LaunchEntry, **extra: Any) -> dict[str, Any]:
+    """{command, args, env} (env only when it holds values), with a client's extra keys first."""
+    rendered: dict[str, Any] = {**extra, "command": launch.command, "args": list(launch.args)}
+    if launch.env:
+        rendered["env"] = dict(launch.env)
+    return rendered
+
+
+def is_kit_entry(entry: Any) -> bool:
+    if isinstance(entry, dict):
+        return any(is_kit_entry(v) for v in entry.values())
+    if isinstance(entry, list):
+        return any(is_kit_entry(v) for v in entry)
+    return entry == KIT_MARK
 
 
 @dataclass(frozen=True)
 class ConfigChange:
+    client: str
     path: Path
     added: list[str]
     updated: list[str]
     unchanged: list[str]
+    removed: list[str]
     diff: str
     written: bool
     backup: Path | None
 
 
-def read_json_config(path: Path) -> dict[str, Any]:
-    """The user's config as a dict; an absent or empty file is an empty config, a malformed one an error."""
-    if not path.exists():
-        return {}
-    text = path.read_text(encoding="utf-8")
-    if not text.strip():
-        return {}
+def read_config(client: Client, path: Path) -> tuple[str, dict[str, Any]]:
+    """The file's text and data; an absent or empty file is an empty config, a malformed one an error."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    base = text if text.strip() else (client.new_file or client.format.empty())
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        return text, client.format.parse(base) if base.strip() else {}
+    except FormatError as exc:
         raise KitError(
-            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); it was left untouched",
+            f"{path} is {exc}; it was left untouched",
             hint="fix the file by hand (or move it aside) and run the command again",
         ) from None
-    if not isinstance(data, dict):
-        raise KitError(f"{path} must hold a JSON object at the top level; it was left untouched")
-    return data
 
 
 def apply_change(
-    path: Path, entries: list[LaunchEntry], client: ClientFormat, *, dry_run: bool
+    client: Client,
+    path: Path,
+    entries: list[LaunchEntry],
+    *,
+    dry_run: bool,
+    uninstall: bool = False,
 ) -> ConfigChange:
-    """Merge entries into the file at `path`: atomically, with a timestamped backup, every other entry kept."""
-    before_text = path.read_text(encoding="utf-8") if path.exists() else ""
-    before = read_json_config(path)
-    after = client.merge(before, entries)
-    after_text = json.dumps(after, indent=2, ensure_ascii=False) + "\n"
-    old_section, new_section = client.section(before), client.section(after)
-    names = [e.name for e in entries]
-    added = [n for n in names if n not in old_section]
-    updated = [n for n in names if n in old_section and old_section[n] != new_section[n]]
-    unchanged = [n for n in names if n in old_section and old_section[n] == new_section[n]]
+    """Install (or with `uninstall`, remove) the kit's entries in the file at `path`: every other entry and setting
+    kept, the file replaced atomically with a timestamped backup, nothing written when nothing changes."""
+    try:
+        return _apply(client, path, entries, dry_run=dry_run, uninstall=uninstall)
+    except FormatError as exc:
+        raise KitError(
+            f"{path} is {exc}; it was left untouched",
+            hint="fix the file by hand (or move it aside) and run the command again",
+        ) from None
+
+
+def _apply(
+    client: Client, path: Path, entries: list[LaunchEntry], *, dry_run: bool, uninstall: bool
+) -> ConfigChange:
+    before, data = read_config(client, path)
+    existing = client.entries_in(data)
+    text = before if before.strip() else (client.new_file or client.format.empty())
+    added: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
+    removed: list[str] = []
+    if uninstall:
+        wanted = {e.name for e in entries}
+        for name, entry in existing.items():
+            if is_kit_entry(entry) and (not wanted or name in wanted):
+                text = client.format.delete(text, client.section, name)
+                removed.append(name)
+        if removed and not client.entries_in(client.format.parse(text)) and client.section:
+            text = client.format.delete(text, client.section[:-1], client.section[-1])  # the kit made it
+    else:
+        foreign = [e.name for e in entries if e.name in existing and not is_kit_entry(existing[e.name])]
+        if foreign:
+            raise KitError(
+                f"{path} already has an entry named {', '.join(foreign)} that the kit did not write; "
+                "it was left untouched",
+                hint="rename or remove that entry, or configure only the other servers",
+            )
+        # JSON edits put a new entry first, so going backwards leaves them in the given order
+        ordered = reversed(entries) if client.format.name.startswith("JSON") else iter(entries)
+        for launch in ordered:
+            rendered = client.render(launch)
+            if existing.get(launch.name) == rendered:
+                unchanged.append(launch.name)
+                continue
+            (updated if launch.name in existing else added).append(launch.name)
+            text = client.format.upsert(text, client.section, launch.name, rendered)
     diff = "".join(
         difflib.unified_diff(
-            before_text.splitlines(keepends=True), after_text.splitlines(keepends=True), str(path), str(path)
+            before.splitlines(keepends=True), text.splitlines(keepends=True), str(path), str(path)
         )
     )
-    if dry_run or after_text == before_text:
-        return ConfigChange(path, added, updated, unchanged, diff, written=False, backup=None)
+    change = ConfigChange(
+        client.name, path, sorted(added), sorted(updated), sorted(unchanged), removed, diff, False, None
+    )
+    if dry_run or text == before or not (added or updated or removed):
+        return change
+    _check_writable(path)
     backup = files.backup(path) if path.exists() else None
-    files.write_atomically(path, after_text)
-    return ConfigChange(path, added, updated, unchanged, diff, written=True, backup=backup)
+    files.write_atomically(path, text, expected=before)
+    return ConfigChange(**{**change.__dict__, "written": True, "backup": backup})
+
+
+def _check_writable(path: Path) -> None:
+    if path.exists() and not os.access(path, os.W_OK):
+        raise KitError(
+            f"{path} is read-only; it was left untouched", hint="make it writable, or use --dry-run"
+        )
+    folder = path.parent if path.parent.exists() else next(p for p in path.parents if p.exists())
+    if not os.access(folder, os.W_OK):
+        raise KitError(
+            f"cannot write in {folder}; {path} was left untouched", hint="check the folder's permissions"
+        )

@@ -1,28 +1,50 @@
-"""`kit config`: launch entries for built servers, rendered for a client, printed or merged into its file."""
+"""`kit config` and `kit clients`: launch entries for built servers, rendered for any client, printed, or merged
+into (and removed from) its config file; which clients this machine has and what the kit installed in them."""
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kit.clients import CLIENTS
-from kit.clients.common import ClientFormat, ConfigChange, LaunchEntry, apply_change, read_json_config
+from kit.clients.common import (
+    Client,
+    ConfigChange,
+    LaunchEntry,
+    Machine,
+    apply_change,
+    is_kit_entry,
+    read_config,
+)
 from kit.containers import engine
 from kit.containers.runargs import docker_run_args
 from kit.errors import KitError
-from kit.identity import MANAGED, image_tag
+from kit.identity import image_tag
 from kit.project.servers import Server
 from kit.project.settings import Settings
 
 
-def client_format(name: str) -> ClientFormat:
+def client_named(name: str) -> Client:
     try:
         return CLIENTS[name]
     except KeyError:
-        raise KitError(f"unknown client {name!r}", hint=f"supported clients: {', '.join(CLIENTS)}") from None
+        raise KitError(
+            f"unknown client {name!r}", hint=f"supported clients: {', '.join(CLIENTS)}, all"
+        ) from None
+
+
+def clients_named(name: str, machine: Machine) -> list[Client]:
+    """One client, or with "all" every client this machine has."""
+    if name != "all":
+        return [client_named(name)]
+    found = [client for client in CLIENTS.values() if client.installed(machine)]
+    if not found:
+        raise KitError(
+            "no supported client is installed on this machine", hint="`kit clients` lists where each looks"
+        )
+    return found
 
 
 def parse_env_options(options: list[str], environ: Mapping[str, str]) -> dict[str, str]:
@@ -86,14 +108,57 @@ def launch_entries(
     return entries
 
 
-def default_config_path(client: ClientFormat) -> Path:
-    return client.default_path(sys.platform, os.environ, Path.home())
+def render(client: Client, entries: list[LaunchEntry]) -> dict[str, Any]:
+    """The entries as a fragment of the client's file, for printing."""
+    rendered: Any = (
+        [client.render(e) for e in entries]
+        if getattr(client.format, "list_key", None)
+        else {e.name: client.render(e) for e in entries}
+    )
+    for key in reversed(client.section):
+        rendered = {key: rendered}
+    return dict(rendered)
 
 
 def write_config(
-    client: ClientFormat, entries: list[LaunchEntry], path: Path, *, dry_run: bool
+    client: Client, entries: list[LaunchEntry], path: Path, *, dry_run: bool, uninstall: bool = False
 ) -> ConfigChange:
-    return apply_change(path, entries, client, dry_run=dry_run)
+    return apply_change(client, path, entries, dry_run=dry_run, uninstall=uninstall)
+
+
+@dataclass(frozen=True)
+class ClientStatus:
+    name: str
+    display_name: str
+    format: str
+    scopes: list[str]
+    path: str  # the user-scope file
+    project_path: str | None
+    installed: bool  # the client's folder is on this machine
+    exists: bool  # its config file exists
+    kit_entries: list[str]  # the kit's entries in it
+    problem: str | None  # e.g. the file is malformed
+    docs: str
+
+
+def client_statuses(settings: Settings, machine: Machine) -> list[ClientStatus]:
+    statuses = []
+    for client in CLIENTS.values():
+        path = client.user_file(machine)
+        entries, problem = [], None
+        if path.is_file():
+            try:
+                entries = [
+                    n for n, e in client.entries_in(read_config(client, path)[1]).items() if is_kit_entry(e)
+                ]
+            except KitError as exc:
+                problem = exc.message
+        project = str(client.path("project", machine, settings.project_dir)) if client.project_file else None
+        statuses.append(ClientStatus(
+            client.name, client.display_name, client.format.name, list(client.scopes), str(path), project,
+            client.installed(machine), path.is_file(), entries, problem, client.docs,
+        ))  # fmt: skip
+    return statuses
 
 
 def unbuilt_images(settings: Settings, servers: list[Server]) -> list[str]:
@@ -113,19 +178,27 @@ class InstalledEntry:
     image: str
 
 
-def installed_entries() -> list[InstalledEntry]:
-    """The kit's entries in every supported client's own config file on this machine (found by their label)."""
+def installed_entries(machine: Machine) -> list[InstalledEntry]:
+    """The kit's entries in every supported client's user config file on this machine, with the image each runs."""
     found = []
     for client in CLIENTS.values():
-        path = default_config_path(client)
+        path = client.user_file(machine)
         if not path.is_file():
             continue
         try:
-            section = client.section(read_json_config(path))
+            entries = client.entries_in(read_config(client, path)[1])
         except KitError:
-            continue  # a malformed file is the user's; `kit config --install` reports it
-        for name, entry in section.items():
-            args = entry.get("args") if isinstance(entry, dict) else None
-            if isinstance(args, list) and f"{MANAGED}=true" in args and args:
-                found.append(InstalledEntry(client.name, path, name, str(args[-1])))
+            continue  # a malformed file is the user's; `kit clients` and `kit config --install` report it
+        for name, entry in entries.items():
+            if is_kit_entry(entry):
+                found.append(InstalledEntry(client.name, path, name, _image_of(entry)))
     return found
+
+
+def _image_of(entry: dict[str, Any]) -> str:
+    """The image is the last argument of `docker run` (for OpenCode, of its command list)."""
+    for key in ("args", "command"):
+        value = entry.get(key)
+        if isinstance(value, list) and value:
+            return str(value[-1])
+    return ""

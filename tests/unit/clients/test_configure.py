@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from kit.clients.claude_desktop import FORMAT
-from kit.clients.configure import client_format, launch_entries, parse_env_options
+from kit.clients.claude_desktop import CLIENT
+from kit.clients.configure import client_named, launch_entries, parse_env_options, render
 from kit.errors import KitError
 from kit.project.servers import discover, select
 from kit.project.settings import load_settings
@@ -18,7 +18,7 @@ def _entries(project: Path, values: dict[str, str] | None = None):
 
 
 def test_claude_desktop_config_matches_golden_output(project: Path) -> None:
-    rendered = FORMAT.render(_entries(project, {"ANALYST_DATABASE_URL": "postgresql://u:pw@db/x"}))
+    rendered = render(CLIENT, _entries(project, {"ANALYST_DATABASE_URL": "postgresql://u:pw@db/x"}))
     assert rendered == json.loads(GOLDEN.read_text())
 
 
@@ -43,7 +43,7 @@ def test_env_options_take_values_or_copy_them_from_the_shell() -> None:
 
 def test_unknown_client_lists_the_supported_ones() -> None:
     with pytest.raises(KitError) as caught:
-        client_format("notepad")
+        client_named("notepad")
     assert "claude-desktop" in (caught.value.hint or "")
 
 
