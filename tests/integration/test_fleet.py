@@ -19,7 +19,8 @@ from mcp import Client, StdioServerParameters
 from typer.testing import CliRunner
 
 from kit.cli import app
-from kit.clients.claude_desktop import default_path
+from kit.clients.claude_desktop import user_file
+from kit.clients.common import Machine
 from kit.identity import MANAGED, SERVER
 from kit.image.base_image import BaseResult
 from kit.image.smoke import docker_client_env
@@ -166,7 +167,7 @@ def test_each_server_answers_through_its_claude_desktop_entry(
 def test_doctor_reports_what_is_broken_and_nothing_after_gc_and_build(
     built: list[dict[str, Any]], fleet: Path, docker_client: docker.DockerClient, kit_settings: Settings
 ) -> None:
-    installed = default_path("linux", {}, Path.home())  # HOME is a temporary folder in tests
+    installed = user_file(Machine.current())  # HOME is a temporary folder in tests
     installed.parent.mkdir(parents=True, exist_ok=True)
     kit("config", "time", "--output", str(installed))
     docker_client.images.remove("mcpkit/time:2026.10.19", force=True)
