@@ -119,7 +119,12 @@ def _report(changes: list[ConfigChange], as_json: bool, dry_run: bool) -> None:
         return
     for change in changes:
         if dry_run:
-            out.print(change.diff or f"{change.path}: already up to date", markup=False, highlight=False)
+            out.print(
+                change.diff or f"{change.path}: already up to date",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
             continue
         parts = [f"{verb} {', '.join(names)}" for verb, names in
                  (("added", change.added), ("updated", change.updated), ("removed", change.removed)) if names]  # fmt: skip

@@ -213,7 +213,8 @@ def _apply(
 
 
 def _check_writable(path: Path) -> None:
-    if path.exists() and not os.access(path, os.W_OK):
+    # The permission bits too: root could write anyway, but a file marked read-only is not the kit's to change.
+    if path.exists() and (not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222):
         raise KitError(
             f"{path} is read-only; it was left untouched", hint="make it writable, or use --dry-run"
         )

@@ -188,15 +188,29 @@ class Yaml:
         if not text.strip():
             return CommentedMap(), yaml
         try:
-            data, indent, sequence_indent = load_yaml_guess_indent(text)
+            _, sequence, offset = load_yaml_guess_indent(text)
+            mapping = _mapping_indent(text)
+            yaml.indent(mapping=mapping, sequence=sequence or mapping, offset=offset or 0)
+            data = yaml.load(text)  # again, by the instance that will write it back
         except YAMLError as exc:
             raise FormatError(f"not valid YAML ({exc})".replace("\n", " ")) from None
         if not isinstance(data, dict):
             raise FormatError("not a YAML mapping at the top level")
-        yaml.indent(
-            mapping=indent or 2, sequence=(indent or 2) + (sequence_indent or 0), offset=sequence_indent or 0
-        )
         return data, yaml
+
+
+def _mapping_indent(text: str) -> int:
+    """How far the file indents a mapping under its key (ruamel guesses only the sequences' indentation)."""
+    parent = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        if parent is not None and indent > parent and not stripped.startswith("-"):
+            return indent - parent
+        parent = indent if stripped.endswith(":") else None
+    return 2
 
 
 def _named(item: Any, key: str, name: str) -> bool:

@@ -132,3 +132,68 @@ def test_init_and_new_scaffold_a_project_from_anywhere(
     assert "servers/hello/hello/server.py" in result.stdout
     listed = runner.invoke(app, ["list", "--json"], env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
     assert [s["name"] for s in json.loads(listed.stdout)] == ["hello"]
+
+
+def _detected(home: Path, *folders: str) -> None:
+    for folder in folders:
+        (home / folder).mkdir(parents=True, exist_ok=True)
+
+
+def test_clients_lists_every_supported_client_with_its_file_and_entries(
+    in_project: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    _detected(home, ".codex")
+    runner.invoke(app, ["config", "--client", "codex", "--install", "analyst"])
+    result = runner.invoke(app, ["clients", "--json"])
+    assert result.exit_code == 0, result.output
+    clients = {c["name"]: c for c in json.loads(result.stdout)}
+    assert len(clients) >= 14
+    assert clients["codex"]["installed"] and clients["codex"]["kit_entries"] == ["analyst"]
+    assert clients["codex"]["path"] == str(home / ".codex" / "config.toml")
+    assert not clients["goose"]["installed"] and clients["vscode"]["project_path"].endswith(
+        ".vscode/mcp.json"
+    )
+
+
+def test_config_for_all_detected_clients_shows_each_diff_and_writes_nothing(
+    in_project: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    _detected(home, ".cursor", ".config/goose", ".gemini")
+    result = runner.invoke(app, ["config", "--client", "all", "--install", "--dry-run", "analyst"])
+    assert result.exit_code == 0, result.output
+    for path in (".cursor/mcp.json", ".config/goose/config.yaml", ".gemini/settings.json"):
+        assert f"+++ {home / path}" in result.stdout
+        assert not (home / path).exists()
+    assert "nothing was written" in result.stderr
+
+
+def test_install_then_uninstall_for_all_detected_clients(in_project: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _detected(home, ".cursor", ".codex")
+    (home / ".codex" / "config.toml").write_text('model = "o4"  # mine\n')
+    installed = runner.invoke(app, ["config", "--client", "all", "--install", "--json"])
+    assert installed.exit_code == 0, installed.output
+    assert {c["client"]: c["added"] for c in json.loads(installed.stdout)} == {
+        "cursor": ["analyst", "mailer"], "codex": ["analyst", "mailer"],
+    }  # fmt: skip
+    removed = runner.invoke(app, ["config", "--client", "all", "--uninstall", "--json"])
+    assert removed.exit_code == 0, removed.output
+    assert all(sorted(c["removed"]) == ["analyst", "mailer"] for c in json.loads(removed.stdout))
+    assert (home / ".codex" / "config.toml").read_text() == 'model = "o4"  # mine\n'
+
+
+def test_project_scope_writes_into_the_project(in_project: Path) -> None:
+    result = runner.invoke(
+        app, ["config", "--client", "vscode", "--scope", "project", "--install", "analyst"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "analyst" in json.loads((in_project / ".vscode" / "mcp.json").read_text())["servers"]
+    refused = runner.invoke(app, ["config", "--client", "windsurf", "--scope", "project", "--install"])
+    assert refused.exit_code == 1 and "no project scope" in refused.stderr
+
+
+def test_all_clients_on_a_machine_with_none_says_so(in_project: Path) -> None:
+    result = runner.invoke(app, ["config", "--client", "all", "--install"])
+    assert result.exit_code == 1 and "no supported client is installed" in result.stderr
