@@ -199,3 +199,19 @@ def test_a_server_written_for_the_older_sdk_is_diagnosed_with_the_pin_to_try(fle
         assert "older major version of mcp" in failed["error"] and 'try the pin "mcp<2"' in failed["hint"]
     finally:
         kit("remove", "sqlite-unpinned")
+
+
+def test_the_bill_of_materials_lists_what_the_image_holds(
+    built: list[dict[str, Any]], fleet: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "time.cdx.json"
+    kit("sbom", "time", "--output", str(target))
+    bom = json.loads(target.read_text())
+    assert bom["bomFormat"] == "CycloneDX" and bom["metadata"]["component"]["version"] == "2026.10.19"
+    components = {c["name"].lower(): c for c in bom["components"]}
+    (time_build,) = [r for r in built if r["server"] == "time"]
+    assert {d.split("==")[0].lower() for d in time_build["dependencies"]} == set(components), (
+        "exactly the lock"
+    )
+    assert components["mcp-server-time"]["purl"] == "pkg:pypi/mcp-server-time@2026.10.19"
+    assert all(c["hashes"][0]["alg"] == "SHA-256" for c in components.values())
