@@ -78,7 +78,7 @@ def measure(engine: Engine, dialect: str) -> dict[str, Any]:
             checked = guard._check.__wrapped__(sql)  # uncached: the first time a query is seen
             guarded = time.perf_counter()
             _analysis_seconds.clear()
-            with engine.execute(checked.sql, LIMITS.timeout_seconds) as execution:
+            with engine.execute(checked, LIMITS) as execution:
                 rows = list(itertools.islice(execution.rows(), LIMITS.row_limit + 1))
                 planned_at = time.perf_counter()
                 plan = lineage.plan(

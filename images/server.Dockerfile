@@ -1,5 +1,7 @@
 # One MCP server per image. Rendered by kit/image/dockerfile.py: the double-brace markers are filled from the
 # server's declaration. Classic-builder compatible (no RUN --mount, no heredocs); needs no network.
+# Layers are ordered so that a change to the server's own code rebuilds only its small layers: the locked
+# dependencies and everything the servers share come from the build cache.
 ARG BASE_IMAGE
 
 FROM ${BASE_IMAGE} AS build
@@ -8,23 +10,24 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
 COPY wheels /wheels
 COPY requirements.lock /requirements.lock
 # Exactly the lock, hash-checked, into a venv without pip; pip runs from a venv of its own (the base's ensurepip),
-# so the final image has no installer, no build tools and nothing that was not locked.
+# so the final image has no installer, no build tools and nothing that was not locked. Bytecode is compiled here,
+# because the running container's root filesystem is read-only. The server itself goes to /opt/server, on the
+# venv's path through a .pth file, so its code is a layer of its own.
 RUN python3 -m venv /opt/pip && python3 -m venv --without-pip /opt/venv \
  && /opt/pip/bin/python -m pip --python /opt/venv/bin/python install --no-index --find-links /wheels \
-      --require-hashes --no-compile -r /requirements.lock{{install_server}}
+      --require-hashes --no-compile -r /requirements.lock \
+ && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv \
+ && /opt/venv/bin/python -c "import site; open(site.getsitepackages()[0] + '/mcpkit-server.pth', 'w').write('/opt/server\n')" \
+ && mkdir -p /opt/server {{volume_dirs}}
 ENV PATH=/opt/venv/bin:$PATH
-{{build_steps}}
-# Bytecode compiled once here, because the running container's root filesystem is read-only.
-RUN python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv
-
+{{server_steps}}
 FROM ${BASE_IMAGE}
-COPY --from=build /opt/venv /opt/venv
-{{data_copies}}
+# The same for every server, so cached once for all. A numeric user needs no passwd entry, so any base works;
+# client configs pass the same --user.
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOME=/tmp
-{{image_env}}
-{{volume_dirs}}
-# A numeric user needs no passwd entry, so any base works; client configs pass the same --user.
-USER 10001:10001
 WORKDIR /tmp
-ENTRYPOINT {{entrypoint}}
-{{cmd}}
+USER 10001:10001
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /opt/server /opt/server
+{{copies}}
+# How it starts, its arguments, settings and labels are set on the built image in one step (kit/image/builder.py).

@@ -1,27 +1,29 @@
-"""The Dockerfile of a server image, rendered from images/server.Dockerfile and the server's declaration."""
+"""A server image's recipe: the Dockerfile rendered from images/server.Dockerfile and the server's declaration, and
+the configuration (start command, arguments, settings) set on the built image."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 
 from kit.identity import CONTAINER_USER
 from kit.project.servers import Server, ServerDeclaration
 from kit.resources import images_dir
 
-_INSTALL_SERVER = (
-    " \\\n && /opt/pip/bin/python -m pip --python /opt/venv/bin/python install --no-index --no-deps --no-compile"
-    " /wheels/server/*.whl"
-)
+_PIP = "/opt/pip/bin/python -m pip --python /opt/venv/bin/python install --no-index --no-deps --no-compile"
+_COMPILE = "/opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash"
 
 
-def entrypoint(declaration: ServerDeclaration) -> list[str]:
-    """The command the container starts with (its arguments follow as CMD, so they show in `docker inspect`)."""
+def entrypoint(declaration: ServerDeclaration, scripts: dict[str, str] | None = None) -> list[str]:
+    """The command the container starts with; its arguments follow as CMD, so they show in `docker inspect`.
+    A console script starts as the function it names (from the wheels' `scripts`), like `module:function`."""
+    target = declaration.function or (scripts or {}).get(declaration.script or "")
+    if target:
+        module, function = target.split(":")
+        return ["python", "-c", f"import sys; from {module} import {function}; sys.exit({function}())"]
     if declaration.script:
         return [f"/opt/venv/bin/{declaration.script}"]
-    if declaration.function:
-        module, function = declaration.function.split(":")
-        return ["python", "-c", f"import sys; from {module} import {function}; sys.exit({function}())"]
     if declaration.module:
         return ["python", "-m", declaration.module]
     raise ValueError("the declaration says neither module, script nor function")
@@ -39,21 +41,22 @@ def stage_key(server: Server) -> str:
 def render_dockerfile(server: Server, declaration: ServerDeclaration | None = None) -> str:
     """`declaration` is the server's own, completed with how it starts when the build had to find that out."""
     declaration = declaration or server.declaration
-    steps = "\n".join(f"RUN {json.dumps(command)}" for command in declaration.build_commands)
-    copies = "\n".join(f"COPY --from=build {path} {path}" for path in declaration.data_dirs)
-    env = "\n".join(f"ENV {key}={json.dumps(value)}" for key, value in declaration.image_env.items())
+    steps = []
+    if server.path is not None:  # a folder: its own wheel, apart from its dependencies
+        steps += [
+            "COPY server /server",
+            f"RUN {_PIP} --target /opt/server /server/*.whl && {_COMPILE} /opt/server",
+        ]
+    steps += [f"RUN {json.dumps(command)}" for command in declaration.build_commands]
+    copies = [f"COPY --from=build {path} {path}" for path in declaration.data_dirs]
     # Owned by the server's user, so a fresh named volume mounted there starts writable for it.
-    volume_dirs = "\n".join(
-        f"RUN mkdir -p {path} && chown {CONTAINER_USER} {path}" for path in declaration.volumes.values()
-    )
+    copies += [
+        f"COPY --from=build --chown={CONTAINER_USER} {path} {path}" for path in declaration.volumes.values()
+    ]
     return (
         template()
         .replace("{{stage}}", stage_key(server))
-        .replace("{{install_server}}", _INSTALL_SERVER if server.path is not None else "")
-        .replace("{{build_steps}}", steps)
-        .replace("{{data_copies}}", copies)
-        .replace("{{image_env}}", env)
-        .replace("{{volume_dirs}}", volume_dirs)
-        .replace("{{entrypoint}}", json.dumps(entrypoint(declaration)))
-        .replace("{{cmd}}", f"CMD {json.dumps(declaration.args)}" if declaration.args else "")
+        .replace("{{volume_dirs}}", " ".join(shlex.quote(p) for p in declaration.volumes.values()))
+        .replace("{{server_steps}}", "\n".join(steps))
+        .replace("{{copies}}", "\n".join(copies))
     )

@@ -20,7 +20,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolRequestParams, CallToolResult, TextContent
 from pydantic import BaseModel, ValidationError
 
-from mcpkit_runtime import lenient
+from mcpkit_runtime import lenient, sdk
 from mcpkit_runtime.audit import AuditLog
 from mcpkit_runtime.config import RuntimeConfig
 from mcpkit_runtime.job_tools import register_job_tools
@@ -85,8 +85,7 @@ class Runtime:
     def session_of(self, ctx: ServerRequestContext[Any, Any]) -> tuple[str, Budget | None]:
         """The transport's session id where it has one (HTTP); over stdio a container serves one client, so the
         process is the session."""
-        connection = getattr(ctx.session, "_connection", None)  # the SDK exposes no public accessor yet
-        session = getattr(connection, "session_id", None) or self._process_session
+        session = sdk.transport_session_id(ctx.session) or self._process_session
         if session not in self._budgets:
             limit = self.config.session_budget
             self._budgets[session] = Budget(limit) if limit is not None else None
@@ -121,9 +120,7 @@ class Runtime:
         return {**params, "arguments": fixed}
 
     def _tool(self, name: Any) -> Any:
-        if self._server is None or not isinstance(name, str):
-            return None
-        return self._server._tool_manager.get_tool(name)
+        return None if self._server is None else sdk.find_tool(self._server, name)
 
     async def _tool_call(
         self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
@@ -152,7 +149,7 @@ class Runtime:
         tool = self._tool(params.name)
         if tool is not None:
             try:
-                tool.fn_metadata.arg_model.model_validate(tool.fn_metadata.pre_parse_json(arguments))
+                sdk.validate_arguments(tool, arguments)
             except ValidationError as exc:
                 return refuse("invalid_arguments", lenient.explain(params.name, exc, tool.parameters))
         rate = self.config.rate_for(params.name)

@@ -7,7 +7,7 @@ stream is all these checks need. The engine walls behind it hold on their own wh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from sqlparse import lexer
@@ -34,6 +34,16 @@ DENIED_FUNCTIONS = frozenset(
     load_extension readfile writefile edit fts3_tokenizer zeroblob randomblob sqlite_drop_column
     """.split()
 )
+# Facts about the server itself (settings, paths, addresses, versions, other sessions) that a read-only analyst
+# does not need: refused as firmly as file access. System catalogs and views go the same way (db://schema has the
+# schema). Names are matched on the unqualified, case-folded name; `pg_` covers PostgreSQL's catalogs and its
+# administration functions, `sqlite_` SQLite's.
+SERVER_FACT_FUNCTIONS = frozenset(
+    "current_setting version inet_server_addr inet_server_port inet_client_addr inet_client_port".split()
+)
+SYSTEM_PREFIXES = ("pg_", "sqlite_", "pragma_")
+SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "pg_toast"})
+ALLOWED_SYSTEM_NAMES = frozenset({"pg_typeof"})  # answers about the query's own values only
 DENIED_FUNCTION_PREFIXES = (
     "lo_",
     "pg_replication_",
@@ -57,15 +67,29 @@ class QueryRefused(Exception):
 
 @dataclass(frozen=True)
 class CheckedQuery:
+    """The guard's verdict, decided once and handed to the engine: what runs, and whether it is a plan."""
+
     sql: str
     kind: str  # SELECT, WITH, VALUES or EXPLAIN
     ordinal_sort_refs: tuple[int, ...]  # 1-based result positions named in ORDER BY / GROUP BY
     sort_names: frozenset[str] = frozenset()  # names used in ORDER BY / GROUP BY (output aliases among them)
+    plan_only: bool = False  # its plan is wanted, not its rows (explain_sql)
+
+    @property
+    def explain(self) -> bool:
+        """The result is a plan: it carries the query's text, no table data."""
+        return self.plan_only or self.kind == "EXPLAIN"
 
 
-def check(sql: str) -> CheckedQuery:
-    """The query if it may run; QueryRefused with an actionable message otherwise."""
-    return _check(sql.strip())
+def check(sql: str, *, explain: bool = False) -> CheckedQuery:
+    """The query if it may run; QueryRefused with an actionable message otherwise. With `explain`, the query whose
+    plan is wanted (it must itself be a read, not an EXPLAIN)."""
+    checked = _check(sql.strip())
+    if explain:
+        if checked.kind == "EXPLAIN":
+            raise QueryRefused("send the query itself: explain_sql adds the EXPLAIN")
+        return replace(checked, plan_only=True)
+    return checked
 
 
 @lru_cache(maxsize=512)
@@ -146,6 +170,8 @@ def _check_tokens(statement: list[Token]) -> None:
             raise QueryRefused(_LOCKING)
         if _is_function_call(statement, index):
             _check_function(text)
+        elif ttype in T.Name or ttype in T.Literal.String.Symbol:
+            _check_name(text)
 
 
 def _is_function_call(statement: list[Token], index: int) -> bool:
@@ -155,6 +181,18 @@ def _is_function_call(statement: list[Token], index: int) -> bool:
     return index + 1 < len(statement) and statement[index + 1][1] == "("
 
 
+_SERVER_FACTS = (
+    "settings, paths, versions and other facts about the database server are not available to this analyst; "
+    "the tables and columns are in db://schema."
+)
+
+
+def _check_name(text: str) -> None:
+    name = text.strip('"').lower()
+    if name in SYSTEM_SCHEMAS or (name.startswith(SYSTEM_PREFIXES) and name not in ALLOWED_SYSTEM_NAMES):
+        raise QueryRefused(f"{name} is a system catalog: {_SERVER_FACTS}")
+
+
 def _check_function(text: str) -> None:
     name = text.strip('"').lower()
     if name in DENIED_FUNCTIONS or name.startswith(DENIED_FUNCTION_PREFIXES):
@@ -162,6 +200,10 @@ def _check_function(text: str) -> None:
             f"the function {name}() is not allowed: it can write, wait, reach files or other servers, or run SQL "
             "hidden in a string. Use ordinary SQL functions and operators instead."
         )
+    if name in SERVER_FACT_FUNCTIONS or (
+        name.startswith(SYSTEM_PREFIXES) and name not in ALLOWED_SYSTEM_NAMES
+    ):
+        raise QueryRefused(f"the function {name}() is refused: {_SERVER_FACTS}")
 
 
 def _sort_refs(statement: list[Token]) -> tuple[tuple[int, ...], frozenset[str]]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from analyst.engines import Engine
 from analyst.pii import Policy
-from analyst.runner import Limits, run_query
+from analyst.runner import Cell, Limits, run_query
 from mcpkit_runtime.jobs import JobHandle
 
 
@@ -36,11 +36,11 @@ def profile_work(
                 f"SELECT {name}, count(*) AS n FROM {quoted_table} GROUP BY {name} ORDER BY n DESC, {name} LIMIT 5",
                 limits,
             ).rows  # fmt: skip
-            non_null = int(stats[0] or 0)
+            non_null = _count(stats[0])
             profile: dict[str, Any] = {
                 "column": column,
                 "non_null": non_null,
-                "nulls": int(total or 0) - non_null,
+                "nulls": _count(total) - non_null,
             }
             profile |= {"distinct": stats[1], "min": stats[2], "max": stats[3]}
             profile["top_values"] = [{"value": v, "count": n} for v, n in top]
@@ -53,3 +53,7 @@ def profile_work(
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def _count(cell: Cell) -> int:
+    return int(cell) if isinstance(cell, int | str | float) else 0

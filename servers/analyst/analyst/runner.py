@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,9 +13,10 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from analyst import guard, lineage, pii
-from analyst.engines import Engine, EngineError
+from analyst.engines import Engine, EngineError, Limits
 
-Cell = str | int | float | bool | None
+# JSON and JSONB values come back as JSON values, not as strings of JSON text.
+Cell = str | int | float | bool | None | dict[str, Any] | list[Any]
 
 
 class QueryResult(BaseModel):
@@ -33,22 +33,18 @@ class QueryResult(BaseModel):
     note: str | None = Field(None, description="Why the result was truncated, if it was.")
 
 
-@dataclass(frozen=True)
-class Limits:
-    row_limit: int = 100
-    timeout_seconds: float = 10.0
-    max_result_bytes: int = 1_000_000
-
-
-def run_query(engine: Engine, policy: pii.Policy, sql: str, limits: Limits) -> QueryResult:
-    """Raises guard.QueryRefused (and its PiiRefused) or EngineError with messages safe for the model."""
-    checked = guard.check(sql)
+def run_query(
+    engine: Engine, policy: pii.Policy, sql: str, limits: Limits, *, explain: bool = False
+) -> QueryResult:
+    """Raises guard.QueryRefused (and its PiiRefused) or EngineError with messages safe for the model. With
+    `explain`, the query's plan instead of its rows."""
+    checked = guard.check(sql, explain=explain)
     try:
-        with engine.execute(checked.sql, limits.timeout_seconds) as execution:
+        with engine.execute(checked, limits) as execution:
             # A plan carries no table data, only the query's own text: nothing in it to mask.
             mask_plan = (
                 lineage.MaskPlan({})
-                if checked.kind == "EXPLAIN"
+                if checked.explain
                 else lineage.plan(
                     execution.lineage,
                     policy,
@@ -57,7 +53,10 @@ def run_query(engine: Engine, policy: pii.Policy, sql: str, limits: Limits) -> Q
                     checked.sort_names,
                 )
             )
-            return _collect(execution.columns, execution.rows(), mask_plan, policy, limits)
+            result = _collect(execution.columns, execution.rows(), mask_plan, policy, limits)
+            if execution.stopped:
+                return result.model_copy(update={"truncated": True, "note": execution.stopped})
+            return result
     except EngineError as exc:
         raise EngineError(scrub_error(str(exc))) from None
 
@@ -79,7 +78,7 @@ def _collect(
             if column is not None:
                 row.append(to_cell(pii.apply(policy, column, value)))
                 continue
-            cell, found = pii.scrub_value(to_cell(value))
+            cell, found = scrub_cell(to_cell(value))
             redacted += found
             row.append(cell)
         size += len(json.dumps(row, default=str))
@@ -99,10 +98,26 @@ def _collect(
     )
 
 
+def scrub_cell(cell: Cell) -> tuple[Cell, int]:
+    """The detectors over a cell, into JSON values too."""
+    if isinstance(cell, dict):
+        scrubbed = {k: scrub_cell(v) for k, v in cell.items()}
+        return {k: v for k, (v, _) in scrubbed.items()}, sum(n for _, n in scrubbed.values())
+    if isinstance(cell, list):
+        items = [scrub_cell(v) for v in cell]
+        return [v for v, _ in items], sum(n for _, n in items)
+    return pii.scrub_value(cell)
+
+
 def to_cell(value: Any) -> Cell:
-    """A database value as JSON carries it: dates in ISO 8601, decimals as exact strings, bytes in base64."""
+    """A database value as JSON carries it: dates in ISO 8601, decimals as exact strings, bytes in base64, JSON
+    documents as JSON values."""
     if value is None or isinstance(value, str | int | float | bool):
         return value
+    if isinstance(value, dict):
+        return {str(k): to_cell(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_cell(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date | time):
@@ -113,7 +128,7 @@ def to_cell(value: Any) -> Cell:
         return "base64:" + base64.b64encode(bytes(value)).decode()
     if isinstance(value, UUID):
         return str(value)
-    return json.dumps(value, default=str) if isinstance(value, dict | list) else str(value)
+    return str(value)
 
 
 # Database messages quote the offending value ("invalid input syntax for type integer: "ann@example.com"").

@@ -83,8 +83,9 @@ def create_server(
     @mcp.tool(annotations=READ_ONLY)
     def explain_sql(query: QueryArgument) -> str:
         """Show the database's plan for a query without running it (to check joins and index use)."""
-        prefix = "EXPLAIN QUERY PLAN " if engine.dialect == "sqlite" else "EXPLAIN "
-        result = _safely("explain_sql", lambda: run_query(engine, policy, prefix + query, settings.limits))
+        result = _safely(
+            "explain_sql", lambda: run_query(engine, policy, query, settings.limits, explain=True)
+        )
         return "\n".join(" | ".join(str(v) for v in row) for row in result.rows)
 
     @mcp.tool(annotations=READ_ONLY)

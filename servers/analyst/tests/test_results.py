@@ -18,7 +18,7 @@ def test_cells_serialise_cleanly() -> None:
     assert to_cell(timedelta(days=2)) == "2 days, 0:00:00"
     assert to_cell(b"\x00\xff") == "base64:AP8="
     assert to_cell(UUID(int=1)) == "00000000-0000-0000-0000-000000000001"
-    assert to_cell({"a": [1, 2]}) == '{"a": [1, 2]}'
+    assert to_cell({"a": [1, Decimal("2.5")]}) == {"a": [1, "2.5"]}, "JSON values stay JSON values"
 
 
 def test_database_errors_never_echo_values() -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 from corpus import ADVERSARIAL, WRITES, variant
 
 from analyst import guard
 from analyst.engines import EngineError
-from analyst.guard import QueryRefused
+from analyst.guard import CheckedQuery, QueryRefused
 from analyst.pii import Policy
-from analyst.runner import Limits, run_query
+from analyst.runner import Limits, run_query, scrub_cell, to_cell
 
 LIMITS = Limits(row_limit=100, timeout_seconds=2.0, max_result_bytes=200_000)
 
@@ -34,10 +37,13 @@ def test_the_engine_alone_refuses_writes_the_guard_never_saw(target) -> None:
     outcomes = {"refused": 0, "ran": 0}
     for sql in WRITES:
         try:
-            with target.engine.execute(sql, 2.0) as execution:
+            unchecked = CheckedQuery(
+                sql=sql, kind="SELECT", ordinal_sort_refs=()
+            )  # the guard bypassed on purpose
+            with target.engine.execute(unchecked, Limits(timeout_seconds=2.0)) as execution:
                 list(execution.rows())
             outcomes["ran"] += 1
-        except EngineError:
+        except (EngineError, QueryRefused):  # the engine's own refusals (its plan check raises QueryRefused)
             outcomes["refused"] += 1
     assert target.digest() == before, "a write reached the database"
     assert outcomes["refused"] >= len(WRITES) * 0.8, outcomes
@@ -79,3 +85,111 @@ def test_a_statement_timeout_stops_runaway_queries(target) -> None:
     assert run_query(target.engine, Policy(), "SELECT 1 AS ok", LIMITS).rows == [[1]], (
         "the connection recovers"
     )
+
+
+# Subqueries that aggregate, filter or count non-personal columns of a table that also has personal ones: the
+# planner may scan its whole row for them, which is not a use of the personal columns.
+SUBQUERIES_ON_TABLES_WITH_PERSONAL_DATA = [
+    "SELECT count(*) FROM customers WHERE id > (SELECT avg(id) FROM customers)",
+    "SELECT city, count(*) FROM customers WHERE id IN (SELECT customer_id FROM orders GROUP BY customer_id "
+    "HAVING count(*) > 3) GROUP BY city ORDER BY city",
+    "SELECT count(*) FROM orders o WHERE o.customer_id = (SELECT max(c.id) FROM customers c WHERE c.city = 'Lyon')",
+    "SELECT count(*) FROM customers c WHERE EXISTS (SELECT 1 FROM customers d WHERE d.city = c.city AND d.id < c.id)",
+]
+# ... and what personal data must still not get through a subquery.
+SUBQUERY_LEAKS = [
+    "SELECT count(*) FROM customers WHERE id IN (SELECT id FROM customers WHERE email LIKE 'a%')",
+    "SELECT (SELECT ssn FROM customers ORDER BY id LIMIT 1) AS first",
+    "SELECT count(*) FROM orders WHERE customer_id > (SELECT length(max(email)) FROM customers)",
+]
+
+
+@pytest.mark.parametrize("sql", SUBQUERIES_ON_TABLES_WITH_PERSONAL_DATA)
+def test_subqueries_over_non_personal_columns_are_answered(target, sql: str) -> None:
+    result = run_query(target.engine, Policy(), sql, LIMITS)
+    assert result.rows == [[to_cell(v) for v in row] for row in target.raw_rows(sql, 100)]
+
+
+@pytest.mark.parametrize("sql", SUBQUERY_LEAKS)
+def test_personal_data_through_a_subquery_is_still_refused_or_masked(target, sql: str) -> None:
+    try:
+        text = json.dumps(run_query(target.engine, Policy(), sql, LIMITS).model_dump())
+    except QueryRefused as exc:
+        text = str(exc)
+        assert "personal data" in text
+    assert not [value for value in target.pii_values if value in text]
+
+
+SERVER_FACTS = {
+    "postgresql": [
+        "SELECT current_setting('data_directory')",
+        "SELECT setting FROM pg_settings WHERE name = 'data_directory'",
+        "SELECT setting FROM pg_catalog.pg_settings",
+        "SELECT version()",
+        "SELECT inet_server_addr(), inet_server_port()",
+        "SELECT query FROM pg_stat_activity",
+        "SELECT table_name FROM information_schema.tables",
+        "SELECT pg_postmaster_start_time()",
+        "SELECT pg_relation_filepath('customers')",
+    ],
+    "sqlite": [
+        "SELECT sqlite_version()",
+        "SELECT sql FROM sqlite_schema",
+        "SELECT * FROM pragma_database_list",
+        "SELECT sqlite_source_id()",
+    ],
+}
+
+
+def test_server_facts_are_refused_like_file_access(target) -> None:
+    for sql in SERVER_FACTS[target.dialect]:
+        with pytest.raises(QueryRefused, match=r"not available|not allowed|refused"):
+            run_query(target.engine, Policy(), sql, LIMITS)
+
+
+def test_type_questions_about_the_querys_own_values_stay_answered(target) -> None:
+    sql = {"postgresql": "SELECT pg_typeof(1) AS t", "sqlite": "SELECT typeof(1) AS t"}[target.dialect]
+    assert run_query(target.engine, Policy(), sql, LIMITS).rows == [["integer"]]
+
+
+def test_the_engine_refuses_server_facts_the_guard_never_saw(target) -> None:
+    for sql in SERVER_FACTS[target.dialect]:
+        unchecked = CheckedQuery(sql=sql, kind="SELECT", ordinal_sort_refs=())
+        with (
+            pytest.raises((QueryRefused, EngineError)),
+            target.engine.execute(unchecked, LIMITS) as execution,
+        ):
+            list(execution.rows())
+
+
+def test_json_values_come_back_as_json_values(target) -> None:
+    sql = {"postgresql": """SELECT '{"a": [1, "x"], "n": null}'::jsonb AS doc, '[1, 2]'::json AS list""",
+           "sqlite": """SELECT json_object('a', json_array(1, 'x'), 'n', NULL) AS doc, json('[1, 2]') AS list"""}  # fmt: skip
+    (row,) = run_query(target.engine, Policy(), sql[target.dialect], LIMITS).rows
+    if target.dialect == "postgresql":
+        assert row == [{"a": [1, "x"], "n": None}, [1, 2]]
+    else:  # SQLite has no JSON type: its JSON is text
+        assert json.loads(str(row[0])) == {"a": [1, "x"], "n": None}
+
+
+def test_personal_data_inside_json_values_is_redacted() -> None:
+    assert scrub_cell({"contact": ["ann@example.com", 3]}) == ({"contact": ["[REDACTED email]", 3]}, 1)
+
+
+def test_a_single_huge_value_is_never_received_and_the_call_stays_in_time(target) -> None:
+    huge = {
+        "postgresql": "SELECT string_agg(repeat('x', 1000), '') AS blob FROM generate_series(1, 50000)",
+        "sqlite": "SELECT printf('%.*c', 50000000, 'x') AS blob",
+    }[target.dialect]
+    started = time.monotonic()
+    try:
+        result = run_query(
+            target.engine, Policy(), huge, Limits(max_result_bytes=100_000, timeout_seconds=10)
+        )
+    except EngineError as exc:  # SQLite refuses to build it at all
+        assert "result cap of 100000 bytes" in str(exc)
+    else:
+        assert (
+            result.truncated and "larger than the result size cap" in (result.note or "") and not result.rows
+        )
+    assert time.monotonic() - started < 10

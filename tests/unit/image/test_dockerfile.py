@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from kit.image.dockerfile import render_dockerfile
-from kit.project.servers import load_server
+from kit.image.dockerfile import entrypoint, render_dockerfile
+from kit.project.servers import ServerDeclaration, load_index_server, load_server
 
 
 def test_rendered_dockerfile_builds_with_the_classic_builder(project: Path) -> None:
@@ -18,13 +18,35 @@ def test_server_declaration_is_rendered_into_the_image(project: Path) -> None:
     dockerfile = render_dockerfile(analyst)
     assert 'RUN ["python", "-m", "analyst.demo_data", "/opt/mcp/data/demo.db"]' in dockerfile
     assert "COPY --from=build /opt/mcp/data /opt/mcp/data" in dockerfile
-    assert 'ENV ANALYST_DATABASE_URL="sqlite:////opt/mcp/data/demo.db"' in dockerfile
-    assert dockerfile.rstrip().endswith('ENTRYPOINT ["python", "-m", "analyst"]')
     final_stage = dockerfile.split("FROM ${BASE_IMAGE}\n")[1]
     assert "USER 10001:10001" in final_stage and "/wheels" not in final_stage
 
 
+def test_a_code_change_rebuilds_only_layers_after_the_dependencies(project: Path) -> None:
+    dockerfile = render_dockerfile(load_server(project / "servers" / "mailer"))
+    build_stage = dockerfile.split("FROM ${BASE_IMAGE}")[1]
+    assert build_stage.index("-r /requirements.lock") < build_stage.index("COPY server /server")
+    final_stage = dockerfile.split("FROM ${BASE_IMAGE}")[2]
+    shared = final_stage.split("COPY")[0]
+    assert "USER 10001:10001" in shared and "ENV PATH" in shared, "the same for every server: cached once"
+
+
 def test_volume_folders_belong_to_the_server_user(project: Path) -> None:
     dockerfile = render_dockerfile(load_server(project / "servers" / "mailer"))
-    final_stage = dockerfile.split("FROM ${BASE_IMAGE}\n")[1]
-    assert "RUN mkdir -p /var/mcp/outbox && chown 10001:10001 /var/mcp/outbox" in final_stage
+    assert "mkdir -p /opt/server /var/mcp/outbox" in dockerfile
+    assert "COPY --from=build --chown=10001:10001 /var/mcp/outbox /var/mcp/outbox" in dockerfile
+
+
+def test_a_package_index_server_has_no_server_layer(tmp_path: Path) -> None:
+    server = load_index_server(tmp_path, "time", {"package": "mcp-server-time", "script": "mcp-server-time"})
+    assert "COPY server" not in render_dockerfile(server)
+
+
+def test_how_a_server_starts() -> None:
+    assert entrypoint(ServerDeclaration(module="analyst")) == ["python", "-m", "analyst"]
+    assert entrypoint(ServerDeclaration(function="pkg.srv:main")) == [
+        "python", "-c", "import sys; from pkg.srv import main; sys.exit(main())",
+    ]  # fmt: skip
+    script = ServerDeclaration(script="mcp-server-time")
+    assert entrypoint(script, {"mcp-server-time": "mcp_server_time:main"})[2].endswith("sys.exit(main())")
+    assert entrypoint(script) == ["/opt/venv/bin/mcp-server-time"]

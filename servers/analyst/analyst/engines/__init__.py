@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from analyst.guard import CheckedQuery
 from analyst.lineage import Lineage
 from analyst.pii import Policy
+
+
+@dataclass(frozen=True)
+class Limits:
+    row_limit: int = 100
+    timeout_seconds: float = 10.0  # the whole call: executing, fetching and masking
+    max_result_bytes: int = 1_000_000  # of the whole result, and so of any one value in it
 
 
 class EngineError(Exception):
@@ -21,6 +30,7 @@ class ConfigurationError(ValueError):
 class Execution(Protocol):
     columns: list[str]
     lineage: Lineage
+    stopped: str | None  # why the rows ended before the query's end (a value over the cap), if they did
 
     def rows(self) -> Iterator[tuple[Any, ...]]: ...
 
@@ -32,7 +42,10 @@ class Engine(Protocol):
 
     def tables(self) -> dict[str, list[str]]: ...
 
-    def execute(self, sql: str, timeout_seconds: float) -> AbstractContextManager[Execution]: ...
+    def execute(self, query: CheckedQuery, limits: Limits) -> AbstractContextManager[Execution]:
+        """Runs the guard's checked query (its kind decided once, there); no value larger than the result cap is
+        ever received, and the time limit holds from start to the last row."""
+        ...
 
     def close(self) -> None: ...
 

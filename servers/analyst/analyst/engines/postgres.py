@@ -11,63 +11,24 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import errors
+from psycopg import errors, pq
 
-from analyst.engines import EngineError
+from analyst.engines import EngineError, Limits
+from analyst.engines.postgres_lineage import Catalog, analyse_plan, refuse_system_use
+from analyst.guard import CheckedQuery
 from analyst.lineage import Column, Lineage
 from analyst.pii import Policy
 
 FETCH_BATCH = 200
-# Plan keys that hold expressions: conditions, keys and sort orders. A personal-data column in any of them is used
-# to filter, join, group or order.
-CONDITION_KEYS = (
-    "Filter", "Join Filter", "Hash Cond", "Merge Cond", "Index Cond", "Recheck Cond", "Sort Key", "Presorted Key",
-    "Group Key", "Hash Key", "Cache Key", "One-Time Filter", "Run Condition", "TID Cond", "Order By",
-)  # fmt: skip
-SET_OPERATIONS = {"Append", "Merge Append", "SetOp", "HashSetOp", "Recursive Union"}
-_CATALOG_SQL = """
-SELECT c.oid, n.nspname, c.relname, a.attnum, a.attname
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f')
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
-"""
-_INDEX_SQL = """
-SELECT ic.relname, n.nspname, t.relname, pg_get_indexdef(i.indexrelid)
-FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
-JOIN pg_namespace n ON n.oid = ic.relnamespace
-WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
-"""
-
-
-@dataclass
-class Catalog:
-    """User tables and views: names by OID for result origins, columns by name for plan references."""
-
-    by_oid: dict[int, tuple[str, dict[int, str]]] = field(default_factory=dict)
-    columns: dict[str, list[str]] = field(default_factory=dict)
-    indexes: dict[str, tuple[str, str]] = field(default_factory=dict)  # index -> (table, definition)
-
-    @classmethod
-    def load(cls, connection: psycopg.Connection) -> Catalog:
-        catalog = cls()
-        for oid, schema, table, attnum, column in connection.execute(_CATALOG_SQL, prepare=True):
-            name = table if schema == "public" else f"{schema}.{table}"
-            catalog.by_oid.setdefault(oid, (name, {}))[1][attnum] = column
-            catalog.columns.setdefault(name, []).append(column)
-        for index, schema, table, definition in connection.execute(_INDEX_SQL, prepare=True):
-            catalog.indexes[index] = (table if schema == "public" else f"{schema}.{table}", definition)
-        return catalog
 
 
 @dataclass
@@ -75,11 +36,30 @@ class _Execution:
     columns: list[str]
     lineage: Lineage
     _cursor: psycopg.Cursor[Any] | psycopg.ServerCursor[Any]
+    deadline: float
+    timeout_seconds: float
+    value_cap: int | None = None  # rows carry an extra last column: does one of its values exceed the cap?
+    stopped: str | None = None  # why rows() ended early, for the result's note
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
         # Nothing is fetched before the masker has seen the lineage: a refused query reads no rows at all.
-        while batch := self._cursor.fetchmany(FETCH_BATCH):
-            yield from batch
+        while True:
+            if time.monotonic() > self.deadline:
+                raise EngineError(f"the query ran longer than {self.timeout_seconds:g} s and was stopped")
+            batch = self._cursor.fetchmany(FETCH_BATCH)
+            if not batch:
+                return
+            for row in batch:
+                if self.value_cap is None:
+                    yield row
+                    continue
+                if row[-1]:  # the database kept it: a value this large is never sent, held or scanned here
+                    self.stopped = (
+                        f"stopped at a value larger than the result size cap of {self.value_cap} bytes; "
+                        "select a shorter value (e.g. left(column, 1000)) or aggregate less"
+                    )
+                    return
+                yield row[:-1]
 
 
 class PostgresEngine:
@@ -143,50 +123,49 @@ class PostgresEngine:
             return dict(self._catalog_for(connection).columns)
 
     @contextmanager
-    def execute(self, sql: str, timeout_seconds: float) -> Iterator[_Execution]:
-        with self._transaction(timeout_seconds) as connection:
-            milliseconds = f"{int(timeout_seconds * 1000)}ms"
+    def execute(self, query: CheckedQuery, limits: Limits) -> Iterator[_Execution]:
+        deadline = time.monotonic() + limits.timeout_seconds
+        with self._transaction(limits.timeout_seconds) as connection:
+            milliseconds = f"{int(limits.timeout_seconds * 1000)}ms"
             connection.execute(
                 "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)",
                 (milliseconds, milliseconds),
                 prepare=True,
             )
-            execution = self._run(connection, sql)
+            execution = self._run(connection, query, limits, deadline)
             try:
                 yield execution
             finally:
                 execution._cursor.close()
 
-    def _run(self, connection: psycopg.Connection, sql: str) -> _Execution:
-        if re.match(r"\s*\(?\s*explain\b", sql, re.IGNORECASE):
+    def _run(
+        self, connection: psycopg.Connection, query: CheckedQuery, limits: Limits, deadline: float
+    ) -> _Execution:
+        if query.explain:  # a plan carries the query's text, no table data
             cursor = connection.cursor()
             try:
-                cursor.execute(sql, prepare=True)
+                cursor.execute(f"EXPLAIN {query.sql}" if query.plan_only else query.sql, prepare=True)
             except BaseException:
                 cursor.close()
                 raise
             names = [c.name for c in cursor.description or []]
-            return _Execution(names, Lineage(Counter(), [None] * len(names)), cursor)
+            return _Execution(
+                names, Lineage(Counter(), [None] * len(names)), cursor, deadline, limits.timeout_seconds
+            )
         catalog = self._catalog_for(connection)
         with connection.cursor() as plan_cursor:
-            plan_cursor.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) {sql}", prepare=True)
+            plan_cursor.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) {query.sql}", prepare=True)
             plan = _plan_of(plan_cursor.fetchone())
+        refuse_system_use(plan)
+        names, origins = _describe(connection, query.sql, catalog)
         cursor = connection.cursor(name=f"analyst_{next(self._cursor_ids)}")
-        try:
-            cursor.execute(sql)  # DECLARE ... CURSOR, over the extended protocol: one statement only
+        try:  # DECLARE ... CURSOR, over the extended protocol: one statement only
+            cursor.execute(_capped(query.sql, len(names), limits.max_result_bytes))
         except BaseException:
             cursor.close()
             raise
-        result = cursor.pgresult
-        assert result is not None
-        origins: list[Column | None] = []
-        for index in range(result.nfields):
-            table = catalog.by_oid.get(result.ftable(index))
-            column = table[1].get(result.ftablecol(index)) if table else None
-            origins.append((table[0], column) if table and column else None)
-        names = [c.name for c in cursor.description or []]
         lineage = analyse_plan(plan, catalog, len(names), origins)
-        return _Execution(names, lineage, cursor)
+        return _Execution(names, lineage, cursor, deadline, limits.timeout_seconds, limits.max_result_bytes)
 
     def _discard(self) -> None:
         if self._connection is not None:
@@ -198,85 +177,36 @@ class PostgresEngine:
             self._discard()
 
 
-def analyse_plan(
-    plan: dict[str, Any], catalog: Catalog, output_count: int, origins: list[Column | None]
-) -> Lineage:
-    """Every use of every column the plan touches, classified: plain flow to the output, inside an expression, or in
-    a condition, key or ordering. Only PII columns matter to the masker, but all are reported alike."""
-    scans = list(_scan_nodes(plan))
-    columns_by_alias = {n["Alias"]: (_table_name(n), catalog.columns.get(_table_name(n), [])) for n in scans}
-    reads: Counter[Column] = Counter()
-    in_expressions: set[Column] = set()
-    flows: set[Column] = set()
-
-    def references(text: str, whole_rows: bool = True) -> set[Column]:
-        found = set()
-        for alias, (table, columns) in columns_by_alias.items():
-            for column in columns:
-                if re.search(rf'(?<![\w."]){_ident(alias)}\.{_ident(column)}(?![\w"])', text) or (
-                    len(columns_by_alias) == 1 and re.search(rf'(?<![\w."]){_ident(column)}(?![\w"(])', text)
-                ):
-                    found.add((table, column))
-            if whole_rows and re.search(rf'(?<![\w."]){_ident(alias)}\.\*', text):
-                found.update((table, column) for column in columns)
-        return found
-
-    def visit(node: dict[str, Any], top: bool, under_set_or_subplan: bool) -> None:
-        relationship = node.get("Parent Relationship", "")
-        hidden = (
-            under_set_or_subplan
-            or relationship in ("InitPlan", "SubPlan")
-            or node["Node Type"] in SET_OPERATIONS
+def _describe(
+    connection: psycopg.Connection, sql: str, catalog: Catalog
+) -> tuple[list[str], list[Column | None]]:
+    """The query's output columns and the table column each is a plain copy of, from its RowDescription, without
+    running it (libpq's prepare and describe)."""
+    pgconn = connection.pgconn
+    prepared = pgconn.prepare(b"", sql.encode())
+    if prepared.status != pq.ExecStatus.COMMAND_OK:
+        raise EngineError(
+            (prepared.error_message or b"the query could not be prepared").decode(errors="replace").strip()
         )
-        for key in CONDITION_KEYS:
-            value = node.get(key)
-            for text in value if isinstance(value, list) else [value] if value else []:
-                reads.update(references(text))
-        index = catalog.indexes.get(node.get("Index Name", ""))
-        if index:  # an index scan filters or orders by the indexed columns, even where the plan shows no key
-            table, definition = index
-            indexed = [
-                c for c in catalog.columns.get(table, []) if re.search(rf"\b{re.escape(c)}\b", definition)
-            ]
-            reads.update((table, c) for c in indexed)
-        outputs = node.get("Output", [])
-        is_scan = "Relation Name" in node
-        for position, text in enumerate(outputs):
-            used = references(text)
-            if not used:
-                continue
-            plain = _is_plain_reference(text)
-            if not plain or hidden:
-                in_expressions.update(used)
-                reads.update(used)
-            elif not is_scan or (top and position < output_count):
-                flows.update(used)  # a scan's own outputs are its physical row, read or not
-        for child in node.get("Plans", []):
-            visit(child, False, hidden)
-
-    visit(plan, True, False)
-    reads.update(flows)
-    return Lineage(reads=reads, origins=origins, in_expressions=in_expressions)
+    result = pgconn.describe_prepared(b"")
+    names, origins = [], []
+    for index in range(result.nfields):
+        names.append((result.fname(index) or b"?").decode(errors="replace"))
+        table = catalog.by_oid.get(result.ftable(index))
+        column = table[1].get(result.ftablecol(index)) if table else None
+        origins.append((table[0], column) if table and column else None)
+    return names, origins
 
 
-def _scan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    if "Relation Name" in node:
-        yield node
-    for child in node.get("Plans", []):
-        yield from _scan_nodes(child)
-
-
-def _table_name(node: dict[str, Any]) -> str:
-    schema = node.get("Schema", "public")
-    return node["Relation Name"] if schema == "public" else f"{schema}.{node['Relation Name']}"
-
-
-def _ident(name: str) -> str:
-    return rf'(?:{re.escape(name)}|"{re.escape(name)}")'
-
-
-def _is_plain_reference(text: str) -> bool:
-    return re.fullmatch(r'\(*(?:"?[\w$]+"?\.)?"?[\w$]+"?\)*', text.strip()) is not None
+def _capped(sql: str, width: int, cap: int) -> str:
+    """The query wrapped so that no value over `cap` bytes leaves the database: such a value becomes NULL, and a
+    last column says the row had one. pg_column_size reads a value's size from its header, whatever its length."""
+    if width == 0:
+        return sql
+    names = [f"c{i}" for i in range(width)]
+    values = [f"CASE WHEN pg_column_size(_q.{n}) > {cap} THEN NULL ELSE _q.{n} END" for n in names]
+    oversize = " OR ".join(f"coalesce(pg_column_size(_q.{n}) > {cap}, false)" for n in names)
+    return f"SELECT {', '.join(values)}, ({oversize}) FROM ({sql}\n) AS _q({', '.join(names)})"
 
 
 def _plan_of(row: Any) -> dict[str, Any]:

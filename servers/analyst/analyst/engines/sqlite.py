@@ -14,7 +14,8 @@ from typing import Any
 
 import apsw
 
-from analyst.engines import ConfigurationError, EngineError
+from analyst.engines import ConfigurationError, EngineError, Limits
+from analyst.guard import CheckedQuery
 from analyst.lineage import Column, Lineage
 from analyst.pii import Policy
 
@@ -29,7 +30,7 @@ ALLOWED_FUNCTIONS = frozenset(
     concat_ws likelihood likely unlikely random json json_extract json_object json_array json_group_array
     json_group_object json_type json_valid json_array_length json_quote json_each json_tree -> ->>
     row_number rank dense_rank percent_rank cume_dist ntile lag lead first_value last_value nth_value
-    sqlite_version changes total_changes median percentile percentile_cont percentile_disc
+    changes total_changes median percentile percentile_cont percentile_disc
     """.split()
 )
 PROGRESS_STEPS = 1000  # VM instructions between timeout checks
@@ -40,6 +41,7 @@ class _Execution:
     columns: list[str]
     lineage: Lineage
     cursor: apsw.Cursor
+    stopped: str | None = None  # SQLite refuses an oversized value itself (SQLITE_LIMIT_LENGTH)
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
         yield from self.cursor
@@ -98,8 +100,12 @@ class SqliteEngine:
             connection.close()
 
     @contextmanager
-    def execute(self, sql: str, timeout_seconds: float) -> Iterator[_Execution]:
+    def execute(self, query: CheckedQuery, limits: Limits) -> Iterator[_Execution]:
         connection = self._connect()
+        # SQLite itself refuses to make a string or blob longer than the result cap: no value beyond it is built.
+        connection.limit(apsw.SQLITE_LIMIT_LENGTH, max(limits.max_result_bytes, 1000))
+        timeout_seconds = limits.timeout_seconds
+        sql = f"EXPLAIN QUERY PLAN {query.sql}" if query.plan_only else query.sql
         reads: Counter[Column] = Counter()
         deadline = time.monotonic() + timeout_seconds
         described: list[tuple[Any, ...]] = []
@@ -108,6 +114,10 @@ class SqliteEngine:
             action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None
         ) -> int:
             if action == apsw.SQLITE_READ:
+                if arg1 and arg1.lower().startswith("sqlite_"):
+                    return (
+                        apsw.SQLITE_DENY
+                    )  # SQLite's own tables: server facts, not data (db://schema has the schema)
                 if arg1 and arg2 is not None:
                     reads[(arg1, arg2)] += 1
                 return apsw.SQLITE_OK
@@ -139,6 +149,11 @@ class SqliteEngine:
             raise EngineError("the statement was refused: only one read-only statement may run") from None
         except apsw.InterruptError:
             raise EngineError(f"the query ran longer than {timeout_seconds:g} s and was stopped") from None
+        except apsw.TooBigError:
+            raise EngineError(
+                f"a value would exceed the result cap of {limits.max_result_bytes} bytes; select a shorter one "
+                "(e.g. substr(...)) or aggregate less"
+            ) from None
         except apsw.AuthError as exc:
             raise EngineError(
                 f"not authorized: {exc} (this connection only reads, with a fixed set of functions)"

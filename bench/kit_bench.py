@@ -1,0 +1,380 @@
+"""The kit's own costs against their floors, for the analyst and the mailer: time to first response, call round
+trip, image size, build times, idle memory. Every figure is a median over repeated runs with its spread (min-max);
+every comparison is a ratio taken in this run. Prints a table, writes .bench/kit.json and .bench/kit.png.
+
+Run after `make setup` (`make bench` does): it builds what it needs, in a temporary copy of the servers for the
+build timings, and removes its own images afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import docker
+from mcp import Client, StdioServerParameters
+from rich.console import Console
+from rich.table import Table
+
+from kit import __version__
+from kit.clients.configure import launch_entries
+from kit.containers import engine
+from kit.image.base_image import ensure_base_image, is_kit_base
+from kit.image.builder import build_servers, raise_for_failures
+from kit.image.smoke import docker_client_env
+from kit.project.servers import Server, discover, select
+from kit.project.settings import Settings, load_settings
+from kit.reporting import SilentReporter
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / ".bench"
+STARTS = int(os.environ.get("BENCH_STARTS", "7"))
+CALLS = int(os.environ.get("BENCH_CALLS", "200"))
+console = Console()
+Figure = dict[str, Any]
+
+
+def figure(samples: list[float], unit: str) -> Figure:
+    return {
+        "median": statistics.median(samples),
+        "min": min(samples),
+        "max": max(samples),
+        "runs": len(samples),
+        "unit": unit,
+    }
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def seconds(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+# -- starting and calling -------------------------------------------------------------------------------------------
+
+
+def native_params(server: Server) -> StdioServerParameters:
+    env = {"MAILER_OUTBOX": str(Path(tempfile.gettempdir()) / "mcpkit-bench-outbox")}
+    return StdioServerParameters(command=sys.executable, args=["-m", str(server.declaration.module)], env=env)
+
+
+def container_params(settings: Settings, server: Server) -> StdioServerParameters:
+    (entry,) = launch_entries(settings, [server])
+    return StdioServerParameters(command=entry.command, args=entry.args, env=docker_client_env(entry.env))
+
+
+async def _first_response(params: StdioServerParameters) -> float:
+    """Spawn to the answer of `initialize`: what a client waits for when it opens."""
+    started = time.perf_counter()
+    async with Client(params, mode="legacy"):
+        return time.perf_counter() - started
+
+
+def first_response(params: StdioServerParameters) -> float:
+    return anyio.run(_first_response, params)
+
+
+async def _round_trips(params: StdioServerParameters, call: Callable[[Client], Any]) -> list[float]:
+    samples = []
+    async with Client(params, mode="legacy") as client:
+        for _ in range(10):  # warm-up
+            await call(client)
+        for _ in range(CALLS):
+            started = time.perf_counter()
+            await call(client)
+            samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def round_trips(params: StdioServerParameters, call: Callable[[Client], Any]) -> list[float]:
+    return anyio.run(_round_trips, params, call)
+
+
+CALLS_BY_SERVER: dict[str, Callable[[Client], Any]] = {
+    "analyst": lambda c: c.call_tool("run_sql", {"query": "SELECT count(*) FROM products"}),
+    "mailer": lambda c: (
+        c.send_ping()
+    ),  # send_email is rate-limited to 5 a minute: the round trip itself is measured
+}
+
+
+def idle_memory_mib(client: docker.DockerClient, params: StdioServerParameters, server: str) -> float:
+    """Memory of a connected, idle server container (the page cache left out)."""
+
+    async def measure() -> float:
+        async with Client(params, mode="legacy"):
+            await anyio.sleep(3)
+            (container,) = client.containers.list(filters={"label": f"io.mcpkit.server={server}"})
+            stats = container.stats(stream=False)["memory_stats"]
+            cache = stats.get("stats", {}).get("total_inactive_file", stats.get("stats", {}).get("cache", 0))
+            return (stats["usage"] - cache) / 2**20
+
+    return anyio.run(measure)
+
+
+def drop_caches() -> bool:
+    """Empty the kernel's page cache (root only), so a start reads the image from disk as after a reboot."""
+    try:
+        subprocess.run(["sync"], check=True)
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        return True
+    except OSError:
+        return False
+
+
+# -- sizes and builds -----------------------------------------------------------------------------------------------
+
+
+def installed_bytes(client: docker.DockerClient, tag: str) -> int:
+    """What the server's packages occupy in its image: the size floor is the base plus this."""
+    output = client.containers.run(
+        tag, ["-c", "du -sb /opt/venv /opt/server | awk '{s+=$1} END {print s}'"], entrypoint=["sh"], remove=True,
+        network_mode="none",
+    )  # fmt: skip
+    return int(output.decode().strip())
+
+
+NAIVE_DOCKERFILE = """\
+FROM {base}
+COPY wheels /wheels
+COPY server /server
+RUN python3 -m venv /venv && /venv/bin/pip install --no-index --find-links /wheels /server/*.whl
+ENTRYPOINT ["/venv/bin/python", "-m", "{module}"]
+"""
+
+
+def naive_build(
+    client: docker.DockerClient, settings: Settings, server: Server, workdir: Path
+) -> tuple[float, int]:
+    """What a user would write on the same base: one stage, pip and all, from the same wheels (nothing pulled)."""
+    context = workdir / "naive"
+    shutil.copytree(settings.cache_dir / "contexts", workdir / "contexts-copy", dirs_exist_ok=True)
+    source = next((workdir / "contexts-copy").glob(f"*/{server.name}/context"))
+    shutil.copytree(source / "wheels", context / "wheels")
+    shutil.copytree(source / "server", context / "server")
+    (context / "Dockerfile").write_text(
+        NAIVE_DOCKERFILE.format(base=settings.base_image, module=server.declaration.module)
+    )
+    started = time.perf_counter()
+    image, _ = client.images.build(
+        path=str(context), tag=f"mcpkit-bench/naive-{server.name}", nocache=True, rm=True
+    )
+    return time.perf_counter() - started, int(image.attrs["Size"])
+
+
+def build_timings(settings: Settings, server: Server, workdir: Path) -> dict[str, float]:
+    """Cold (a new project: no build cache, no lock), then rebuilds after a one-line code change and after a
+    dependency change, all through `kit build`'s own code."""
+    project = workdir / "project"
+    shutil.copytree(
+        server.path, project / "servers" / server.name, ignore=shutil.ignore_patterns("tests", "__pycache__")
+    )  # type: ignore[arg-type]
+    bench = settings.model_copy(
+        update={"project_dir": project, "servers_dir": None, "image_prefix": "mcpkit-bench"}
+    )
+
+    def build() -> float:
+        (copy,) = select(discover(bench), [server.name])
+        started = time.perf_counter()
+        raise_for_failures(build_servers(bench, [copy], SilentReporter()))
+        return time.perf_counter() - started
+
+    timings = {"cold_build_s": build()}
+    code = project / "servers" / server.name / server.name / "server.py"
+    code.write_text(code.read_text() + "\n# a one-line change\n")
+    timings["rebuild_after_code_change_s"] = build()
+    pyproject = project / "servers" / server.name / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("dependencies = [", 'dependencies = ["six>=1.16", ', 1)
+    )
+    timings["rebuild_after_dependency_change_s"] = build()
+    return timings
+
+
+# -- the run --------------------------------------------------------------------------------------------------------
+
+
+def measure(settings: Settings, servers: list[Server], client: docker.DockerClient) -> dict[str, Any]:
+    base = settings.base_image
+    results: dict[str, Any] = {
+        "floor_docker_true_s": figure(
+            [seconds(["docker", "run", "--rm", base, "true"]) for _ in range(STARTS)], "s"
+        ),
+        "floor_docker_python_s": figure(
+            [seconds(["docker", "run", "--rm", base, "python3", "-c", "pass"]) for _ in range(STARTS)], "s"
+        ),
+        "bare_interpreter_s": figure([seconds([sys.executable, "-c", "pass"]) for _ in range(STARTS)], "s"),
+        "base_image_mb": client.images.get(base).attrs["Size"] / 1e6,
+    }
+    for server in servers:
+        native, contained = native_params(server), container_params(settings, server)
+        first_native, first_container = [], []
+        for _ in range(STARTS):  # interleaved, so both see the same machine
+            first_native.append(first_response(native))
+            first_container.append(first_response(contained))
+        cold = None
+        if drop_caches():
+            cold = first_response(contained)
+        native_calls = round_trips(native, CALLS_BY_SERVER[server.name])
+        container_calls = round_trips(contained, CALLS_BY_SERVER[server.name])
+        tag = f"{settings.image_prefix}/{server.name}:{server.version}"
+        image_bytes = int(client.images.get(tag).attrs["Size"])
+        floor_bytes = int(client.images.get(base).attrs["Size"]) + installed_bytes(client, tag)
+        results[server.name] = {
+            "first_response_native_s": figure(first_native, "s"),
+            "first_response_container_s": figure(first_container, "s"),
+            "first_response_container_cold_caches_s": cold,
+            "call_native_ms": {"p50": percentile(native_calls, 50), "p99": percentile(native_calls, 99), "runs": CALLS},
+            "call_container_ms": {"p50": percentile(container_calls, 50), "p99": percentile(container_calls, 99), "runs": CALLS},
+            "image_mb": image_bytes / 1e6,
+            "image_floor_mb": floor_bytes / 1e6,
+            "idle_memory_mib": idle_memory_mib(client, contained, server.name),
+        }  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="mcpkit-bench-") as scratch:
+        mailer = next(s for s in servers if s.name == "mailer")
+        results["mailer"]["builds"] = build_timings(settings, mailer, Path(scratch))
+        naive_seconds, naive_bytes = naive_build(client, settings, mailer, Path(scratch))
+        results["mailer"]["builds"]["naive_dockerfile_cold_build_s"] = naive_seconds
+        results["mailer"]["naive_image_mb"] = naive_bytes / 1e6
+    return results
+
+
+def ratios(results: dict[str, Any]) -> dict[str, Any]:
+    floor = results["floor_docker_python_s"]["median"]
+    bare = results["bare_interpreter_s"]["median"]
+    out: dict[str, Any] = {}
+    for name in ("analyst", "mailer"):
+        r = results[name]
+        expected = floor + r["first_response_native_s"]["median"] - bare
+        out[name] = {
+            "first_response_vs_floor_plus_native": r["first_response_container_s"]["median"] / expected,
+            "first_response_container_over_native": r["first_response_container_s"]["median"] / r["first_response_native_s"]["median"],
+            "call_p50_added_ms": r["call_container_ms"]["p50"] - r["call_native_ms"]["p50"],
+            "image_vs_floor": r["image_mb"] / r["image_floor_mb"],
+        }  # fmt: skip
+    builds = results["mailer"]["builds"]
+    out["mailer"]["cold_build_vs_naive"] = builds["cold_build_s"] / builds["naive_dockerfile_cold_build_s"]
+    out["mailer"]["code_change_rebuild_vs_cold"] = (
+        builds["rebuild_after_code_change_s"] / builds["cold_build_s"]
+    )
+    out["mailer"]["image_vs_naive"] = results["mailer"]["image_mb"] / results["mailer"]["naive_image_mb"]
+    return out
+
+
+TARGETS = {
+    "first_response_vs_floor_plus_native": ("<=", 1.10),
+    "call_p50_added_ms": ("<=", 1.0),
+    "image_vs_floor": ("<=", 1.10),
+    "cold_build_vs_naive": ("<=", 2.0),
+    "code_change_rebuild_vs_cold": ("<=", 0.10),
+}
+
+
+def report(results: dict[str, Any], rates: dict[str, Any]) -> None:
+    table = Table(
+        "figure", "analyst", "mailer", title=f"mcpkit {__version__}: median (min-max) of runs on this machine"
+    )
+
+    def fig(value: Any) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, dict) and "median" in value:
+            return f"{value['median']:.3f} ({value['min']:.3f}-{value['max']:.3f})"
+        if isinstance(value, dict):
+            return f"p50 {value['p50']:.2f} / p99 {value['p99']:.2f}"
+        return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+    for key in ("first_response_native_s", "first_response_container_s", "first_response_container_cold_caches_s",
+                "call_native_ms", "call_container_ms", "image_mb", "image_floor_mb", "idle_memory_mib"):  # fmt: skip
+        table.add_row(key, fig(results["analyst"][key]), fig(results["mailer"][key]))
+    for key in ("floor_docker_true_s", "floor_docker_python_s", "bare_interpreter_s", "base_image_mb"):
+        table.add_row(key, fig(results[key]), "")
+    for key, value in results["mailer"]["builds"].items():
+        table.add_row(key, "", fig(value))
+    table.add_row("naive_image_mb", "", fig(results["mailer"]["naive_image_mb"]))
+    console.print(table)
+    targets = Table("ratio", "analyst", "mailer", "target", title="Ratios taken in this run")
+    for key in sorted({k for r in rates.values() for k in r}):
+        op, bound = TARGETS.get(key, ("", None))
+        cells = [f"{rates[n][key]:.3f}" if key in rates[n] else "" for n in ("analyst", "mailer")]
+        targets.add_row(key, *cells, f"{op} {bound}" if bound is not None else "")
+    console.print(targets)
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure_, axes = pyplot.subplots(1, 2, figsize=(11, 4))
+    names = ["analyst", "mailer"]
+    floor = results["floor_docker_python_s"]["median"]
+    for index, (label, key) in enumerate(
+        [("native", "first_response_native_s"), ("container", "first_response_container_s")]
+    ):
+        axes[0].bar(
+            [i + index * 0.4 for i in range(2)], [results[n][key]["median"] for n in names], 0.4, label=label
+        )
+    axes[0].axhline(floor, color="grey", linestyle="--", label="docker run python3 -c pass")
+    axes[0].set_xticks([0.2, 1.2], names)
+    axes[0].set_ylabel("seconds to the first response")
+    axes[0].legend()
+    builds = results["mailer"]["builds"]
+    axes[1].barh(list(builds), list(builds.values()))
+    axes[1].set_xlabel("seconds (mailer)")
+    figure_.tight_layout()
+    figure_.savefig(path, dpi=110)
+
+
+def machine() -> dict[str, Any]:
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    with engine.connected() as client:
+        engine_version = client.version().get("Version")
+    return {
+        "commit": commit, "kit": __version__, "python": platform.python_version(), "platform": platform.platform(),
+        "cpus": os.cpu_count(), "docker": engine_version, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }  # fmt: skip
+
+
+def main() -> None:
+    settings = load_settings(cwd=REPO)
+    if is_kit_base(settings):
+        ensure_base_image(settings, SilentReporter())
+    servers = select(discover(settings), ["analyst", "mailer"])
+    raise_for_failures(build_servers(settings, servers, SilentReporter()))
+    with engine.connected() as client:
+        try:
+            results = measure(settings, servers, client)
+        finally:
+            for image in client.images.list(name="mcpkit-bench/*"):
+                client.images.remove(image.id, force=True)
+    rates = ratios(results)
+    report(results, rates)
+    OUT.mkdir(exist_ok=True)
+    document = {"machine": machine(), "results": results, "ratios": rates, "targets": TARGETS}
+    (OUT / "kit.json").write_text(json.dumps(document, indent=2) + "\n")
+    plot(results, OUT / "kit.png")
+    console.print(f"saved {OUT / 'kit.json'} and {OUT / 'kit.png'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Every use of the MCP SDK's private parts, in one place.
+
+The SDK (2.3) has no public way yet to find a registered tool, to validate arguments the way the tool itself will,
+or to learn the transport's session id inside a request. When an SDK release changes one of these, this module is
+the one file to mend, and tests/test_sdk_seam.py names the seam that broke.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.tools.base import Tool
+
+SUPPORTED_SDK = ">=2.3,<2.4"  # the range these seams are tested with; pinned in pyproject.toml
+
+
+def find_tool(server: MCPServer, name: object) -> Tool | None:
+    """The registered tool called `name` (seam: MCPServer._tool_manager.get_tool)."""
+    if not isinstance(name, str):
+        return None
+    return server._tool_manager.get_tool(name)
+
+
+def validate_arguments(tool: Tool, arguments: dict[str, Any]) -> None:
+    """Validate as the SDK will before calling the tool; raises pydantic's ValidationError
+    (seam: Tool.fn_metadata.arg_model and FuncMetadata.pre_parse_json)."""
+    metadata = tool.fn_metadata
+    metadata.arg_model.model_validate(metadata.pre_parse_json(arguments))
+
+
+def transport_session_id(session: object) -> str | None:
+    """The transport's session id (streamable HTTP), None over stdio (seam: ServerSession._connection.session_id)."""
+    connection = getattr(session, "_connection", None)
+    value = getattr(connection, "session_id", None)
+    return value if isinstance(value, str) else None

@@ -1,0 +1,74 @@
+"""The MCP SDK's private parts the runtime relies on, each checked against the installed SDK. A failure here names
+the seam an SDK release changed; mcpkit_runtime/sdk.py is the one file to mend."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.server.mcpserver import Context, MCPServer
+from packaging.specifiers import SpecifierSet
+from pydantic import ValidationError
+
+from mcpkit_runtime import sdk
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _server() -> MCPServer:
+    server = MCPServer("seam")
+
+    @server.tool()
+    def add(a: int, b: int = 1) -> int:
+        return a + b
+
+    return server
+
+
+def test_the_installed_sdk_is_in_the_range_the_seams_are_tested_with() -> None:
+    assert version("mcp") in SpecifierSet(sdk.SUPPORTED_SDK), (
+        f"mcp {version('mcp')} is outside {sdk.SUPPORTED_SDK}: re-check every seam in mcpkit_runtime/sdk.py"
+    )
+
+
+def test_seam_tool_manager_get_tool() -> None:
+    server = _server()
+    assert hasattr(server, "_tool_manager"), "seam broken: MCPServer._tool_manager is gone"
+    tool = sdk.find_tool(server, "add")
+    assert tool is not None and tool.name == "add", "seam broken: MCPServer._tool_manager.get_tool"
+    assert sdk.find_tool(server, "nope") is None and sdk.find_tool(server, 3) is None
+
+
+def test_seam_fn_metadata_arg_model_and_pre_parse_json() -> None:
+    tool = sdk.find_tool(_server(), "add")
+    assert tool is not None
+    assert hasattr(tool, "fn_metadata") and hasattr(tool.fn_metadata, "arg_model"), (
+        "seam broken: Tool.fn_metadata.arg_model"
+    )
+    assert hasattr(tool.fn_metadata, "pre_parse_json"), "seam broken: FuncMetadata.pre_parse_json"
+    sdk.validate_arguments(tool, {"a": "2"})
+    with pytest.raises(ValidationError):
+        sdk.validate_arguments(tool, {"b": 2})
+    assert "a" in tool.parameters["properties"]
+
+
+async def test_seam_session_connection_is_reachable_from_a_request() -> None:
+    seen: dict[str, Any] = {}
+    server = MCPServer("seam")
+
+    @server.tool()
+    def probe(ctx: Context) -> str:
+        seen["session"] = ctx.request_context.session
+        return "ok"
+
+    async with Client(server) as client:
+        await client.call_tool("probe", {})
+    assert hasattr(seen["session"], "_connection"), "seam broken: ServerSession._connection"
+    assert sdk.transport_session_id(seen["session"]) is None, "in memory (like stdio) there is no session id"
