@@ -100,10 +100,11 @@ def launch_entries(
         raise KitError(f"--volume needs an absolute host path: {', '.join(relative)}")
     entries = []
     for server in servers:
-        args = docker_run_args(
-            server, image_tag(settings, server), extra_labels=extra_labels, network=network, volumes=volumes
-        )
         env = {name: env_values[name] for name in server.passed_env if name in env_values}
+        args = docker_run_args(
+            server, image_tag(settings, server), extra_labels=extra_labels, network=network, volumes=volumes,
+            env_names=list(env),
+        )  # fmt: skip
         entries.append(LaunchEntry(server.name, settings.docker_command, args, env))
     return entries
 

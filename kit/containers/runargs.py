@@ -16,12 +16,14 @@ def docker_run_args(
     extra_labels: dict[str, str] | None = None,
     network: str | None = None,
     volumes: dict[str, str] | None = None,
+    env_names: list[str] | None = None,
 ) -> list[str]:
     """Arguments after `docker`: stdio attached, no TTY, removed on exit, no fixed --name (clients may start twice).
 
     `network` attaches the container to that Docker network (say, the one a database is on); by default a server
     gets none unless it declares it needs one. A declared volume is a named Docker volume unless `volumes` maps its
     name to a host folder, which is bind-mounted instead (it must be writable by the container user).
+    `env_names` are the variables the client sets (by name only); see below.
     """
     limits = server.declaration.limits
     args = ["run", "-i", "--rm", "--init"]
@@ -42,6 +44,7 @@ def docker_run_args(
     for key, value in labels.items():
         args += ["--label", f"{key}={value}"]
     # By name only: docker copies the value from its own environment, which the client fills from the env block.
-    for name in server.passed_env:
+    # Only names that block sets: `-e NAME` with NAME unset would remove the image's own default for it.
+    for name in env_names or []:
         args += ["-e", name]
     return [*args, image]

@@ -4,6 +4,8 @@ MCP_RATE_LIMITS     tool=RATE[,tool=RATE...]  e.g. send_email=5/min:5,*=60/min  
 MCP_TOOL_COSTS      tool=COST[,...]           e.g. profile_table=10
 MCP_SESSION_BUDGET  total cost a session may spend, e.g. 200 (unset: unlimited)
 MCP_AUDIT_FILE      also append audit lines to this file (e.g. on a mounted volume)
+MCP_MAX_ARGUMENT_BYTES  largest tool arguments accepted, as JSON (default 1 MiB)
+MCP_MAX_MESSAGE_BYTES   largest protocol message read from stdin (default 4 MiB; see mcpkit_runtime.stdio)
 MCP_JOB_CONCURRENCY, MCP_JOB_TTL_SECONDS, MCP_JOB_MAX   bounds of the long-running job store
 """
 
@@ -27,6 +29,7 @@ class RuntimeConfig:
     job_concurrency: int = 2
     job_ttl_seconds: float = 3600.0
     job_max: int = 100
+    max_argument_bytes: int = 1024 * 1024
 
     def rate_for(self, tool: str) -> Rate | None:
         return self.rate_limits.get(tool, self.rate_limits.get("*"))
@@ -50,6 +53,11 @@ class RuntimeConfig:
             config = replace(config, session_budget=_number(env["MCP_SESSION_BUDGET"], "MCP_SESSION_BUDGET"))
         if env.get("MCP_AUDIT_FILE"):
             config = replace(config, audit_file=Path(env["MCP_AUDIT_FILE"]))
+        if env.get("MCP_MAX_ARGUMENT_BYTES"):
+            config = replace(
+                config,
+                max_argument_bytes=int(_number(env["MCP_MAX_ARGUMENT_BYTES"], "MCP_MAX_ARGUMENT_BYTES")),
+            )
         if env.get("MCP_JOB_CONCURRENCY"):
             config = replace(
                 config, job_concurrency=int(_number(env["MCP_JOB_CONCURRENCY"], "MCP_JOB_CONCURRENCY"))

@@ -7,10 +7,11 @@ the one file to mend, and tests/test_sdk_seam.py names the seam that broke.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools.base import Tool
+from mcp.server.stdio import stdio_server
 
 SUPPORTED_SDK = ">=2.3,<2.4"  # the range these seams are tested with; pinned in pyproject.toml
 
@@ -34,3 +35,11 @@ def transport_session_id(session: object) -> str | None:
     connection = getattr(session, "_connection", None)
     value = getattr(connection, "session_id", None)
     return value if isinstance(value, str) else None
+
+
+async def serve_stdio_streams(server: MCPServer, stdio: Any) -> None:
+    """Serve over stdio through streams of our own, the line reader and writer `stdio` provides (seam:
+    MCPServer._lowlevel_server, which MCPServer.run_stdio_async uses with the process's own streams)."""
+    async with stdio_server(stdin=cast(Any, stdio), stdout=cast(Any, stdio)) as (read_stream, write_stream):
+        lowlevel = server._lowlevel_server
+        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())

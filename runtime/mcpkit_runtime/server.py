@@ -128,10 +128,14 @@ class Runtime:
         session, budget = self.session_of(ctx)
         arguments = dict(params.arguments or {})
         cost = self.config.cost_of(params.name)
+        size = len(json.dumps(arguments, default=str))
+        too_large = size > self.config.max_argument_bytes
         base = {
             "session": session,
             "tool": params.name,
-            "arguments": redact_arguments(arguments, self.config.hidden_arguments),
+            "arguments": {"omitted": f"{size} bytes"}
+            if too_large
+            else redact_arguments(arguments, self.config.hidden_arguments),
             "cost": cost,
         }
         started = time.perf_counter()
@@ -140,6 +144,12 @@ class Runtime:
             self.audit.record("tool_call", **base, outcome=outcome, duration_ms=0.0, result_bytes=0, **extra)
             return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
 
+        if too_large:
+            return refuse(
+                "refused_too_large",
+                f"the arguments are {size} bytes; this server accepts at most {self.config.max_argument_bytes} "
+                "(MCP_MAX_ARGUMENT_BYTES). Send less: a shorter text, fewer items.",
+            )
         if budget is not None and budget.remaining < cost:
             return refuse(
                 "refused_budget",

@@ -28,10 +28,16 @@ class Outbox:
         self.folder.mkdir(parents=True, exist_ok=True)
         stem = message["Message-ID"].strip("<>").split("@")[0]
         descriptor, partial = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".partial")
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(bytes(message))
-        final = self.folder / f"{stem}.eml"
-        os.replace(partial, final)  # a reader of the outbox never sees half a message
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(bytes(message))
+                handle.flush()
+                os.fsync(handle.fileno())
+            final = self.folder / f"{stem}.eml"
+            os.replace(partial, final)  # a reader of the outbox never sees half a message
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)  # a full or failing volume keeps nothing half-written
+            raise
         return str(final)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
+import smtplib
 import sys
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
@@ -18,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from mailer import __version__
 from mailer.delivery import Transport, transport_from_env
-from mcpkit_runtime import logs
+from mcpkit_runtime import logs, stdio
 from mcpkit_runtime.config import RuntimeConfig
 from mcpkit_runtime.limits import Rate
 from mcpkit_runtime.server import Runtime
@@ -79,9 +81,7 @@ def create_server(transport: Transport, sender: str, config: RuntimeConfig) -> M
         try:
             where = transport.deliver(message)
         except OSError as exc:
-            raise ToolError(
-                f"delivery failed ({type(exc).__name__}); the message was not sent, try again later"
-            ) from None
+            raise ToolError(f"delivery failed: {_reason(exc)}; the message was not sent") from None
         log.info("sent", extra={"fields": {"via": transport.name, "recipients": len(recipients)}})
         return SendResult(
             message_id=message["Message-ID"],
@@ -90,6 +90,20 @@ def create_server(transport: Transport, sender: str, config: RuntimeConfig) -> M
         )
 
     return mcp
+
+
+def _reason(exc: OSError) -> str:
+    """What an operator can act on, without paths or server details."""
+    reasons = {
+        errno.ENOSPC: "the outbox volume is full",
+        errno.EDQUOT: "the outbox volume is over its quota",
+        errno.EROFS: "the outbox volume is read-only",
+        errno.EACCES: "the outbox is not writable by the server",
+        errno.EPERM: "the outbox is not writable by the server",
+    }
+    if exc.errno in reasons:
+        return reasons[exc.errno]
+    return f"{type(exc).__name__} from the {'relay' if isinstance(exc, smtplib.SMTPException) else 'outbox'}; try again later"
 
 
 def _addresses(values: list[str]) -> list[str]:
@@ -111,4 +125,4 @@ def main() -> None:
     except ValueError as exc:
         log.error("cannot start: %s", exc)
         sys.exit(2)
-    create_server(transport, os.environ.get("MAILER_FROM") or "mcp-mailer@localhost", config).run()
+    stdio.serve(create_server(transport, os.environ.get("MAILER_FROM") or "mcp-mailer@localhost", config))

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import email
+import errno
 import json
+import os
 import socket
 from pathlib import Path
 
 import pytest
 from mcp import Client
 
+from mailer import delivery
 from mailer.delivery import Outbox
 from mailer.server import DEFAULTS, create_server
 from mcpkit_runtime.limits import Rate
@@ -151,3 +154,24 @@ async def test_credentials_are_never_sent_without_tls(smtp_server) -> None:
             "send_email", {"to": "ann@example.com", "subject": "Hi", "body": "Hello"}
         )
     assert result.is_error and "not sent" in result.content[0].text and not received
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [(errno.ENOSPC, "the outbox volume is full"), (errno.EROFS, "the outbox volume is read-only")],
+)
+async def test_a_full_or_read_only_outbox_is_a_clear_error_and_leaves_nothing_half_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: int, reason: str
+) -> None:
+    def fail(descriptor: int) -> None:  # the disk says no after the bytes were handed over
+        raise OSError(failure, os.strerror(failure))
+
+    monkeypatch.setattr(delivery.os, "fsync", fail)
+    async with _client(tmp_path) as client:
+        result = await client.call_tool(
+            "send_email", {"to": ["a@example.com"], "subject": "s", "body": "b" * 5000}
+        )
+    assert (
+        result.is_error and f"delivery failed: {reason}; the message was not sent" in result.content[0].text
+    )
+    assert list(tmp_path.iterdir()) == [], "no partial file left in the outbox"

@@ -34,9 +34,15 @@ def test_every_hardening_flag_is_on_by_default(project: Path) -> None:
 
 def test_variables_are_passed_by_name_only(project: Path) -> None:
     analyst = load_server(project / "servers" / "analyst")
-    args = docker_run_args(analyst, "img")
+    args = docker_run_args(analyst, "img", env_names=["ANALYST_DATABASE_URL"])
     assert ("-e", "ANALYST_DATABASE_URL") in _pairs(args)
     assert not any("=" in a for a in args if a.startswith("ANALYST_"))
+
+
+def test_a_variable_the_client_does_not_set_is_not_named(project: Path) -> None:
+    """`-e NAME` with NAME unset removes the image's own default (the analyst's baked demo database URL)."""
+    args = docker_run_args(load_server(project / "servers" / "analyst"), "img")
+    assert "-e" not in args
 
 
 def test_server_declaring_network_gets_the_default_network(tmp_path: Path) -> None:

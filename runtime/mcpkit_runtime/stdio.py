@@ -1,0 +1,113 @@
+"""Serving over stdio with the protocol's error answers for what the SDK drops silently, and a size limit.
+
+The model's client is not the only thing that can write to a server's stdin; what arrives is treated as hostile:
+- a line over MCP_MAX_MESSAGE_BYTES (default 4 MiB) is refused without being held: Invalid Request (-32600);
+- a line that is not JSON gets JSON-RPC's Parse error (-32700), with id null;
+- JSON that is not a JSON-RPC message gets Invalid Request (-32600), with its id when it has a usable one.
+Everything else goes to the SDK as before. The server keeps serving after each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections.abc import AsyncIterator
+from typing import Any, BinaryIO
+
+import anyio
+import mcp_types
+from mcp.server.mcpserver import MCPServer
+
+from mcpkit_runtime import sdk
+
+DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+_CHUNK = 64 * 1024
+
+
+def max_message_bytes(environ: dict[str, str] | None = None) -> int:
+    value = (environ if environ is not None else os.environ).get("MCP_MAX_MESSAGE_BYTES", "")
+    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_MAX_MESSAGE_BYTES
+
+
+class GuardedStdio:
+    """The two ends of the pipe as the SDK's stdio transport reads and writes them (async text lines), with the
+    checks above in between. Writes from the SDK and from the guard never interleave."""
+
+    def __init__(self, stdin: BinaryIO, stdout: BinaryIO, limit: int) -> None:
+        self._stdin = stdin
+        self._stdout = stdout
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    async def __aiter__(self) -> AsyncIterator[str]:  # what the SDK iterates: one message per line
+        while True:
+            line, oversized = await anyio.to_thread.run_sync(self._read_line)
+            if oversized:
+                await self._answer(
+                    None, -32600, f"message refused: larger than {self._limit} bytes (MCP_MAX_MESSAGE_BYTES)"
+                )
+                continue
+            if not line:
+                return
+            text = line.decode("utf-8", errors="replace")
+            if not text.strip():
+                continue
+            refusal = _refusal(text)
+            if refusal is None:
+                yield text
+            else:
+                await self._answer(*refusal)
+
+    async def write(self, text: str) -> None:  # what the SDK calls for each message it sends
+        await anyio.to_thread.run_sync(self._write, text)
+
+    async def flush(self) -> None:
+        pass  # every write is flushed whole
+
+    def _read_line(self) -> tuple[bytes, bool]:
+        """A whole line, or (b"", True) for one over the limit, read and dropped a chunk at a time."""
+        line = self._stdin.readline(self._limit + 1)
+        if len(line) <= self._limit or line.endswith(b"\n"):
+            return line, False
+        while line and not line.endswith(b"\n"):
+            line = self._stdin.readline(_CHUNK)
+        return b"", True
+
+    def _write(self, text: str) -> None:
+        with self._lock:
+            self._stdout.write(text.encode("utf-8"))
+            self._stdout.flush()
+
+    async def _answer(self, request_id: Any, code: int, message: str) -> None:
+        error = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
+        await self.write(json.dumps(error) + "\n")
+
+
+def _refusal(text: str) -> tuple[Any, int, str] | None:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None, -32700, "Parse error: the message is not JSON"
+    try:
+        mcp_types.jsonrpc_message_adapter.validate_python(document, by_name=False)
+    except ValueError:
+        request_id = document.get("id") if isinstance(document, dict) else None
+        usable = (
+            request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
+        )
+        return usable, -32600, "Invalid Request: not a JSON-RPC 2.0 message this server understands"
+    return None
+
+
+def serve(server: MCPServer) -> None:
+    """Serve `server` over this process's stdin and stdout, guarded. Stray prints go to stderr meanwhile (fd 1 is
+    pointed at it), so nothing but the protocol reaches the client."""
+    wire_in = os.fdopen(os.dup(0), "rb")
+    wire_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    stdio = GuardedStdio(wire_in, wire_out, max_message_bytes())
+    anyio.run(sdk.serve_stdio_streams, server, stdio)

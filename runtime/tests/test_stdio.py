@@ -1,0 +1,92 @@
+"""The guarded stdio transport, in a real subprocess: what the SDK would drop silently gets the protocol's error,
+an oversized message is refused without being held, and the server keeps serving."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+
+SERVER = """
+from mcpkit_runtime import stdio
+from mcpkit_runtime.server import Runtime
+server = Runtime("probe", "1.0").create_server()
+@server.tool()
+def echo(text: str) -> str:
+    print("a stray print while serving goes to stderr, never into the protocol")
+    return text
+stdio.serve(server)
+"""
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}  # fmt: skip
+
+
+def _exchange(
+    lines: list[str], answered: set[object], environ: dict[str, str] | None = None
+) -> list[dict[str, object]]:
+    """Send the lines, read answers until the requests `answered` names have theirs, then hang up."""
+    waiting = set(answered)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        text=True, env={**os.environ, **(environ or {})},
+    )  # fmt: skip
+    assert process.stdin and process.stdout
+    process.stdin.write("".join(line + "\n" for line in lines))
+    process.stdin.flush()
+    answers: list[dict[str, object]] = []
+    timer = threading.Timer(60, process.kill)  # a hang fails the test instead of stalling it
+    timer.start()
+    try:
+        for raw in process.stdout:
+            answers.append(json.loads(raw))
+            waiting.discard(answers[-1].get("id"))
+            if not waiting:
+                break
+    finally:
+        timer.cancel()
+        process.stdin.close()
+        process.wait(timeout=30)
+        process.stdout.close()
+    return answers
+
+
+def test_malformed_messages_get_the_protocols_errors_and_the_server_keeps_serving() -> None:
+    answers = _exchange(
+        [
+            json.dumps(INITIALIZE),
+            "{not json",
+            "[1, 2]",
+            '{"jsonrpc": "2.0", "id": "x", "methd": "ping"}',
+            "",
+            '{"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "hi"}}}',
+            '{"jsonrpc": "2.0", "id": 9, "method": "ping"}',
+        ],
+        answered={1, 8, 9},
+    )
+    errors = [(a["id"], a["error"]["code"]) for a in answers if "error" in a]
+    assert sorted(errors, key=str) == sorted([(None, -32700), (None, -32600), ("x", -32600)], key=str)
+    assert {"jsonrpc": "2.0", "id": 9, "result": {}} in answers, "still serving"
+    assert next(a for a in answers if a["id"] == 8)["result"]["structuredContent"] == {"result": "hi"}, (
+        "a stray print"
+    )
+
+
+def test_an_oversized_message_is_refused_with_the_documented_limit() -> None:
+    big = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "echo", "arguments": {"text": "x" * 5000}},
+        }
+    )
+    answers = _exchange([json.dumps(INITIALIZE), big, '{"jsonrpc": "2.0", "id": 3, "method": "ping"}'],
+                        answered={1, 3}, environ={"MCP_MAX_MESSAGE_BYTES": "1000"})  # fmt: skip
+    refused = next(a for a in answers if "error" in a)
+    assert (
+        refused["error"]["code"] == -32600
+        and "larger than 1000 bytes (MCP_MAX_MESSAGE_BYTES)" in refused["error"]["message"]
+    )
+    assert {"jsonrpc": "2.0", "id": 3, "result": {}} in answers
