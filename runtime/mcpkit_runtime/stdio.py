@@ -5,6 +5,9 @@ The model's client is not the only thing that can write to a server's stdin; wha
 - a line that is not JSON gets JSON-RPC's Parse error (-32700), with id null;
 - JSON that is not a JSON-RPC message gets Invalid Request (-32600), with its id when it has a usable one.
 Everything else goes to the SDK as before. The server keeps serving after each.
+
+When stdin ends, the client is gone (it closed the pipe, or it was killed): whatever is still running has nobody to
+answer to, so the process exits after a short grace, and its container with it (clients start it with --rm).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any, BinaryIO
 
@@ -23,6 +27,7 @@ from mcp.server.mcpserver import MCPServer
 from mcpkit_runtime import sdk
 
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+EXIT_GRACE_SECONDS = 2.0
 _CHUNK = 64 * 1024
 
 
@@ -50,6 +55,7 @@ class GuardedStdio:
                 )
                 continue
             if not line:
+                _exit_soon(EXIT_GRACE_SECONDS)
                 return
             text = line.decode("utf-8", errors="replace")
             if not text.strip():
@@ -83,6 +89,17 @@ class GuardedStdio:
     async def _answer(self, request_id: Any, code: int, message: str) -> None:
         error = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
         await self.write(json.dumps(error) + "\n")
+
+
+def _exit_soon(grace: float) -> None:
+    """Exit the whole process after `grace` seconds, whatever is still running (a worker thread in a long query)."""
+
+    def leave() -> None:
+        time.sleep(grace)
+        sys.stderr.flush()
+        os._exit(0)
+
+    threading.Thread(target=leave, name="mcpkit-stdin-closed", daemon=True).start()
 
 
 def _refusal(text: str) -> tuple[Any, int, str] | None:

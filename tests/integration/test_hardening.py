@@ -1,0 +1,197 @@
+"""Hardening seen from inside the running containers of every generated config, and a breakout attempted from
+inside that fails each way; secrets and personal data appear nowhere they should not."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import anyio
+import docker
+import pytest
+from mcp import Client, StdioServerParameters
+from typer.testing import CliRunner
+
+from kit.cli import app
+from kit.identity import SERVER
+from kit.image.builder import BuildResult, build_servers
+from kit.image.smoke import docker_client_env
+from kit.project.servers import discover, select
+from kit.project.settings import Settings
+from kit.reporting import SilentReporter
+
+SECRET = "s3cret-hash-key-never-shown"
+# Run inside the container, as the server's own user, while its client is connected.
+INSPECT = """
+import json, os
+status = dict(l.split(":\\t", 1) for l in open("/proc/self/status").read().splitlines() if ":\\t" in l)
+mounts = {l.split()[1]: l.split()[3] for l in open("/proc/self/mounts")}
+print(json.dumps({"uid": os.getuid(), "gid": os.getgid(), "cap_eff": status["CapEff"].strip(),
+    "cap_bnd": status["CapBnd"].strip(), "no_new_privs": status["NoNewPrivs"].strip(), "root": mounts["/"],
+    "tmp": mounts.get("/tmp", ""), "interfaces": sorted(os.listdir("/sys/class/net"))}))
+"""
+BREAKOUT = """
+import errno, json, os, socket, subprocess
+tried = {}
+def attempt(name, action):
+    try:
+        action()
+        tried[name] = "succeeded"
+    except Exception as exc:
+        tried[name] = type(exc).__name__
+attempt("write_root", lambda: open("/opt/venv/escape", "w").write("x"))
+attempt("write_etc", lambda: open("/etc/passwd", "a").write("x"))
+def run_from_tmp():
+    open("/tmp/run.sh", "w").write("#!/bin/sh\\necho ran\\n")
+    os.chmod("/tmp/run.sh", 0o755)
+    subprocess.run(["/tmp/run.sh"], check=True)
+attempt("exec_from_tmp", run_from_tmp)
+attempt("setuid_root", lambda: os.setuid(0))
+attempt("chown_to_root", lambda: os.chown("/tmp/run.sh", 0, 0))
+def network():
+    with socket.create_connection(("1.1.1.1", 53), timeout=2):
+        pass
+attempt("network", network)
+def fork_bomb():
+    children = []
+    try:
+        for _ in range(400):
+            children.append(subprocess.Popen(["sleep", "30"]))
+    finally:
+        for child in children:
+            child.kill()
+attempt("fork_past_pids_limit", fork_bomb)
+print(json.dumps(tried))
+"""
+
+
+@pytest.fixture(scope="module")
+def images(kit_settings: Settings, base_image: object) -> list[BuildResult]:
+    results = build_servers(
+        kit_settings, select(discover(kit_settings), ["analyst", "mailer"]), SilentReporter()
+    )
+    assert all(r.ok for r in results), [(r.error, r.hint) for r in results]
+    return results
+
+
+def _entry(kit_settings: Settings, name: str, tmp_path: Path, *env: str) -> dict[str, Any]:
+    path = tmp_path / f"{name}.json"
+    result = CliRunner().invoke(
+        app,
+        ["config", name, "--output", str(path), *[f"--env={e}" for e in env]],
+        env={"KIT_PROJECT_DIR": str(kit_settings.project_dir), "KIT_BASE_IMAGE": kit_settings.base_image},
+    )
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(path.read_text())["mcpServers"][name])
+
+
+def _inside(client: docker.DockerClient, entry: dict[str, Any], name: str, scripts: list[str]) -> list[Any]:
+    """Start the server through its entry, run each script inside its container while the client is connected."""
+
+    async def session() -> list[Any]:
+        params = StdioServerParameters(
+            command=entry["command"], args=entry["args"], env=docker_client_env(entry.get("env"))
+        )
+        async with Client(params, mode="legacy"):
+            (container,) = client.containers.list(filters={"label": f"{SERVER}={name}"})
+            outputs = [json.loads(container.exec_run(["python", "-c", s]).output) for s in scripts]
+            return [container.attrs, *outputs]
+
+    return anyio.run(session)
+
+
+@pytest.mark.parametrize("name", ["analyst", "mailer"])
+def test_every_generated_config_runs_hardened(
+    images: list[BuildResult],
+    kit_settings: Settings,
+    docker_client: docker.DockerClient,
+    tmp_path: Path,
+    name: str,
+) -> None:
+    entry = _entry(kit_settings, name, tmp_path)
+    attrs, facts = _inside(docker_client, entry, name, [INSPECT])
+    host = attrs["HostConfig"]
+    assert attrs["Config"]["User"] == "10001:10001" and facts["uid"] == 10001 and facts["gid"] == 10001
+    assert (
+        host["CapDrop"] == ["ALL"]
+        and facts["cap_eff"] == "0000000000000000"
+        and facts["cap_bnd"] == "0000000000000000"
+    )
+    assert "no-new-privileges" in host["SecurityOpt"] and facts["no_new_privs"] == "1"
+    assert host["ReadonlyRootfs"] and facts["root"].startswith("ro")
+    assert {"noexec", "nosuid", "nodev"} <= set(facts["tmp"].split(","))
+    assert host["NetworkMode"] == "none" and facts["interfaces"] == ["lo"]
+    assert host["Memory"] == 512 * 2**20 and host["MemorySwap"] == host["Memory"]
+    assert host["NanoCpus"] == 10**9 and host["PidsLimit"] == 128 and host["Init"] is True
+    assert host["AutoRemove"] is True and not attrs["Name"].startswith("/mcpkit")
+
+
+@pytest.mark.parametrize("name", ["analyst", "mailer"])
+def test_a_breakout_from_inside_fails_each_way(
+    images: list[BuildResult],
+    kit_settings: Settings,
+    docker_client: docker.DockerClient,
+    tmp_path: Path,
+    name: str,
+) -> None:
+    entry = _entry(kit_settings, name, tmp_path)
+    _, tried = _inside(docker_client, entry, name, [BREAKOUT])
+    assert set(tried) == {"write_root", "write_etc", "exec_from_tmp", "setuid_root", "chown_to_root", "network",
+                          "fork_past_pids_limit"}  # fmt: skip
+    assert "succeeded" not in tried.values(), tried
+    assert tried["exec_from_tmp"] == "PermissionError", "/tmp is noexec"
+    assert tried["fork_past_pids_limit"] == "BlockingIOError", (
+        "stopped by the pids limit, not by something else"
+    )
+
+
+def test_secrets_and_personal_data_appear_nowhere_they_should_not(
+    images: list[BuildResult], kit_settings: Settings, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    entry = _entry(kit_settings, "analyst", tmp_path, f"ANALYST_PII_HASH_KEY={SECRET}")
+    assert entry["env"] == {"ANALYST_PII_HASH_KEY": SECRET} and SECRET not in json.dumps(entry["args"])
+    queries = ["SELECT email, ssn, phone, card_number FROM customers ORDER BY id LIMIT 5",
+               "SELECT upper(email) FROM customers", "SELECT * FROM customers WHERE ssn LIKE '1%'",
+               "SELECT CAST(ssn AS INTEGER) FROM customers"]  # fmt: skip
+
+    async def session() -> tuple[list[str], dict[str, Any], str]:
+        params = StdioServerParameters(
+            command=entry["command"], args=entry["args"], env=docker_client_env(entry["env"])
+        )
+        texts = []
+        async with Client(params, mode="legacy") as client:
+            (container,) = docker_client.containers.list(filters={"label": f"{SERVER}=analyst"})
+            for query in queries:
+                result = await client.call_tool("run_sql", {"query": query})
+                texts.append(
+                    json.dumps([c.model_dump() for c in result.content])
+                    + json.dumps(result.structured_content)
+                )
+            ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+            return texts, container.attrs, ps + container.logs(stdout=False, stderr=True).decode()
+
+    results, attrs, logs_and_processes = anyio.run(session)
+    personal = _personal_values(docker_client, kit_settings)
+    exposed = {"arguments": json.dumps([attrs["Path"], attrs["Args"], attrs["Config"]["Cmd"], attrs["Config"]["Entrypoint"]]),
+               "audit log and processes": logs_and_processes, "results and errors": "\n".join(results)}  # fmt: skip
+    for where, text in exposed.items():
+        assert SECRET not in text, f"the secret value is in the {where}"
+        assert not [value for value in personal if value in text], f"personal data in the {where}"
+
+
+def _personal_values(client: docker.DockerClient, settings: Settings) -> set[str]:
+    """The demo database's personal values, read from the image itself (outside every wall)."""
+    script = (
+        "import json, sqlite3; c = sqlite3.connect('/opt/mcp/data/demo.db'); "
+        "print(json.dumps([str(v) for r in c.execute('SELECT email, ssn, phone, card_number FROM customers') for v in r]))"
+    )
+    output = client.containers.run(
+        f"{settings.image_prefix}/analyst:0.1.0",
+        ["-c", script],
+        entrypoint=["python"],
+        remove=True,
+        network_mode="none",
+    )
+    return set(json.loads(output))
