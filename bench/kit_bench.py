@@ -194,12 +194,15 @@ def naive_build(
 
 
 def build_timings(settings: Settings, server: Server, workdir: Path) -> tuple[dict[str, float], Path]:
-    """Cold (a new project: no build cache, no lock), then rebuilds after a one-line code change and after a
+    """Cold (a new project: no build cache, its committed lock), then rebuilds after a one-line code change and after a
     dependency change, all through `kit build`'s own code; and the build context it used."""
     project = workdir / "project"
     shutil.copytree(
         server.path, project / "servers" / server.name, ignore=shutil.ignore_patterns("tests", "__pycache__")
     )  # type: ignore[arg-type]
+    # The lock comes with the project, as it would from its repository: a cold build resolves nothing.
+    (project / "locks").mkdir()
+    shutil.copy2(server.project_dir / "locks" / f"{server.name}.lock", project / "locks")
     bench = settings.model_copy(
         update={"project_dir": project, "servers_dir": None, "image_prefix": "mcpkit-bench"}
     )

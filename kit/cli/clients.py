@@ -26,6 +26,7 @@ from kit.cli.app import (
 from kit.clients import configure
 from kit.clients.common import ConfigChange, Machine
 from kit.errors import KitError
+from kit.gateway.serve import gateway_entry
 
 
 @app.command()
@@ -71,6 +72,12 @@ def config(
             help="NAME=/host/folder: bind a declared volume to a host folder (default: a named volume).",
         ),
     ] = None,
+    gateway: Annotated[
+        bool,
+        typer.Option(
+            "--gateway", help="One entry that starts `kit gateway` in front of the servers, not one each."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Print client config entries that launch the servers' containers, or merge them into (or remove them from)
@@ -86,9 +93,12 @@ def config(
     selected = [] if uninstall and not names else selected_servers(ctx, names)
     values = run(ctx, lambda: configure.parse_env_options(env or [], os.environ))
     volumes = run(ctx, lambda: configure.parse_volume_options(volume or []))
-    entries = run(
-        ctx, lambda: configure.launch_entries(cfg, selected, values, network=network, volumes=volumes)
-    )
+    if gateway:
+        entries = [run(ctx, lambda: gateway_entry(cfg, names or [], values))]
+    else:
+        entries = run(
+            ctx, lambda: configure.launch_entries(cfg, selected, values, network=network, volumes=volumes)
+        )
     if not uninstall:
         for tag in configure.unbuilt_images(cfg, selected):
             warn(f"the image {tag} was never built: the entry will fail until `kit build` makes it")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from mcp.server.lowlevel import Server
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.stdio import stdio_server
@@ -37,9 +38,12 @@ def transport_session_id(session: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-async def serve_stdio_streams(server: MCPServer, stdio: Any) -> None:
-    """Serve over stdio through streams of our own, the line reader and writer `stdio` provides (seam:
-    MCPServer._lowlevel_server, which MCPServer.run_stdio_async uses with the process's own streams)."""
+def lowlevel(server: MCPServer | Server[Any]) -> Server[Any]:
+    """The low-level server behind an MCPServer, which the transports run (seam: MCPServer._lowlevel_server)."""
+    return server._lowlevel_server if isinstance(server, MCPServer) else server
+
+
+async def serve_stdio_streams(server: Server[Any], stdio: Any) -> None:
+    """Serve over stdio through streams of our own: the line reader and writer `stdio` provides."""
     async with stdio_server(stdin=cast(Any, stdio), stdout=cast(Any, stdio)) as (read_stream, write_stream):
-        lowlevel = server._lowlevel_server
-        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+        await server.run(read_stream, write_stream, server.create_initialization_options())

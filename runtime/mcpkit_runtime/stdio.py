@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 
 import anyio
 import mcp_types
+from mcp.server.lowlevel import Server
 from mcp.server.mcpserver import MCPServer
 
 from mcpkit_runtime import sdk
@@ -118,7 +119,7 @@ def _refusal(text: str) -> tuple[Any, int, str] | None:
     return None
 
 
-def serve(server: MCPServer) -> None:
+def serve(server: MCPServer | Server[Any]) -> None:
     """Serve `server` over this process's stdin and stdout, guarded. Stray prints go to stderr meanwhile (fd 1 is
     pointed at it), so nothing but the protocol reaches the client."""
     wire_in = os.fdopen(os.dup(0), "rb")
@@ -127,4 +128,4 @@ def serve(server: MCPServer) -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     stdio = GuardedStdio(wire_in, wire_out, max_message_bytes())
-    anyio.run(sdk.serve_stdio_streams, server, stdio)
+    anyio.run(sdk.serve_stdio_streams, sdk.lowlevel(server), stdio)

@@ -19,11 +19,12 @@ from analyst.engines import ConfigurationError, Engine, EngineError, open_engine
 from analyst.guard import QueryRefused
 from analyst.profile import profile_work
 from analyst.runner import QueryResult, render_text, run_query
-from mcpkit_runtime import logs, stdio
+from mcpkit_runtime import logs
 from mcpkit_runtime.config import RuntimeConfig
 from mcpkit_runtime.jobs import JobLimitReached
 from mcpkit_runtime.limits import Rate
 from mcpkit_runtime.server import Runtime
+from mcpkit_runtime.transport import serve
 
 log = logging.getLogger("analyst")
 T = TypeVar("T")
@@ -144,6 +145,6 @@ def main() -> None:
         sys.exit(2)
     log.info("starting", extra={"fields": {"version": __version__, "dialect": engine.dialect}})
     try:
-        stdio.serve(create_server(engine, settings, policy, DEFAULTS.with_environment()))
+        serve(create_server(engine, settings, policy, DEFAULTS.with_environment()))
     finally:
         engine.close()

@@ -20,10 +20,11 @@ from pydantic import BaseModel, Field
 
 from mailer import __version__
 from mailer.delivery import Transport, transport_from_env
-from mcpkit_runtime import logs, stdio
+from mcpkit_runtime import logs
 from mcpkit_runtime.config import RuntimeConfig
 from mcpkit_runtime.limits import Rate
 from mcpkit_runtime.server import Runtime
+from mcpkit_runtime.transport import serve
 
 log = logging.getLogger("mailer")
 ADDRESS = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
@@ -125,4 +126,4 @@ def main() -> None:
     except ValueError as exc:
         log.error("cannot start: %s", exc)
         sys.exit(2)
-    stdio.serve(create_server(transport, os.environ.get("MAILER_FROM") or "mcp-mailer@localhost", config))
+    serve(create_server(transport, os.environ.get("MAILER_FROM") or "mcp-mailer@localhost", config))

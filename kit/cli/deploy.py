@@ -1,0 +1,70 @@
+"""Commands that deploy beyond one machine: deploy compose, deploy k8s."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from ruamel.yaml import YAML
+
+from kit.cli.app import NamesArgument, app, err, load_settings, out, reporter, run, selected_servers
+from kit.deploy import compose, k8s
+from kit.deploy.gateway_image import gateway_server
+from kit.identity import image_tag
+from kit.image.builder import build_servers, raise_for_failures
+
+deploy_app = typer.Typer(help="Deploy the servers and the gateway on existing engines.", no_args_is_help=True)
+app.add_typer(deploy_app, name="deploy")
+
+
+def _gateway_image(ctx: typer.Context) -> str:
+    """Build (or find unchanged) the gateway's image, like any server's."""
+    cfg = load_settings(ctx)
+    server = run(ctx, lambda: gateway_server(cfg))
+    progress = reporter(ctx)
+    with progress.live() as live:
+        run(ctx, lambda: raise_for_failures(build_servers(cfg, [server], live)))
+    return image_tag(cfg, server)
+
+
+@deploy_app.command("compose")
+def deploy_compose(
+    ctx: typer.Context,
+    names: NamesArgument = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for compose.yaml and .env.")] = Path(
+        "deploy/compose"
+    ),
+    port: Annotated[int, typer.Option("--port", help="The gateway's published port.")] = 8765,
+    bind: Annotated[str, typer.Option("--bind", help="Host address the port is published on.")] = "127.0.0.1",
+) -> None:
+    """Write a compose file: every server over streamable HTTP on a private network, behind the gateway."""
+    cfg = load_settings(ctx)
+    selected = selected_servers(ctx, names)
+    image = _gateway_image(ctx)
+    deployment = run(ctx, lambda: compose.write_compose(cfg, selected, image, output, port=port, bind=bind))
+    for path in deployment.files:
+        out.print(str(path), highlight=False)
+    err.print(f"next: docker-compose -f {deployment.folder / 'compose.yaml'} up -d; the gateway answers at "
+              f"{deployment.gateway_url} with the token {compose.GATEWAY_TOKEN} from .env", highlight=False)  # fmt: skip
+
+
+@deploy_app.command("k8s")
+def deploy_k8s(
+    ctx: typer.Context,
+    names: NamesArgument = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The manifests file.")] = Path(
+        "deploy/k8s.yaml"
+    ),
+    port: Annotated[int, typer.Option("--port", help="The gateway Service's port.")] = 8765,
+) -> None:
+    """Write Kubernetes manifests: a Deployment, Service and NetworkPolicy per server and for the gateway."""
+    cfg = load_settings(ctx)
+    selected = selected_servers(ctx, names)
+    image = _gateway_image(ctx)
+    documents = k8s.manifests(cfg, selected, image, port=port)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output.open("w", encoding="utf-8") as handle:
+        YAML().dump_all(documents, handle)
+    out.print(str(output), highlight=False)
+    err.print(f"the Secret they refer to: {k8s.secret_command(selected)}", highlight=False)

@@ -1,0 +1,40 @@
+"""Commands about the gateway: gateway."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from kit.cli.app import NamesArgument, app, load_settings, run
+from kit.gateway.serve import run_gateway
+
+
+@app.command()
+def gateway(
+    ctx: typer.Context,
+    names: NamesArgument = None,
+    http: Annotated[bool, typer.Option("--http", help="Serve streamable HTTP instead of stdio.")] = False,
+    host: Annotated[
+        str, typer.Option("--host", help="Where HTTP listens; beyond loopback a token is required.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="HTTP port.")] = 8765,
+    token_env: Annotated[
+        str | None, typer.Option("--token-env", help="Name of the variable holding the HTTP bearer token.")
+    ] = None,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", help="KEY=VALUE put on the containers it starts.")
+    ] = None,
+) -> None:
+    """One MCP endpoint in front of the project's servers: starts them as hardened containers, namespaces their
+    tools (server__tool), applies the gateway's limits, restarts a server that dies."""
+    cfg = load_settings(ctx)
+    token = os.environ.get(token_env) if token_env else None
+    if token_env and not token:
+        raise typer.BadParameter(f"{token_env} is not set", param_hint="--token-env")
+    labels = dict(item.partition("=")[::2] for item in label or [])
+    run(
+        ctx,
+        lambda: run_gateway(cfg, names or [], http=http, host=host, port=port, token=token, labels=labels),
+    )

@@ -1,0 +1,1 @@
+"""Deployment beyond one machine, on existing engines: compose files and Kubernetes manifests."""

@@ -1,0 +1,48 @@
+"""The gateway's own image, for deployments where it reaches servers over HTTP: a server project of its own (the
+runtime's `python -m mcpkit_runtime.gateway`), built like any other, so it is locked, hardened and smoke-tested."""
+
+from __future__ import annotations
+
+from kit.files import write_atomically
+from kit.project.servers import Server, load_server
+from kit.project.settings import Settings
+from kit.resources import runtime_source_dir
+
+NAME = "mcpkit-gateway"
+PYPROJECT = """\
+# Written by `kit deploy`: the gateway that fronts the project's servers in a deployment.
+[build-system]
+requires = ["hatchling>=1.21"]
+build-backend = "hatchling.build"
+
+[project]
+name = "{name}"
+version = "{version}"
+dependencies = ["mcpkit-runtime=={version}"]
+
+[tool.hatch.build.targets.wheel]
+packages = ["mcpkit_gateway"]
+
+[tool.mcpkit]
+module = "mcpkit_runtime.gateway"
+network = true
+env = ["MCP_TRANSPORT", "MCP_HTTP_HOST", "MCP_HTTP_PORT", "MCP_HTTP_ALLOWED_HOSTS", "MCP_GATEWAY_SERVERS", "MCP_GATEWAY_SETTINGS"]
+secrets = ["MCP_HTTP_TOKEN"]
+"""
+
+
+def gateway_server(settings: Settings) -> Server:
+    folder = settings.cache_dir / "gateway-project" / NAME
+    version = _runtime_version()
+    write_atomically(folder / "pyproject.toml", PYPROJECT.format(name=NAME, version=version))
+    write_atomically(
+        folder / "mcpkit_gateway" / "__init__.py", '"""The gateway is mcpkit_runtime.gateway."""\n'
+    )
+    return load_server(folder, settings.project_dir).model_copy(update={"name": NAME})
+
+
+def _runtime_version() -> str:
+    for line in (runtime_source_dir() / "pyproject.toml").read_text(encoding="utf-8").splitlines():
+        if line.startswith("version"):
+            return line.split("=", 1)[1].strip().strip('"')
+    raise ValueError("the runtime's pyproject.toml has no version")

@@ -1,0 +1,179 @@
+"""`kit deploy k8s`: Kubernetes manifests for the project's servers and the gateway, in the shape the compose file
+has: each server a Deployment and a Service speaking streamable HTTP, reachable only from the gateway (NetworkPolicy),
+the gateway the one Service clients reach. Pods run under the restricted Pod Security profile (non-root, read-only
+root, no privilege escalation, every capability dropped, RuntimeDefault seccomp) with resource limits and HTTP
+probes. Secrets are references to one Secret, never values: `kit deploy k8s` prints the command that creates it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kit import identity
+from kit.deploy.compose import BACKEND_TOKEN, GATEWAY_TOKEN, SERVER_PORT
+from kit.gateway.settings import load_gateway_settings
+from kit.project.servers import Server
+from kit.project.settings import Settings
+
+SECRET = "mcpkit-secrets"
+GATEWAY = "mcpkit-gateway"
+APP_LABEL = "app.kubernetes.io/name"
+PART_OF = {"app.kubernetes.io/part-of": "mcpkit"}
+
+
+def secret_key(variable: str) -> str:
+    return variable.lower().replace("_", "-")
+
+
+def manifests(
+    settings: Settings, servers: list[Server], gateway_image: str, *, port: int = 8765
+) -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = [_default_deny()]
+    for server in servers:
+        env = [
+            _value("MCP_TRANSPORT", "http"), _value("MCP_HTTP_HOST", "0.0.0.0"), _value("MCP_HTTP_PORT", str(SERVER_PORT)),
+            _value("MCP_HTTP_ALLOWED_HOSTS", f"{server.name}:*,{server.name}.*:*"), _secret("MCP_HTTP_TOKEN", BACKEND_TOKEN),
+            *(_secret(name, name, optional=True) for name in server.passed_env),
+        ]  # fmt: skip
+        limits = server.declaration.limits
+        docs += [
+            _deployment(
+                server.name,
+                identity.image_tag(settings, server),
+                env,
+                SERVER_PORT,
+                limits.memory,
+                limits.cpus,
+            ),
+            _service(server.name, SERVER_PORT),
+            _policy(
+                server.name, SERVER_PORT, allowed_from=GATEWAY, egress_anywhere=server.declaration.network
+            ),
+        ]
+    gateway = load_gateway_settings(settings)
+    env = [
+        _value("MCP_TRANSPORT", "http"), _value("MCP_HTTP_HOST", "0.0.0.0"), _value("MCP_HTTP_PORT", str(port)),
+        _value("MCP_HTTP_ALLOWED_HOSTS", f"{GATEWAY}:*,{GATEWAY}.*:*,localhost:*,127.0.0.1:*"),
+        _secret("MCP_HTTP_TOKEN", GATEWAY_TOKEN),
+        _value("MCP_GATEWAY_SERVERS", ",".join(f"{s.name}=http://{s.name}:{SERVER_PORT}/mcp" for s in servers)),
+        _value("MCP_GATEWAY_SETTINGS", json.dumps(gateway.model_dump(by_alias=True, exclude={"servers"}))),
+        *(_secret(f"MCP_GATEWAY_TOKEN_{s.name.upper().replace('-', '_')}", BACKEND_TOKEN) for s in servers),
+    ]  # fmt: skip
+    docs += [
+        _deployment(GATEWAY, gateway_image, env, port, "256m", "1"),
+        _service(GATEWAY, port),
+        _policy(GATEWAY, port, allowed_from=None, egress_anywhere=False),
+    ]
+    return docs
+
+
+def secret_command(servers: list[Server]) -> str:
+    """The kubectl command that creates the Secret the manifests refer to (values from the shell)."""
+    names = [BACKEND_TOKEN, GATEWAY_TOKEN, *sorted({n for s in servers for n in s.passed_env})]
+    literals = " ".join(f'--from-literal={secret_key(n)}="${n}"' for n in names)
+    return f"kubectl create secret generic {SECRET} {literals}"
+
+
+def _metadata(name: str) -> dict[str, Any]:
+    return {"name": name, "labels": {APP_LABEL: name, **PART_OF, identity.MANAGED: "true"}}
+
+
+def _deployment(
+    name: str, image: str, env: list[dict[str, Any]], port: int, memory: str, cpus: str
+) -> dict[str, Any]:
+    memory = (
+        memory.upper().removesuffix("B").replace("M", "Mi").replace("G", "Gi")
+        if memory[-1].isalpha()
+        else memory
+    )
+    probe = {"httpGet": {"path": "/health", "port": port}, "periodSeconds": 10, "timeoutSeconds": 3}
+    container = {
+        "name": name,
+        "image": image,
+        "imagePullPolicy": "Never",  # built locally by the kit; load it into the cluster's runtime, never pull
+        "ports": [{"containerPort": port, "name": "mcp"}],
+        "env": env,
+        "resources": {
+            "limits": {"memory": memory, "cpu": cpus},
+            "requests": {"memory": memory, "cpu": "100m"},
+        },
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "runAsGroup": 10001,
+            "readOnlyRootFilesystem": True,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "readinessProbe": {**probe, "initialDelaySeconds": 2},
+        "livenessProbe": {**probe, "initialDelaySeconds": 10, "failureThreshold": 3},
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _metadata(name),
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {APP_LABEL: name}},
+            "template": {
+                "metadata": {"labels": {APP_LABEL: name, **PART_OF}},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [container],
+                    "volumes": [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}],
+                },
+            },
+        },
+    }
+
+
+def _service(name: str, port: int) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _metadata(name),
+            "spec": {"selector": {APP_LABEL: name}, "ports": [{"name": "mcp", "port": port, "targetPort": port}]}}  # fmt: skip
+
+
+DNS = {"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+       "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}  # fmt: skip
+
+
+def _policy(name: str, port: int, *, allowed_from: str | None, egress_anywhere: bool) -> dict[str, Any]:
+    """Ingress on its port, from the gateway only (servers) or from anywhere (the gateway); egress: the gateway to
+    the servers and DNS, a server nowhere unless it declares it needs the network."""
+    source = {"from": [{"podSelector": {"matchLabels": {APP_LABEL: allowed_from}}}]} if allowed_from else {}
+    if egress_anywhere:
+        egress: list[dict[str, Any]] = [{}]
+    elif allowed_from is None:
+        egress = [{"to": [{"podSelector": {"matchLabels": PART_OF}}]}, DNS]
+    else:
+        egress = []
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _metadata(f"{name}-traffic"),
+        "spec": {
+            "podSelector": {"matchLabels": {APP_LABEL: name}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{**source, "ports": [{"port": port, "protocol": "TCP"}]}],
+            "egress": egress,
+        },
+    }
+
+
+def _default_deny() -> dict[str, Any]:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _metadata("mcpkit-default-deny"),
+            "spec": {"podSelector": {"matchLabels": PART_OF}, "policyTypes": ["Ingress", "Egress"]}}  # fmt: skip
+
+
+def _value(name: str, value: str) -> dict[str, Any]:
+    return {"name": name, "value": value}
+
+
+def _secret(name: str, variable: str, optional: bool = False) -> dict[str, Any]:
+    reference: dict[str, Any] = {"name": SECRET, "key": secret_key(variable)}
+    if optional:
+        reference["optional"] = True
+    return {"name": name, "valueFrom": {"secretKeyRef": reference}}

@@ -1,0 +1,93 @@
+"""`kit gateway`: the project's servers behind one MCP endpoint, over stdio or streamable HTTP; and the one client
+entry that starts it (`kit config --gateway`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from mcp import StdioServerParameters
+
+from kit.clients.common import LaunchEntry
+from kit.clients.configure import launch_entries, unbuilt_images
+from kit.errors import KitError
+from kit.gateway.settings import GatewaySettings, load_gateway_settings
+from kit.identity import MANAGED
+from kit.image.smoke import docker_client_env
+from kit.project.servers import Server, discover, select
+from kit.project.settings import Settings
+from mcpkit_runtime.gateway.downstream import Downstream
+from mcpkit_runtime.gateway.proxy import Gateway
+
+GATEWAY_ENTRY = "mcpkit-gateway"
+GATEWAY_LABEL = "io.mcpkit.gateway"  # on the containers a gateway starts: its process id
+
+
+def gateway_servers(settings: Settings, names: list[str]) -> tuple[GatewaySettings, list[Server]]:
+    gateway = load_gateway_settings(settings)
+    servers = select(discover(settings), names or gateway.servers)
+    bad = [s.name for s in servers if gateway.separator in s.name]
+    if bad:
+        raise KitError(f"server name(s) {', '.join(bad)} contain the separator {gateway.separator!r}",
+                       hint="set another separator under [gateway] in mcpkit.toml")  # fmt: skip
+    return gateway, servers
+
+
+def build_gateway(
+    settings: Settings, names: list[str], environ: Mapping[str, str], labels: dict[str, str] | None = None
+) -> Gateway:
+    """The gateway over the named servers (or those [gateway] lists, or all): each started by its hardened
+    `docker run` command line, with the values of the variables it takes copied from `environ` by name."""
+    gateway, servers = gateway_servers(settings, names)
+    missing = unbuilt_images(settings, servers)
+    if missing:
+        raise KitError(f"no image for {', '.join(missing)}", hint="build them first: `kit build`")
+    values = {name: environ[name] for server in servers for name in server.passed_env if name in environ}
+    extra = {**(labels or {}), GATEWAY_LABEL: str(os.getpid())}
+    entries = launch_entries(settings, servers, values, extra_labels=extra)
+    downstreams = [
+        Downstream(
+            e.name, StdioServerParameters(command=e.command, args=e.args, env=docker_client_env(e.env))
+        )
+        for e in entries
+    ]
+    return Gateway(downstreams, gateway)
+
+
+def run_gateway(
+    settings: Settings, names: list[str], *, http: bool, host: str, port: int, token: str | None,
+    labels: dict[str, str] | None = None,
+) -> None:  # fmt: skip
+    gateway = build_gateway(settings, names, os.environ, labels)
+    server = gateway.server()
+    if not http:
+        from mcpkit_runtime import stdio
+
+        stdio.serve(server)
+        return
+    from mcpkit_runtime import http as http_transport
+
+    try:
+        http_transport.serve(server, host=host, port=port, token=token, health=gateway.health)
+    except ValueError as exc:
+        raise KitError(
+            str(exc), hint="pass --token-env NAME, naming a variable that holds the token"
+        ) from None
+
+
+def gateway_entry(settings: Settings, names: list[str], env_values: Mapping[str, str]) -> LaunchEntry:
+    """The client entry that starts the gateway (on the host: it starts the containers) instead of one per server."""
+    _, servers = gateway_servers(settings, names)
+    env = {"KIT_PROJECT_DIR": str(settings.project_dir), "KIT_IMAGE_PREFIX": settings.image_prefix}
+    env |= {name: env_values[name] for server in servers for name in server.passed_env if name in env_values}
+    args = ["gateway", "--label", f"{MANAGED}=true", *names]
+    return LaunchEntry(GATEWAY_ENTRY, _kit_command(), args, env)
+
+
+def _kit_command() -> str:
+    """The installed console script: beside this interpreter in its environment, or on PATH."""
+    beside = Path(sys.executable).parent / "kit"
+    return str(beside) if beside.is_file() else shutil.which("kit") or "kit"

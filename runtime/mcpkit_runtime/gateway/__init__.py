@@ -1,0 +1,1 @@
+"""A gateway: one MCP endpoint in front of many servers, as their client (see proxy.py)."""

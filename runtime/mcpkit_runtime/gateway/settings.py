@@ -1,0 +1,39 @@
+"""What a gateway serves and how (the kit reads it from `[gateway]` in mcpkit.toml)."""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class GatewaySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    servers: list[str] = Field(default_factory=list, description="Servers behind the gateway (default: all).")
+    separator: str = Field(
+        "__", min_length=1, description="Between a server's name and its tool's: server__tool."
+    )
+    start: Literal["eager", "lazy"] = Field(
+        "eager", description="Start every server at once, or at first use."
+    )
+    allow: dict[str, list[str]] = Field(
+        default_factory=dict, description="Per server: the tools shown (globs)."
+    )
+    deny: dict[str, list[str]] = Field(default_factory=dict, description="Per server: tools hidden (globs).")
+    rate_limits: dict[str, str] = Field(
+        default_factory=dict,
+        alias="rate-limits",
+        description='Per namespaced tool, or "*": e.g. "60/min:10".',
+    )
+    session_budget: float | None = Field(
+        None, alias="session-budget", description="Calls a session may make."
+    )
+
+    def shows(self, server: str, tool: str) -> bool:
+        """Whether `tool` of `server` is offered: allowed (when the server has an allow list) and not denied."""
+        allowed = self.allow.get(server)
+        if allowed is not None and not any(fnmatch.fnmatchcase(tool, p) for p in allowed):
+            return False
+        return not any(fnmatch.fnmatchcase(tool, p) for p in self.deny.get(server, []))

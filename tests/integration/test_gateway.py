@@ -1,0 +1,119 @@
+"""The gateway over stdio, started by its generated client entry, in front of the analyst, the mailer and a
+package-index server, each in its hardened container: namespaced tools called, resources read, progress from a job,
+a server killed mid-session restarted, and every container gone when the client closes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import docker
+import pytest
+from mcp import Client, StdioServerParameters
+from typer.testing import CliRunner
+
+from kit.cli import app
+from kit.gateway.serve import GATEWAY_ENTRY, GATEWAY_LABEL
+from kit.identity import SERVER
+from kit.image.base_image import BaseResult
+from kit.image.smoke import docker_client_env
+from kit.project.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def project(base_image: BaseResult, kit_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("gateway")
+    for name in ("analyst", "mailer"):
+        shutil.copytree(
+            REPO / "servers" / name, root / "servers" / name, ignore=shutil.ignore_patterns("tests")
+        )
+    shutil.copytree(REPO / "locks", root / "locks")
+    env = {
+        "KIT_PROJECT_DIR": str(root),
+        "KIT_BASE_IMAGE": kit_settings.base_image,
+        "KIT_CACHE_DIR": str(kit_settings.cache_dir),
+    }
+    for args in (["add", "mcp-server-time==2026.10.19"], ["build"]):
+        result = runner.invoke(app, args, env=env)
+        assert result.exit_code == 0, result.output
+    return root
+
+
+def _containers(client: docker.DockerClient) -> list[Any]:
+    return client.containers.list(all=True, filters={"label": GATEWAY_LABEL})
+
+
+def test_the_gateway_fronts_every_server_restarts_a_dead_one_and_ends_them_all(
+    project: Path, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    config = tmp_path / "claude_desktop_config.json"
+    result = runner.invoke(app, ["config", "--gateway", "--output", str(config), "--env", "ANALYST_ROW_LIMIT=7"],
+                           env={"KIT_PROJECT_DIR": str(project)})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    servers = json.loads(config.read_text())["mcpServers"]
+    assert list(servers) == [GATEWAY_ENTRY], "one entry instead of one per server"
+    entry = servers[GATEWAY_ENTRY]
+    assert entry["args"][0] == "gateway" and entry["env"]["ANALYST_ROW_LIMIT"] == "7"
+    params = StdioServerParameters(
+        command=entry["command"], args=entry["args"], env=docker_client_env(entry["env"])
+    )
+    progress: list[float] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(done)
+
+    async def session() -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        with anyio.fail_after(240):
+            async with Client(params, mode="legacy") as client:
+                seen["tools"] = [t.name for t in (await client.list_tools()).tools]
+                seen["rows"] = await client.call_tool(
+                    "analyst__run_sql", {"query": "SELECT id FROM customers ORDER BY id"}
+                )
+                seen["mail"] = await client.call_tool(
+                    "mailer__send_email", {"to": "a@example.com", "subject": "s", "body": "b"}
+                )
+                seen["time"] = await client.call_tool("time__get_current_time", {"timezone": "UTC"})
+                seen["schema"] = (await client.read_resource("analyst+db://schema")).contents[0].text
+                job = await client.call_tool("analyst__profile_table", {"table": "products"})
+                job_id = job.structured_content["job_id"]
+                seen["job"] = await client.call_tool("analyst__job_wait", {"job_id": job_id, "timeout_seconds": 60},
+                                                     progress_callback=on_progress)  # fmt: skip
+                seen["running"] = len(_containers(docker_client))
+                (analyst,) = docker_client.containers.list(filters={"label": f"{SERVER}=analyst"})
+                await anyio.to_thread.run_sync(analyst.kill)
+                await anyio.sleep(1)
+                seen["after_kill"] = await client.call_tool(
+                    "analyst__run_sql", {"query": "SELECT count(*) FROM products"}
+                )
+                health = json.loads((await client.read_resource("gateway://health")).contents[0].text)
+                seen["health"] = health["servers"]
+        return seen
+
+    seen = anyio.run(session)
+    assert {"analyst__run_sql", "analyst__job_wait", "mailer__send_email", "time__get_current_time"} <= set(
+        seen["tools"]
+    )
+    assert [r[0] for r in seen["rows"].structured_content["rows"]] == list(range(1, 8)), (
+        "ANALYST_ROW_LIMIT reached it"
+    )
+    assert not seen["mail"].is_error and not seen["time"].is_error and "UTC" in seen["time"].content[0].text
+    assert "CREATE TABLE customers" in seen["schema"]
+    assert seen["job"].structured_content["state"] == "succeeded" and progress and progress[-1] == 1.0
+    assert seen["running"] == 3
+    assert not seen["after_kill"].is_error, "a read-only call is repeated on the restarted server"
+    assert seen["health"]["analyst"]["restarts"] == 1 and seen["health"]["analyst"]["state"] == "ready"
+    deadline = time.monotonic() + 20
+    while _containers(docker_client) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _containers(docker_client), "closing the client ends every container"
+    with contextlib.suppress(docker.errors.NotFound):
+        docker_client.volumes.get("mcpkit-mailer-outbox").remove(force=True)

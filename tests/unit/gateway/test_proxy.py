@@ -1,0 +1,150 @@
+"""The gateway's surface, in process: two real MCP servers behind it (the SDK's in-memory transport stands in for
+the containers, which the integration tier starts for real)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import anyio
+import pytest
+from mcp import Client, MCPError
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from mcpkit_runtime.gateway.downstream import Downstream
+from mcpkit_runtime.gateway.proxy import Gateway
+from mcpkit_runtime.gateway.settings import GatewaySettings
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _alpha() -> MCPServer:
+    server = MCPServer("alpha", version="1.0")
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @server.tool()
+    def fail(reason: str) -> str:
+        raise ToolError(f"failed: {reason}")
+
+    @server.tool()
+    async def slow(steps: Annotated[int, Field(ge=1)], ctx: Context) -> str:
+        for step in range(steps):
+            await ctx.report_progress(step + 1, steps, f"step {step + 1}")
+        return "done"
+
+    @server.resource("notes://today", mime_type="text/plain")
+    def today() -> str:
+        return "alpha's note"
+
+    @server.prompt()
+    def greet(name: str) -> str:
+        return f"Hello {name}"
+
+    return server
+
+
+def _beta() -> MCPServer:
+    server = MCPServer("beta", version="2.0")
+
+    @server.tool()
+    def add(text: str) -> str:  # the same name as alpha's: namespacing keeps them apart
+        return text * 2
+
+    @server.tool()
+    def secret_admin() -> str:
+        return "should be hidden"
+
+    return server
+
+
+def _gateway(**settings: Any) -> Gateway:
+    return Gateway([Downstream("alpha", _alpha()), Downstream("beta", _beta())], GatewaySettings(**settings))
+
+
+async def test_tools_of_every_server_under_namespaced_names_filtered() -> None:
+    async with Client(_gateway(deny={"beta": ["secret_*"]}).server()) as client:
+        names = [t.name for t in (await client.list_tools()).tools]
+        assert names == ["alpha__add", "alpha__fail", "alpha__slow", "beta__add"]
+        assert (await client.call_tool("alpha__add", {"a": 2, "b": 3})).structured_content == {"result": 5}
+        assert (await client.call_tool("beta__add", {"text": "ab"})).structured_content == {"result": "abab"}
+        with pytest.raises(MCPError, match="unknown tool"):
+            await client.call_tool("beta__secret_admin", {})
+
+
+async def test_an_allow_list_shows_only_what_it_names() -> None:
+    async with Client(_gateway(allow={"alpha": ["add"]}, separator=".").server()) as client:
+        assert [t.name for t in (await client.list_tools()).tools] == [
+            "alpha.add",
+            "beta.add",
+            "beta.secret_admin",
+        ]
+
+
+async def test_errors_pass_through_as_the_server_gave_them() -> None:
+    async with Client(_gateway().server()) as client:
+        failed = await client.call_tool("alpha__fail", {"reason": "because"})
+        assert failed.is_error and "failed: because" in failed.content[0].text
+        invalid = await client.call_tool("alpha__add", {"a": "x"})
+        assert invalid.is_error
+
+
+async def test_progress_from_a_server_reaches_the_caller() -> None:
+    seen: list[tuple[float, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, message))
+
+    async with Client(_gateway().server()) as client:
+        result = await client.call_tool("alpha__slow", {"steps": 3}, progress_callback=on_progress)
+    assert result.structured_content == {"result": "done"}
+    assert seen == [(1.0, "step 1"), (2.0, "step 2"), (3.0, "step 3")]
+
+
+async def test_resources_and_prompts_are_namespaced_and_health_is_a_resource() -> None:
+    async with Client(_gateway().server()) as client:
+        uris = [str(r.uri) for r in (await client.list_resources()).resources]
+        assert uris == ["gateway://health", "alpha+notes://today"]
+        assert (await client.read_resource("alpha+notes://today")).contents[0].text == "alpha's note"
+        health = json.loads((await client.read_resource("gateway://health")).contents[0].text)
+        assert {s: h["state"] for s, h in health["servers"].items()} == {"alpha": "ready", "beta": "ready"}
+        assert [p.name for p in (await client.list_prompts()).prompts] == ["alpha__greet"]
+        prompt = await client.get_prompt("alpha__greet", {"name": "Ada"})
+        assert "Hello Ada" in prompt.messages[0].content.text
+
+
+async def test_limits_apply_at_the_gateway_across_servers() -> None:
+    gateway = _gateway(**{"rate-limits": {"alpha__add": "2/min:2"}, "session-budget": 3})
+    async with Client(gateway.server()) as client:
+        outcomes = [await client.call_tool("alpha__add", {"a": 1, "b": 1}) for _ in range(3)]
+        assert [r.is_error for r in outcomes] == [False, False, True] and "rate limit" in outcomes[2].content[
+            0
+        ].text
+        budget = await client.call_tool("beta__add", {"text": "x"})
+        assert budget.is_error and "budget" in budget.content[0].text, (
+            "the budget counts calls to every server"
+        )
+
+
+async def test_a_server_that_cannot_start_is_left_out_and_reported() -> None:
+    class Broken:
+        pass
+
+    gateway = Gateway([Downstream("alpha", _alpha()), Downstream("broken", Broken())], GatewaySettings())
+    async with Client(gateway.server()) as client:
+        assert next(t.name for t in (await client.list_tools()).tools) == "alpha__add"
+        health = json.loads((await client.read_resource("gateway://health")).contents[0].text)
+        assert health["servers"]["broken"]["state"] == "failed" and health["servers"]["broken"]["last_error"]
+        down = await client.call_tool("broken__anything", {})
+        assert down.is_error and "did not start" in down.content[0].text
+    await anyio.sleep(0)
