@@ -39,6 +39,9 @@ from kit.image.smoke import docker_client_env
 from kit.project.servers import Server, discover, select
 from kit.project.settings import Settings, load_settings
 from kit.reporting import SilentReporter
+from mcpkit_runtime.gateway.downstream import Downstream
+from mcpkit_runtime.gateway.proxy import Gateway
+from mcpkit_runtime.gateway.settings import GatewaySettings
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / ".bench"
@@ -226,6 +229,48 @@ def build_timings(settings: Settings, server: Server, workdir: Path) -> tuple[di
     return timings, settings.cache_dir / "contexts" / stage_key(copy) / "context"
 
 
+# -- the gateway ------------------------------------------------------------------------------------------------
+
+
+def gateway_figures(settings: Settings, servers: list[Server]) -> dict[str, Any]:
+    """What the gateway adds to a call (stdio to `kit gateway`, to the server's container) over a direct stdio
+    connection, and how long it takes to be ready with 1, 3 and 5 servers behind it."""
+    analyst = next(s for s in servers if s.name == "analyst")
+    call = CALLS_BY_SERVER["analyst"]
+    gateway = StdioServerParameters(
+        command=str(Path(sys.executable).parent / "kit"), args=["gateway", "analyst"],
+        env={**docker_client_env(), **UNLIMITED, "KIT_PROJECT_DIR": str(REPO), "KIT_IMAGE_PREFIX": settings.image_prefix},
+    )  # fmt: skip
+    direct_calls = round_trips(container_params(settings, analyst), call)
+    gateway_calls = round_trips(
+        gateway, lambda c: c.call_tool("analyst__run_sql", {"query": "SELECT count(*) FROM products"})
+    )
+    figures: dict[str, Any] = {
+        "call_direct_ms": {"p50": percentile(direct_calls, 50), "p99": percentile(direct_calls, 99), "runs": CALLS},
+        "call_through_gateway_ms": {"p50": percentile(gateway_calls, 50), "p99": percentile(gateway_calls, 99), "runs": CALLS},
+    }  # fmt: skip
+    mailer = next(s for s in servers if s.name == "mailer")
+    (entry,) = launch_entries(settings, [mailer])
+    for count in (1, 3, 5):
+        samples = []
+        for _ in range(3):
+            downstreams = [
+                Downstream(
+                    f"m{i}",
+                    StdioServerParameters(command=entry.command, args=entry.args, env=docker_client_env()),
+                )
+                for i in range(count)
+            ]
+            samples.append(anyio.run(_ready_seconds, Gateway(downstreams, GatewaySettings())))
+        figures[f"ready_with_{count}_servers_s"] = figure(samples, "s")
+    return figures
+
+
+async def _ready_seconds(gateway: Gateway) -> float:
+    async with gateway.running():
+        return float(gateway.ready_seconds or 0.0)
+
+
 # -- the run --------------------------------------------------------------------------------------------------------
 
 
@@ -265,6 +310,7 @@ def measure(settings: Settings, servers: list[Server], client: docker.DockerClie
             "image_floor_mb": floor_bytes / 1e6,
             "idle_memory_mib": idle_memory_mib(client, contained, server.name),
         }  # fmt: skip
+    results["gateway"] = gateway_figures(settings, servers)
     with tempfile.TemporaryDirectory(prefix="mcpkit-bench-") as scratch:
         mailer = next(s for s in servers if s.name == "mailer")
         results["mailer"]["builds"], context = build_timings(settings, mailer, Path(scratch))
@@ -287,6 +333,11 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
             "call_p50_added_ms": r["call_container_ms"]["p50"] - r["call_native_ms"]["p50"],
             "image_vs_floor": r["image_mb"] / r["image_floor_mb"],
         }  # fmt: skip
+    gateway = results["gateway"]
+    out["gateway"] = {
+        "call_p50_added_ms": gateway["call_through_gateway_ms"]["p50"] - gateway["call_direct_ms"]["p50"],
+        "call_p99_added_ms": gateway["call_through_gateway_ms"]["p99"] - gateway["call_direct_ms"]["p99"],
+    }
     builds = results["mailer"]["builds"]
     out["mailer"]["cold_build_vs_naive"] = builds["cold_build_s"] / builds["naive_dockerfile_cold_build_s"]
     out["mailer"]["code_change_rebuild_vs_cold"] = (
@@ -328,12 +379,16 @@ def report(results: dict[str, Any], rates: dict[str, Any]) -> None:
         table.add_row(key, "", fig(value))
     table.add_row("naive_image_mb", "", fig(results["mailer"]["naive_image_mb"]))
     console.print(table)
-    targets = Table("ratio", "analyst", "mailer", "target", title="Ratios taken in this run")
+    targets = Table("ratio", "analyst", "mailer", "gateway", "target", title="Ratios taken in this run")
     for key in sorted({k for r in rates.values() for k in r}):
         op, bound = TARGETS.get(key, ("", None))
-        cells = [f"{rates[n][key]:.3f}" if key in rates[n] else "" for n in ("analyst", "mailer")]
+        cells = [f"{rates[n][key]:.3f}" if key in rates[n] else "" for n in ("analyst", "mailer", "gateway")]
         targets.add_row(key, *cells, f"{op} {bound}" if bound is not None else "")
     console.print(targets)
+    gateway = Table("gateway figure", "value", title="The gateway (analyst behind it; mailers for readiness)")
+    for key, value in results["gateway"].items():
+        gateway.add_row(key, fig(value))
+    console.print(gateway)
 
 
 def plot(results: dict[str, Any], path: Path) -> None:

@@ -148,3 +148,27 @@ async def test_a_server_that_cannot_start_is_left_out_and_reported() -> None:
         down = await client.call_tool("broken__anything", {})
         assert down.is_error and "did not start" in down.content[0].text
     await anyio.sleep(0)
+
+
+async def test_a_callers_cancellation_reaches_the_server() -> None:
+    started, stopped = anyio.Event(), anyio.Event()
+    server = MCPServer("waiter")
+
+    @server.tool()
+    async def wait_forever() -> str:
+        started.set()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            stopped.set()
+        return "never"
+
+    gateway = Gateway([Downstream("waiter", server)], GatewaySettings())
+    async with Client(gateway.server()) as client:
+        with anyio.move_on_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(client.call_tool, "waiter__wait_forever", {})
+                await started.wait()
+                group.cancel_scope.cancel()
+        with anyio.fail_after(10):
+            await stopped.wait()
