@@ -28,6 +28,7 @@ ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOME=/
 WORKDIR /tmp
 USER 10001:10001
 COPY --from=build /opt/venv /opt/venv
+{{volume_copies}}
 COPY --from=build /opt/server /opt/server
-{{copies}}
+{{data_copies}}
 # How it starts, its arguments, settings and labels are set on the built image in one step (kit/image/builder.py).

@@ -48,15 +48,17 @@ def render_dockerfile(server: Server, declaration: ServerDeclaration | None = No
             f"RUN {_PIP} --target /opt/server /server/*.whl && {_COMPILE} /opt/server",
         ]
     steps += [f"RUN {json.dumps(command)}" for command in declaration.build_commands]
-    copies = [f"COPY --from=build {path} {path}" for path in declaration.data_dirs]
-    # Owned by the server's user, so a fresh named volume mounted there starts writable for it.
-    copies += [
+    # Owned by the server's user, so a fresh named volume mounted there starts writable for it. Made before the
+    # server is installed, so these copies come from the cache when only the server's code changed.
+    volume_copies = [
         f"COPY --from=build --chown={CONTAINER_USER} {path} {path}" for path in declaration.volumes.values()
     ]
+    data_copies = [f"COPY --from=build {path} {path}" for path in declaration.data_dirs]
     return (
         template()
         .replace("{{stage}}", stage_key(server))
         .replace("{{volume_dirs}}", " ".join(shlex.quote(p) for p in declaration.volumes.values()))
         .replace("{{server_steps}}", "\n".join(steps))
-        .replace("{{copies}}", "\n".join(copies))
+        .replace("{{volume_copies}}", "\n".join(volume_copies))
+        .replace("{{data_copies}}", "\n".join(data_copies))
     )

@@ -29,6 +29,10 @@ def test_a_code_change_rebuilds_only_layers_after_the_dependencies(project: Path
     final_stage = dockerfile.split("FROM ${BASE_IMAGE}")[2]
     shared = final_stage.split("COPY")[0]
     assert "USER 10001:10001" in shared and "ENV PATH" in shared, "the same for every server: cached once"
+    volume_copy = final_stage.index("/var/mcp/outbox /var/mcp/outbox")
+    assert volume_copy < final_stage.index("COPY --from=build /opt/server"), (
+        "volume folders come from the cache"
+    )
 
 
 def test_volume_folders_belong_to_the_server_user(project: Path) -> None:
