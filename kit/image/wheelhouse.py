@@ -136,12 +136,12 @@ def runtime_wheel_dir(cache_dir: Path, reporter: Reporter) -> Path:
     source = runtime_source_dir()
     folder = cache_dir / "runtime-wheels" / source_hash(source)[:16]
     if not any(folder.glob("*.whl")):
+        folder.parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(
-            tempfile.mkdtemp(prefix=".building-", dir=folder.parent if folder.parent.exists() else None)
-        )
+            tempfile.mkdtemp(prefix=".building-", dir=folder.parent)
+        )  # beside it: a rename, not a copy
         try:
             build_server_wheel(source, scratch, reporter)
-            folder.parent.mkdir(parents=True, exist_ok=True)
             os.replace(scratch, folder)  # whole or not at all, also when two builds race
         except OSError:
             if not any(folder.glob("*.whl")):

@@ -14,10 +14,10 @@ import httpx2
 import pytest
 import uvicorn
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver import MCPServer
 
 from mcpkit_runtime import http, sdk
+from mcpkit_runtime.gateway.downstream import HttpTarget
 from mcpkit_runtime.server import Runtime
 
 TOKEN = "t0ken-for-tests"
@@ -70,14 +70,31 @@ def test_mcp_needs_the_bearer_token(served: str) -> None:
     assert refused.value.code == 401
 
     async def call() -> object:
-        http_client = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"})
-        async with (
-            http_client,
-            Client(streamable_http_client(f"{served}/mcp", http_client=http_client)) as client,
-        ):
+        async with Client(HttpTarget(f"{served}/mcp", TOKEN).transport()) as client:
             return (await client.call_tool("echo", {"text": "hi"})).structured_content
 
     assert anyio.run(call) == {"result": "hi"}
+
+
+def test_the_gateways_http_client_is_closed_with_its_connection(
+    served: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[httpx2.AsyncClient] = []
+
+    class Recorded(httpx2.AsyncClient):  # the real client, remembered
+        def __init__(self, **kwargs: object) -> None:
+            super().__init__(**kwargs)  # type: ignore[arg-type]
+            opened.append(self)
+
+    monkeypatch.setattr(httpx2, "AsyncClient", Recorded)
+
+    async def connect_twice() -> None:
+        for _ in range(2):  # as the gateway does when a server restarts
+            async with Client(HttpTarget(f"{served}/mcp", TOKEN).transport()) as client:
+                await client.list_tools()
+
+    anyio.run(connect_twice)
+    assert len(opened) == 2 and all(c.is_closed for c in opened)
 
 
 def test_beyond_loopback_a_token_is_required() -> None:

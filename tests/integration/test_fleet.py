@@ -165,15 +165,19 @@ def test_each_server_answers_through_its_claude_desktop_entry(
 
 
 def test_doctor_reports_what_is_broken_and_nothing_after_gc_and_build(
-    built: list[dict[str, Any]], fleet: Path, docker_client: docker.DockerClient, kit_settings: Settings
+    built: list[dict[str, Any]],
+    fleet: Path,
+    docker_client: docker.DockerClient,
+    kit_settings: Settings,
+    session_labels: dict[str, str],
 ) -> None:
     installed = user_file(Machine.current())  # HOME is a temporary folder in tests
     installed.parent.mkdir(parents=True, exist_ok=True)
     kit("config", "time", "--output", str(installed))
     docker_client.images.remove("mcpkit/time:2026.10.19", force=True)
     docker_client.containers.create(
-        kit_settings.base_image, ["true"], labels={MANAGED: "true", SERVER: "time"}
-    )  # a stopped leftover, as a crashed client would leave
+        kit_settings.base_image, ["true"], labels={MANAGED: "true", SERVER: "time", **session_labels}
+    )  # a stopped leftover, as a crashed client would leave (swept with the session's if the test fails)
     result = invoke("doctor", "--quick", "--json")
     assert result.exit_code == 1, result.output
     problems = {c["subject"]: c for c in json.loads(result.stdout) if not c["ok"]}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -51,13 +51,20 @@ class HttpTarget:
     url: str
     token: str | None = None
 
-    def transport(self) -> Any:
+    @contextlib.asynccontextmanager
+    async def transport(self) -> AsyncIterator[Any]:
+        """The SDK's streamable HTTP transport with the token's header, on an HTTP client closed with it (the SDK
+        leaves a client it is given open)."""
         import httpx2
         from mcp.client.streamable_http import streamable_http_client
 
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        http_client = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0, read=300.0))
-        return streamable_http_client(self.url, http_client=http_client)
+        # The SDK's own defaults for its transports: a response stream may stay open for minutes.
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0, read=300.0)) as http_client,
+            streamable_http_client(self.url, http_client=http_client) as streams,
+        ):
+            yield streams
 
 
 @dataclass

@@ -1,7 +1,11 @@
 import itertools
+import tempfile
 import zipfile
 from pathlib import Path
 
+import pytest
+
+from kit.image import wheelhouse
 from kit.image.wheelhouse import PythonTarget, runnables, runtime_wheel_dir
 from kit.reporting import SilentReporter
 
@@ -58,8 +62,17 @@ def test_runnables_lists_main_packages_modules_and_console_scripts(tmp_path: Pat
     assert found.describe() == "python -m srv, srv-run"
 
 
-def test_runtime_wheel_is_built_once_per_runtime_source(tmp_path: Path) -> None:
-    first = runtime_wheel_dir(tmp_path, SilentReporter())
+def test_runtime_wheel_is_built_once_per_runtime_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The system's temporary folder on another filesystem than a fresh cache (a tmpfs /tmp): the finished wheel
+    # must still land in the cache.
+    monkeypatch.setattr(tempfile, "tempdir", "/dev/shm")
+    first = runtime_wheel_dir(tmp_path / "fresh-cache", SilentReporter())
     (wheel,) = first.glob("mcpkit_runtime-*.whl")
-    assert runtime_wheel_dir(tmp_path, SilentReporter()) == first
-    assert wheel.stat().st_mtime == next(first.glob("*.whl")).stat().st_mtime
+    built = wheel.stat()
+    calls: list[Path] = []
+    monkeypatch.setattr(wheelhouse, "build_server_wheel", lambda *args: calls.append(args[0]))
+    assert runtime_wheel_dir(tmp_path / "fresh-cache", SilentReporter()) == first
+    assert calls == [], "the second call builds nothing"
+    assert (wheel.stat().st_ino, wheel.stat().st_mtime_ns) == (built.st_ino, built.st_mtime_ns)

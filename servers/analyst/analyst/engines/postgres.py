@@ -166,7 +166,8 @@ class PostgresEngine:
             cursor.close()
             raise
         lineage = analyse_plan(plan, catalog, len(names), origins)
-        return _Execution(names, lineage, cursor, deadline, limits.timeout_seconds, limits.max_result_bytes)
+        value_cap = limits.max_result_bytes if names else None  # a query without columns is not wrapped
+        return _Execution(names, lineage, cursor, deadline, limits.timeout_seconds, value_cap)
 
     def _discard(self) -> None:
         if self._connection is not None:
