@@ -130,9 +130,16 @@ def load_settings(ctx: typer.Context) -> settings.Settings:
     return run(ctx, settings.load_settings)
 
 
-def selected_servers(ctx: typer.Context, names: list[str] | None) -> list[servers.Server]:
-    cfg = load_settings(ctx)
+def selected_servers(
+    ctx: typer.Context, cfg: settings.Settings, names: list[str] | None
+) -> list[servers.Server]:
     return run(ctx, lambda: servers.select(servers.discover(cfg), names or []))
+
+
+def run_live(ctx: typer.Context, work: Callable[[RichReporter], T]) -> T:
+    """`work` reporting its progress on stderr: on a terminal, one live line per server."""
+    with reporter(ctx).live() as live:
+        return run(ctx, lambda: work(live))
 
 
 def _version_callback(value: bool) -> None:

@@ -90,7 +90,7 @@ def config(
         raise typer.Exit(2)
     if uninstall and not (install or output):
         install = True  # removing only makes sense in a file
-    selected = [] if uninstall and not names else selected_servers(ctx, names)
+    selected = [] if uninstall and not names else selected_servers(ctx, cfg, names)
     values = run(ctx, lambda: configure.parse_env_options(env or [], os.environ))
     volumes = run(ctx, lambda: configure.parse_volume_options(volume or []))
     if gateway:

@@ -6,25 +6,26 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from ruamel.yaml import YAML
 
-from kit.cli.app import NamesArgument, app, err, load_settings, out, reporter, run, selected_servers
-from kit.deploy import compose, k8s
+from kit.cli.app import NamesArgument, app, err, load_settings, out, run, run_live, selected_servers
+from kit.deploy import compose, k8s, topology
 from kit.deploy.gateway_image import gateway_server
+from kit.gateway.settings import load_gateway_settings
 from kit.identity import image_tag
 from kit.image.builder import build_servers, raise_for_failures
+from kit.project.servers import Server
+from kit.project.settings import Settings
 
 deploy_app = typer.Typer(help="Deploy the servers and the gateway on existing engines.", no_args_is_help=True)
 app.add_typer(deploy_app, name="deploy")
 
 
-def _gateway_image(ctx: typer.Context) -> str:
-    """Build (or find unchanged) the gateway's image, like any server's."""
-    cfg = load_settings(ctx)
+def _gateway_image(ctx: typer.Context, cfg: Settings, servers: list[Server]) -> str:
+    """Build (or find unchanged) the gateway's image, like any server's, once the deployment makes sense."""
+    run(ctx, lambda: topology.require_servers(servers))
+    run(ctx, lambda: load_gateway_settings(cfg))
     server = run(ctx, lambda: gateway_server(cfg))
-    progress = reporter(ctx)
-    with progress.live() as live:
-        run(ctx, lambda: raise_for_failures(build_servers(cfg, [server], live)))
+    run_live(ctx, lambda live: raise_for_failures(build_servers(cfg, [server], live)))
     return image_tag(cfg, server)
 
 
@@ -40,13 +41,13 @@ def deploy_compose(
 ) -> None:
     """Write a compose file: every server over streamable HTTP on a private network, behind the gateway."""
     cfg = load_settings(ctx)
-    selected = selected_servers(ctx, names)
-    image = _gateway_image(ctx)
+    selected = selected_servers(ctx, cfg, names)
+    image = _gateway_image(ctx, cfg, selected)
     deployment = run(ctx, lambda: compose.write_compose(cfg, selected, image, output, port=port, bind=bind))
     for path in deployment.files:
         out.print(str(path), highlight=False)
     err.print(f"next: docker-compose -f {deployment.folder / 'compose.yaml'} up -d; the gateway answers at "
-              f"{deployment.gateway_url} with the token {compose.GATEWAY_TOKEN} from .env", highlight=False)  # fmt: skip
+              f"{deployment.gateway_url} with the token {topology.GATEWAY_TOKEN} from .env", highlight=False)  # fmt: skip
 
 
 @deploy_app.command("k8s")
@@ -60,11 +61,8 @@ def deploy_k8s(
 ) -> None:
     """Write Kubernetes manifests: a Deployment, Service and NetworkPolicy per server and for the gateway."""
     cfg = load_settings(ctx)
-    selected = selected_servers(ctx, names)
-    image = _gateway_image(ctx)
-    documents = k8s.manifests(cfg, selected, image, port=port)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("w", encoding="utf-8") as handle:
-        YAML().dump_all(documents, handle)
+    selected = selected_servers(ctx, cfg, names)
+    image = _gateway_image(ctx, cfg, selected)
+    run(ctx, lambda: k8s.write_manifests(cfg, selected, image, output, port=port))
     out.print(str(output), highlight=False)
     err.print(f"the Secret they refer to: {k8s.secret_command(selected)}", highlight=False)

@@ -20,6 +20,7 @@ from kit.cli.app import (
     print_json,
     reporter,
     run,
+    run_live,
     selected_servers,
 )
 from kit.errors import KitError
@@ -34,9 +35,7 @@ def base(
 ) -> None:
     """Build the Python base image from Debian packages (needs root and debootstrap)."""
     cfg = load_settings(ctx)
-    progress = reporter(ctx)
-    with progress.live() as live:
-        result = run(ctx, lambda: base_image.ensure_base_image(cfg, live, force=force))
+    result = run_live(ctx, lambda live: base_image.ensure_base_image(cfg, live, force=force))
     if as_json:
         print_json(asdict(result))
 
@@ -53,10 +52,8 @@ def build(
 ) -> None:
     """Build one image per server, in parallel, each smoke-tested before it is tagged; exit 1 if any failed."""
     cfg = load_settings(ctx)
-    selected = selected_servers(ctx, names)
-    progress = reporter(ctx)
-    with progress.live() as live:
-        results = run(ctx, lambda: builder.build_servers(cfg, selected, live, force=force, jobs=jobs))
+    selected = selected_servers(ctx, cfg, names)
+    results = run_live(ctx, lambda live: builder.build_servers(cfg, selected, live, force=force, jobs=jobs))
     if as_json:
         print_json([asdict(r) for r in results])
     else:
@@ -83,10 +80,8 @@ def lock(
 ) -> None:
     """Bring each server's lock (locks/NAME.lock) up to date with its requirements and pins."""
     cfg = load_settings(ctx)
-    selected = selected_servers(ctx, names)
-    progress = reporter(ctx)
-    with progress.live() as live:
-        reports = run(ctx, lambda: locking.lock_servers(cfg, selected, live, upgrade=upgrade))
+    selected = selected_servers(ctx, cfg, names)
+    reports = run_live(ctx, lambda live: locking.lock_servers(cfg, selected, live, upgrade=upgrade))
     if as_json:
         print_json([asdict(r) for r in reports])
         return
@@ -106,7 +101,7 @@ def write_sbom(
 ) -> None:
     """Write a CycloneDX (JSON) bill of materials of what is installed in the server's image."""
     cfg = load_settings(ctx)
-    (server,) = selected_servers(ctx, [name])
+    (server,) = selected_servers(ctx, cfg, [name])
     target = output or Path(f"{name}.cdx.json")
     bom = run(ctx, lambda: sbom.write_sbom(cfg, server, target))
     err.print(f"wrote {target}: {len(bom.components)} components", highlight=False)
@@ -145,7 +140,7 @@ def _render_schema_reports(reports: list[schemas.SchemaReport], as_json: bool) -
 def schema_lock_command(ctx: typer.Context, names: NamesArgument = None, as_json: JsonOption = False) -> None:
     """Record each built server's tools, schemas and resources in its schema lock file."""
     cfg = load_settings(ctx)
-    selected = selected_servers(ctx, names)
+    selected = selected_servers(ctx, cfg, names)
     _render_schema_reports(run(ctx, lambda: schemas.lock(cfg, selected)), as_json)
 
 
@@ -155,5 +150,5 @@ def schema_check_command(
 ) -> None:
     """Compare each built server with its schema lock; fail on a breaking change (exit 1)."""
     cfg = load_settings(ctx)
-    selected = selected_servers(ctx, names)
+    selected = selected_servers(ctx, cfg, names)
     _render_schema_reports(run(ctx, lambda: schemas.check(cfg, selected)), as_json)

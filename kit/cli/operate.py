@@ -20,8 +20,8 @@ from kit.cli.app import (
     load_settings,
     out,
     print_json,
-    reporter,
     run,
+    run_live,
     selected_servers,
 )
 from kit.containers import logs
@@ -37,7 +37,7 @@ def show_logs(
     as_json: JsonOption = False,
 ) -> None:
     """Recent log lines (the audit trail among them) of a server's containers."""
-    selected_servers(ctx, [name])
+    selected_servers(ctx, load_settings(ctx), [name])
     lines = run(ctx, lambda: logs.recent_logs(name, tail))
     if as_json:
         print_json([asdict(line) for line in lines])
@@ -67,9 +67,7 @@ def run_demo(
 ) -> None:
     """Build the analyst, write a Claude Desktop config, and talk MCP to it through that config's command."""
     cfg = load_settings(ctx)
-    progress = reporter(ctx)
-    with progress.live() as live:
-        transcript = run(ctx, lambda: demo.run_demo(cfg, live, output_dir))
+    transcript = run_live(ctx, lambda live: demo.run_demo(cfg, live, output_dir))
     out.rule("MCP session through the generated Claude Desktop config")
     out.print(f"config:   {transcript.config_path}", highlight=False)
     out.print(f"command:  {' '.join(transcript.command)}", highlight=False, markup=False)
@@ -94,7 +92,7 @@ def doctor(
 ) -> None:
     """Check the engine, base image, server images, installed client configs and leftovers; exit 1 on a problem."""
     cfg = load_settings(ctx)
-    selected = selected_servers(ctx, names)
+    selected = selected_servers(ctx, cfg, names)
     diagnosis = run(ctx, lambda: diagnose(cfg, selected, handshake=not quick))
     if as_json:
         print_json([asdict(c) for c in diagnosis.checks])

@@ -17,8 +17,8 @@ from kit.cli.app import (
     load_settings,
     out,
     print_json,
-    reporter,
     run,
+    run_live,
     selected_servers,
 )
 from kit.image import index_servers, listing
@@ -101,9 +101,7 @@ def add(
         "limits": {"memory": memory} if memory else None,
     }  # fmt: skip
     table = {k: v for k, v in table.items() if v not in (None, [], {}, False)}
-    progress = reporter(ctx)
-    with progress.live():
-        added = run(ctx, lambda: index_servers.add_server(cfg, table, progress, name=name, replace=replace))
+    added = run_live(ctx, lambda live: index_servers.add_server(cfg, table, live, name=name, replace=replace))
     if as_json:
         print_json(asdict(added))
         return
@@ -131,7 +129,7 @@ def remove(
 def list_servers(ctx: typer.Context, names: NamesArgument = None, as_json: JsonOption = False) -> None:
     """Servers, where each comes from, their images, versions, sizes and build state."""
     cfg = load_settings(ctx)
-    selected = selected_servers(ctx, names)
+    selected = selected_servers(ctx, cfg, names)
     statuses = run(ctx, lambda: listing.server_statuses(cfg, selected))
     if as_json:
         print_json([asdict(s) for s in statuses])

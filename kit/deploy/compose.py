@@ -9,7 +9,7 @@ values live in `.env` beside it (tokens generated there on first run, mode 0600)
 
 from __future__ import annotations
 
-import json
+import io
 import os
 import secrets
 from dataclasses import dataclass
@@ -19,15 +19,20 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from kit import files, identity
-from kit.errors import KitError
-from kit.gateway.settings import load_gateway_settings
-from kit.project.servers import Server
+from kit.deploy.topology import (
+    BACKEND_TOKEN,
+    GATEWAY_LIMITS,
+    GATEWAY_TOKEN,
+    SERVER_PORT,
+    backend_token_variables,
+    gateway_env,
+    http_env,
+    require_servers,
+)
+from kit.project.servers import RuntimeLimits, Server
 from kit.project.settings import Settings
 
-SERVER_PORT = 8000
 GATEWAY_SERVICE = "gateway"
-BACKEND_TOKEN = "MCPKIT_BACKEND_TOKEN"  # between the gateway and the servers, on the private network
-GATEWAY_TOKEN = "MCPKIT_GATEWAY_TOKEN"  # what clients of the gateway send
 HEALTHCHECK = (
     "import sys, urllib.request; "
     "sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:{port}/health', timeout=3).status == 200 else 1)"
@@ -41,43 +46,40 @@ class Deployment:
     gateway_url: str
 
 
-def hardening(server: Server | None) -> dict[str, Any]:
+def hardening(limits: RuntimeLimits) -> dict[str, Any]:
     """What a client entry's `docker run` arguments say, in compose terms."""
-    limits = server.declaration.limits if server else None
-    memory = limits.memory if limits else "256m"
     return {
         "init": True,
         "read_only": True,
-        "tmpfs": [f"/tmp:rw,noexec,nosuid,nodev,size={limits.tmpfs_size if limits else '64m'}"],
+        "tmpfs": [f"/tmp:rw,noexec,nosuid,nodev,size={limits.tmpfs_size}"],
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges:true"],
         "user": identity.CONTAINER_USER,
-        "mem_limit": memory,
-        "memswap_limit": memory,
-        "cpus": float(limits.cpus) if limits else 1.0,
-        "pids_limit": limits.pids if limits else 128,
+        "mem_limit": limits.memory,
+        "memswap_limit": limits.memory,
+        "cpus": float(limits.cpus),
+        "pids_limit": limits.pids,
     }
 
 
 def compose_document(
     settings: Settings, servers: list[Server], gateway_image: str, *, port: int, bind: str
 ) -> dict[str, Any]:
-    gateway = load_gateway_settings(settings)
+    require_servers(servers)
     services: dict[str, Any] = {}
     volumes: dict[str, Any] = {}
     for server in servers:
         environment = {
-            "MCP_TRANSPORT": "http", "MCP_HTTP_HOST": "0.0.0.0", "MCP_HTTP_PORT": str(SERVER_PORT),
-            "MCP_HTTP_TOKEN": f"${{{BACKEND_TOKEN}:?run kit deploy compose again, or set it}}",
-            "MCP_HTTP_ALLOWED_HOSTS": f"{server.name}:*",
-        }  # fmt: skip
+            **http_env(SERVER_PORT, [f"{server.name}:*"]),
+            "MCP_HTTP_TOKEN": _required(BACKEND_TOKEN),
+        }
         # By reference only: a variable set in .env or the shell reaches the server; one that is not keeps the
         # image's own default (an empty value would replace it).
         passed = [name for name in server.passed_env if name not in environment]
         services[server.name] = {
             "image": identity.image_tag(settings, server),
             "environment": [*(f"{k}={v}" for k, v in environment.items()), *passed],
-            **hardening(server),
+            **hardening(server.declaration.limits),
             "labels": {identity.MANAGED: "true", identity.SERVER: server.name},
             "networks": ["backend"],
             "healthcheck": _healthcheck(SERVER_PORT),
@@ -89,19 +91,16 @@ def compose_document(
             mounts.append(f"{volume}:{target}")
         if mounts:
             services[server.name]["volumes"] = mounts
-    downstream = ",".join(f"{s.name}=http://{s.name}:{SERVER_PORT}/mcp" for s in servers)
-    gateway_env = {
-        "MCP_TRANSPORT": "http", "MCP_HTTP_HOST": "0.0.0.0", "MCP_HTTP_PORT": str(port),
-        "MCP_HTTP_TOKEN": f"${{{GATEWAY_TOKEN}:?run kit deploy compose again, or set it}}",
-        "MCP_HTTP_ALLOWED_HOSTS": f"localhost:*,127.0.0.1:*,{GATEWAY_SERVICE}:*",
-        "MCP_GATEWAY_SERVERS": downstream,
-        "MCP_GATEWAY_SETTINGS": json.dumps(gateway.model_dump(by_alias=True, exclude={"servers"})),
-        **{f"MCP_GATEWAY_TOKEN_{s.name.upper().replace('-', '_')}": f"${{{BACKEND_TOKEN}}}" for s in servers},
-    }  # fmt: skip
+    environment = {
+        **http_env(port, ["localhost:*", "127.0.0.1:*", f"{GATEWAY_SERVICE}:*"]),
+        "MCP_HTTP_TOKEN": _required(GATEWAY_TOKEN),
+        **gateway_env(settings, servers),
+        **{variable: f"${{{BACKEND_TOKEN}}}" for variable in backend_token_variables(servers)},
+    }
     services[GATEWAY_SERVICE] = {
         "image": gateway_image,
-        "environment": [f"{k}={v}" for k, v in gateway_env.items()],
-        **hardening(None),
+        "environment": [f"{k}={v}" for k, v in environment.items()],
+        **hardening(GATEWAY_LIMITS),
         "labels": {identity.MANAGED: "true", identity.SERVER: GATEWAY_SERVICE},
         "ports": [f"{bind}:{port}:{port}"],
         "networks": ["backend", "frontend"],
@@ -126,44 +125,42 @@ def write_compose(
     bind: str = "127.0.0.1",
 ) -> Deployment:  # fmt: skip
     document = compose_document(settings, servers, gateway_image, port=port, bind=bind)
-    folder.mkdir(parents=True, exist_ok=True)
     compose_file = folder / "compose.yaml"
+    text = io.StringIO()
+    text.write("# Written by `kit deploy compose`; secrets and tokens are references to .env beside it.\n")
     yaml = YAML()
     yaml.default_flow_style = False
-    with compose_file.open("w", encoding="utf-8") as handle:
-        handle.write(
-            "# Written by `kit deploy compose`; secrets and tokens are references to .env beside it.\n"
-        )
-        yaml.dump(document, handle)
-    written = [compose_file]
+    yaml.dump(document, text)
+    files.write_atomically(compose_file, text.getvalue())
     env_file = folder / ".env"
-    wanted = [BACKEND_TOKEN, GATEWAY_TOKEN]
-    existing = _read_env(env_file)
-    missing = [name for name in wanted if name not in existing]
-    if missing:
-        lines = [f"{name}={secrets.token_urlsafe(32)}" for name in missing]
-        files.write_atomically(env_file, "".join(f"{line}\n" for line in [*existing.values(), *lines]))
-        os.chmod(env_file, 0o600)
-        written.append(env_file)
+    written = [compose_file, *([env_file] if _add_missing_tokens(env_file) else [])]
     return Deployment(folder, written, f"http://{bind}:{port}/mcp")
 
 
-def _read_env(path: Path) -> dict[str, str]:
-    if not path.is_file():
-        return {}
-    lines = [
-        line
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if "=" in line and not line.startswith("#")
-    ]
-    return {line.split("=", 1)[0].strip(): line for line in lines}
+def _add_missing_tokens(env_file: Path) -> bool:
+    """Generate the tokens .env does not hold yet, keeping everything else in it as it was; whether it changed."""
+    text = env_file.read_text(encoding="utf-8") if env_file.is_file() else ""
+    present = {
+        line.split("=", 1)[0].strip()
+        for line in text.splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    }
+    missing = [name for name in (BACKEND_TOKEN, GATEWAY_TOKEN) if name not in present]
+    if not missing:
+        return False
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += "".join(f"{name}={secrets.token_urlsafe(32)}\n" for name in missing)
+    files.write_atomically(env_file, text)
+    os.chmod(env_file, 0o600)
+    return True
+
+
+def _required(variable: str) -> str:
+    """A reference compose refuses to start without."""
+    return f"${{{variable}:?run kit deploy compose again, or set it}}"
 
 
 def _healthcheck(port: int) -> dict[str, Any]:
     return {"test": ["CMD", "python", "-c", HEALTHCHECK.format(port=port)], "interval": "3s", "timeout": "5s",
             "retries": 20, "start_period": "5s"}  # fmt: skip
-
-
-def check_servers(servers: list[Server]) -> None:
-    if not servers:
-        raise KitError("no server to deploy", hint="`kit list` shows the project's servers")

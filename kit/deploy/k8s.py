@@ -7,13 +7,24 @@ probes. Secrets are references to one Secret, never values: `kit deploy k8s` pri
 
 from __future__ import annotations
 
-import json
+import io
+from pathlib import Path
 from typing import Any
 
-from kit import identity
-from kit.deploy.compose import BACKEND_TOKEN, GATEWAY_TOKEN, SERVER_PORT
-from kit.gateway.settings import load_gateway_settings
-from kit.project.servers import Server
+from ruamel.yaml import YAML
+
+from kit import files, identity
+from kit.deploy.topology import (
+    BACKEND_TOKEN,
+    GATEWAY_LIMITS,
+    GATEWAY_TOKEN,
+    SERVER_PORT,
+    backend_token_variables,
+    gateway_env,
+    http_env,
+    require_servers,
+)
+from kit.project.servers import RuntimeLimits, Server
 from kit.project.settings import Settings
 
 SECRET = "mcpkit-secrets"
@@ -29,43 +40,43 @@ def secret_key(variable: str) -> str:
 def manifests(
     settings: Settings, servers: list[Server], gateway_image: str, *, port: int = 8765
 ) -> list[dict[str, Any]]:
+    require_servers(servers)
     docs: list[dict[str, Any]] = [_default_deny()]
     for server in servers:
         env = [
-            _value("MCP_TRANSPORT", "http"), _value("MCP_HTTP_HOST", "0.0.0.0"), _value("MCP_HTTP_PORT", str(SERVER_PORT)),
-            _value("MCP_HTTP_ALLOWED_HOSTS", f"{server.name}:*,{server.name}.*:*"), _secret("MCP_HTTP_TOKEN", BACKEND_TOKEN),
+            *_values(http_env(SERVER_PORT, [f"{server.name}:*", f"{server.name}.*:*"])),
+            _secret("MCP_HTTP_TOKEN", BACKEND_TOKEN),
             *(_secret(name, name, optional=True) for name in server.passed_env),
-        ]  # fmt: skip
-        limits = server.declaration.limits
+        ]
         docs += [
             _deployment(
-                server.name,
-                identity.image_tag(settings, server),
-                env,
-                SERVER_PORT,
-                limits.memory,
-                limits.cpus,
+                server.name, identity.image_tag(settings, server), env, SERVER_PORT, server.declaration.limits
             ),
             _service(server.name, SERVER_PORT),
             _policy(
                 server.name, SERVER_PORT, allowed_from=GATEWAY, egress_anywhere=server.declaration.network
             ),
         ]
-    gateway = load_gateway_settings(settings)
     env = [
-        _value("MCP_TRANSPORT", "http"), _value("MCP_HTTP_HOST", "0.0.0.0"), _value("MCP_HTTP_PORT", str(port)),
-        _value("MCP_HTTP_ALLOWED_HOSTS", f"{GATEWAY}:*,{GATEWAY}.*:*,localhost:*,127.0.0.1:*"),
+        *_values(http_env(port, [f"{GATEWAY}:*", f"{GATEWAY}.*:*", "localhost:*", "127.0.0.1:*"])),
         _secret("MCP_HTTP_TOKEN", GATEWAY_TOKEN),
-        _value("MCP_GATEWAY_SERVERS", ",".join(f"{s.name}=http://{s.name}:{SERVER_PORT}/mcp" for s in servers)),
-        _value("MCP_GATEWAY_SETTINGS", json.dumps(gateway.model_dump(by_alias=True, exclude={"servers"}))),
-        *(_secret(f"MCP_GATEWAY_TOKEN_{s.name.upper().replace('-', '_')}", BACKEND_TOKEN) for s in servers),
-    ]  # fmt: skip
+        *_values(gateway_env(settings, servers)),
+        *(_secret(variable, BACKEND_TOKEN) for variable in backend_token_variables(servers)),
+    ]
     docs += [
-        _deployment(GATEWAY, gateway_image, env, port, "256m", "1"),
+        _deployment(GATEWAY, gateway_image, env, port, GATEWAY_LIMITS),
         _service(GATEWAY, port),
         _policy(GATEWAY, port, allowed_from=None, egress_anywhere=False),
     ]
     return docs
+
+
+def write_manifests(
+    settings: Settings, servers: list[Server], gateway_image: str, output: Path, *, port: int = 8765
+) -> None:
+    text = io.StringIO()
+    YAML().dump_all(manifests(settings, servers, gateway_image, port=port), text)
+    files.write_atomically(output, text.getvalue())
 
 
 def secret_command(servers: list[Server]) -> str:
@@ -80,13 +91,10 @@ def _metadata(name: str) -> dict[str, Any]:
 
 
 def _deployment(
-    name: str, image: str, env: list[dict[str, Any]], port: int, memory: str, cpus: str
+    name: str, image: str, env: list[dict[str, Any]], port: int, limits: RuntimeLimits
 ) -> dict[str, Any]:
-    memory = (
-        memory.upper().removesuffix("B").replace("M", "Mi").replace("G", "Gi")
-        if memory[-1].isalpha()
-        else memory
-    )
+    memory = _quantity(limits.memory)
+    user = int(identity.CONTAINER_USER.split(":")[0])
     probe = {"httpGet": {"path": "/health", "port": port}, "periodSeconds": 10, "timeoutSeconds": 3}
     container = {
         "name": name,
@@ -95,13 +103,13 @@ def _deployment(
         "ports": [{"containerPort": port, "name": "mcp"}],
         "env": env,
         "resources": {
-            "limits": {"memory": memory, "cpu": cpus},
+            "limits": {"memory": memory, "cpu": limits.cpus},
             "requests": {"memory": memory, "cpu": "100m"},
         },
         "securityContext": {
             "runAsNonRoot": True,
-            "runAsUser": 10001,
-            "runAsGroup": 10001,
+            "runAsUser": user,
+            "runAsGroup": user,
             "readOnlyRootFilesystem": True,
             "allowPrivilegeEscalation": False,
             "capabilities": {"drop": ["ALL"]},
@@ -124,7 +132,12 @@ def _deployment(
                     "automountServiceAccountToken": False,
                     "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [container],
-                    "volumes": [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}],
+                    "volumes": [
+                        {
+                            "name": "tmp",
+                            "emptyDir": {"medium": "Memory", "sizeLimit": _quantity(limits.tmpfs_size)},
+                        }
+                    ],
                 },
             },
         },
@@ -168,8 +181,15 @@ def _default_deny() -> dict[str, Any]:
             "spec": {"podSelector": {"matchLabels": PART_OF}, "policyTypes": ["Ingress", "Egress"]}}  # fmt: skip
 
 
-def _value(name: str, value: str) -> dict[str, Any]:
-    return {"name": name, "value": value}
+def _quantity(docker_size: str) -> str:
+    """Docker's 512m as Kubernetes' 512Mi."""
+    if not docker_size[-1].isalpha():
+        return docker_size
+    return docker_size.upper().removesuffix("B").replace("K", "Ki").replace("M", "Mi").replace("G", "Gi")
+
+
+def _values(env: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"name": name, "value": value} for name, value in env.items()]
 
 
 def _secret(name: str, variable: str, optional: bool = False) -> dict[str, Any]:

@@ -59,6 +59,16 @@ def test_malformed_config_gives_a_clear_error_without_traceback(in_project: Path
     assert target.read_text() == '{"mcpServers": '
 
 
+@pytest.mark.parametrize("target", ["compose", "k8s"])
+def test_a_bad_gateway_table_stops_a_deployment_before_any_build(in_project: Path, target: str) -> None:
+    manifest = in_project / "mcpkit.toml"
+    manifest.write_text('[gateway]\nstart = "sometimes"\n')
+    result = runner.invoke(app, ["deploy", target, "-o", str(in_project / "out")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "invalid [gateway]" in result.stderr and "start" in result.stderr
+    assert not (in_project / "out").exists()
+
+
 def test_unknown_server_and_client_are_user_errors(in_project: Path) -> None:
     unknown_server = runner.invoke(app, ["config", "nope"])
     assert unknown_server.exit_code == 1 and "known servers: analyst" in unknown_server.stderr

@@ -16,7 +16,7 @@ import sys
 from mcpkit_runtime import logs
 from mcpkit_runtime.gateway.downstream import Downstream, HttpTarget
 from mcpkit_runtime.gateway.proxy import Gateway
-from mcpkit_runtime.gateway.settings import GatewaySettings
+from mcpkit_runtime.gateway.settings import GatewaySettings, token_variable
 from mcpkit_runtime.transport import serve
 
 
@@ -30,13 +30,11 @@ def main() -> None:
         sys.exit(2)
     settings = GatewaySettings.model_validate(json.loads(os.environ.get("MCP_GATEWAY_SETTINGS") or "{}"))
     downstreams = [
-        Downstream(
-            name, HttpTarget(url, os.environ.get(f"MCP_GATEWAY_TOKEN_{name.upper().replace('-', '_')}"))
-        )
-        for name, _, url in pairs
+        Downstream(name, HttpTarget(url, os.environ.get(token_variable(name)))) for name, _, url in pairs
     ]
     gateway = Gateway(downstreams, settings)
     serve(gateway.server(), health=gateway.health)
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+def token_variable(server: str) -> str:
+    """Where a gateway in a deployment finds the bearer token of the server named `server`."""
+    return f"MCP_GATEWAY_TOKEN_{server.upper().replace('-', '_')}"
+
+
 class GatewaySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

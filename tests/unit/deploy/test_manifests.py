@@ -11,6 +11,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from kit.deploy import compose, k8s
+from kit.errors import KitError
 from kit.project.servers import discover
 from kit.project.settings import load_settings
 
@@ -119,3 +120,24 @@ def test_the_compose_file_hardens_every_service_and_holds_no_secret(
     again = compose.write_compose(settings, servers, GATEWAY_IMAGE, tmp_path / "deploy", port=9876)
     assert env_file.read_text() == tokens and len(again.files) == 1, "tokens are made once, then kept"
     assert deployment.gateway_url == "http://127.0.0.1:9876/mcp"
+
+
+def test_tokens_are_added_to_an_existing_env_file_keeping_what_it_held(
+    fleet: tuple[Any, list[Any]], tmp_path: Path
+) -> None:
+    settings, servers = fleet
+    folder = tmp_path / "deploy"
+    folder.mkdir()
+    mine = "# my settings\nANALYST_DATABASE_URL=postgresql://db/shop\n\nMCPKIT_GATEWAY_TOKEN=chosen-by-me\n"
+    (folder / ".env").write_text(mine)
+    compose.write_compose(settings, servers, GATEWAY_IMAGE, folder)
+    text = (folder / ".env").read_text()
+    assert text.startswith(mine) and text.count("MCPKIT_GATEWAY_TOKEN=") == 1
+    assert text[len(mine) :].startswith("MCPKIT_BACKEND_TOKEN=")
+
+
+def test_nothing_to_deploy_is_a_clear_error(fleet: tuple[Any, list[Any]], tmp_path: Path) -> None:
+    settings, _ = fleet
+    with pytest.raises(KitError, match="no server to deploy"):
+        k8s.write_manifests(settings, [], GATEWAY_IMAGE, tmp_path / "k8s.yaml")
+    assert not (tmp_path / "k8s.yaml").exists()
