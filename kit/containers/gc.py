@@ -47,12 +47,16 @@ class GcReport:
 def find_leftovers(client: docker.DockerClient, *, cache: bool = False) -> list[Leftover]:
     """Stale kit containers, then superseded images and build stages (with `cache`, each server's newest too)."""
     found = [Leftover("container", c.short_id, reason, 0) for c, reason in _stale_containers(client)]
-    return found + _leftover_images(client, cache=cache)
+    unique_sizes = {
+        image["Id"]: image["Size"] - max(image.get("SharedSize", 0), 0) for image in client.df()["Images"]
+    }
+    return found + _leftover_images(client, cache=cache, unique_sizes=unique_sizes)
 
 
 def prune_after_build(client: docker.DockerClient, server: str, stage: str) -> None:
-    """What a successful build of `server` made stale: its older build stages and its superseded images."""
-    for item in _leftover_images(client, cache=False):
+    """What a successful build of `server` made stale: its older build stages and its superseded images (not
+    sized: that would ask the engine to size everything it holds, after every build)."""
+    for item in _leftover_images(client, cache=False, unique_sizes={}):
         if item.owner in (server, stage):
             with contextlib.suppress(APIError):
                 client.images.remove(item.id)
@@ -94,14 +98,14 @@ def _stale_containers(client: docker.DockerClient) -> list[tuple[docker.models.c
     return stale
 
 
-def _leftover_images(client: docker.DockerClient, *, cache: bool) -> list[Leftover]:
-    unique = {
-        image["Id"]: image["Size"] - max(image.get("SharedSize", 0), 0) for image in client.df()["Images"]
-    }
+def _leftover_images(
+    client: docker.DockerClient, *, cache: bool, unique_sizes: dict[str, int]
+) -> list[Leftover]:
+    """`unique_sizes`: the space each image alone holds, by id (what removing it gives back)."""
     stages: dict[str, list[docker.models.images.Image]] = {}
     found = []
     for image in client.images.list(filters={"dangling": True}):
-        size = unique.get(image.id, 0)
+        size = unique_sizes.get(image.id, 0)
         image_id = image.id.removeprefix("sha256:")[:12]
         stage = next(
             (e.removeprefix(BUILD_STAGE_MARK) for e in _env(image) if e.startswith(BUILD_STAGE_MARK)), None
@@ -119,7 +123,7 @@ def _leftover_images(client: docker.DockerClient, *, cache: bool) -> list[Leftov
             if index or cache:
                 what = "build cache" if not index else "older build stage"
                 found.append(Leftover("image", image.id.removeprefix("sha256:")[:12], f"{what} of {stage}",
-                                      unique.get(image.id, 0), stage))  # fmt: skip
+                                      unique_sizes.get(image.id, 0), stage))  # fmt: skip
     return found
 
 

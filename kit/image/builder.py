@@ -16,7 +16,7 @@ from pathlib import Path
 import docker
 from docker.errors import APIError
 from docker.models.images import Image
-from packaging.utils import canonicalize_name
+from packaging.utils import parse_wheel_filename
 
 from kit import __version__, identity
 from kit.containers import engine, gc
@@ -122,28 +122,30 @@ def _build_one(
 ) -> BuildResult:
     settings = fleet.settings
     lock = locking.current_lock(server, fleet.target)
-    if lock is not None and (unchanged := _unchanged(client, fleet, server, lock)) is not None:
-        reporter.step("unchanged: its image is up to date (`kit build --force` rebuilds)")
-        return _result(settings, _versioned(server, lock), unchanged, "unchanged", started)
+    if lock is not None:
+        versioned, expected, current = _freshness(client, fleet, server, lock)
+        if current is not None:
+            reporter.step("unchanged: its image is up to date (`kit build --force` rebuilds)")
+            return _result(settings, versioned, current, "unchanged", started)
 
     work = settings.cache_dir / "contexts" / stage_key(server)  # per project: two `analyst`s never share one
     shutil.rmtree(work, ignore_errors=True)
-    context, local = work / "context", work / "local-wheels"
+    context = work / "context"
     (context / "wheels").mkdir(parents=True)
-    server_wheel = None
     if server.path is not None:
         reporter.step("building the server's wheel")
-        server_wheel = wheelhouse.build_server_wheel(server.path, context / "server", reporter)
-        # Outside the context: a wheel present twice in the context tar (hard-linked) confuses the classic
-        # builder's COPY cache, which then reuses a layer holding an older build of the same file name.
-        for folder in server.local_package_paths:
-            wheelhouse.build_server_wheel(folder, local, reporter)
-    find_links = [settings.wheelhouse, local, *([fleet.runtime_wheels] if fleet.runtime_wheels else [])]
-    if lock is None:
+    # Local packages' wheels outside the context: a wheel present twice in the context tar (hard-linked) confuses
+    # the classic builder's COPY cache, which then reuses a layer holding an older build of the same file name.
+    server_wheel, find_links = locking.host_wheels(
+        settings, server, fleet.runtime_wheels, server_dir=context / "server", local_dir=work / "local-wheels",
+        reporter=reporter,
+    )  # fmt: skip
+    if lock is None:  # resolved now: the image may still be current (a lock deleted, the same versions again)
         lock = locking.lock_server(server, fleet.target, find_links, reporter, server_wheel=server_wheel)
-    server = _versioned(server, lock)
-    if not fleet.force and (unchanged := _unchanged(client, fleet, server, lock)) is not None:
-        return _result(settings, server, unchanged, "unchanged", started)
+        versioned, expected, current = _freshness(client, fleet, server, lock)
+        if current is not None:
+            return _result(settings, versioned, current, "unchanged", started)
+    server = versioned
 
     wheelhouse.download(lock.packages, fleet.target, settings.wheelhouse, reporter)
     local_wheels = {w.name: w for w in _local_wheels(find_links[1:])}
@@ -154,7 +156,7 @@ def _build_one(
         )
         wheels.append(source)
         _link_or_copy(source, context / "wheels" / source.name)
-    own_wheel = server_wheel or _own_wheel(server, lock, settings.wheelhouse)
+    own_wheel = server_wheel or locking.own_wheel(server, lock, settings.wheelhouse)
     declaration = _completed(server, own_wheel)
     runnables = wheelhouse.runnables([own_wheel, *wheels])
     entrypoints.check_start(server, declaration, runnables)
@@ -168,48 +170,47 @@ def _build_one(
         identity.SERVER: server.name,
         identity.SERVER_VERSION: server.version,
         identity.SOURCE_HASH: source_hash(server.path) if server.path else "",
-        identity.BUILD_HASH: freshness.build_hash(settings, server, fleet.base_id, lock),
+        identity.BUILD_HASH: expected,
         identity.BASE_IMAGE: settings.base_image,
         identity.PYTHON: fleet.target.version,
         identity.DEPENDENCIES: "\n".join(f"{p.name}=={p.version}" for p in lock.packages),
     }
     reporter.step(f"building the image ({len(lock.packages)} locked packages)")
     built = _stream_build(client, context, settings.base_image, reporter)
-    image_id = _configured(client, built, declaration, runnables.scripts, labels)
+    image = _configured(client, built, declaration, runnables.scripts, labels)
     reporter.step("smoke test: MCP handshake and tools/list over stdio, as a client starts it")
     try:
         smoke = smoke_test(
             settings.docker_command,
-            docker_run_args(server, image_id, extra_labels={identity.SMOKE_TEST: "true"}),
+            docker_run_args(server, str(image.id), extra_labels={identity.SMOKE_TEST: "true"}),
         )
         changes = schema_lock.check_snapshot(server, smoke.snapshot)
     except SmokeTestFailed as failure:
-        _remove_quietly(client, image_id)
+        _remove_quietly(client, str(image.id))
         raise _diagnosed(failure, server, own_wheel, wheels, lock) from None
     except KitError:
-        _remove_quietly(client, image_id)
+        _remove_quietly(client, str(image.id))
         raise
     reporter.step(f"{smoke.server_name} {smoke.server_version} answered with tools {', '.join(smoke.tools)}")
     if changes:
         reporter.step(f"schema changes against {schema_lock.LOCK_NAME}:\n{schema_lock.render(changes)}")
-    image = client.images.get(image_id)
     repository, version = image_tag(settings, server).rsplit(":", 1)
     image.tag(repository, version)
     image.tag(repository, "latest")
     gc.prune_after_build(client, server.name, stage_key(server))
-    return _result(settings, server, client.images.get(image_id), "built", started, smoke.tools)
+    return _result(settings, server, image, "built", started, smoke.tools)
 
 
-def _unchanged(client: docker.DockerClient, fleet: _Fleet, server: Server, lock: Lock) -> Image | None:
-    if fleet.force:
-        return None
-    existing = engine.find_image(client, image_tag(fleet.settings, server))
+def _freshness(
+    client: docker.DockerClient, fleet: _Fleet, server: Server, lock: Lock
+) -> tuple[Server, str, Image | None]:
+    """The server with its locked version, the build hash its image must carry, and its image when it carries
+    that hash (never with --force)."""
+    server = _versioned(server, lock)
     expected = freshness.build_hash(fleet.settings, server, fleet.base_id, lock)
-    return (
-        existing
-        if existing is not None and labels_of(existing).get(identity.BUILD_HASH) == expected
-        else None
-    )
+    existing = None if fleet.force else engine.find_image(client, image_tag(fleet.settings, server))
+    current = existing is not None and labels_of(existing).get(identity.BUILD_HASH) == expected
+    return server, expected, existing if current else None
 
 
 def _versioned(server: Server, lock: Lock) -> Server:
@@ -227,18 +228,6 @@ def _completed(server: Server, own_wheel: Path) -> ServerDeclaration:
     return server.declaration.model_copy(update=start)
 
 
-def _own_wheel(server: Server, lock: Lock, wheels: Path) -> Path:
-    """A package-index server's own wheel, as locked."""
-    wanted = canonicalize_name(server.distribution)
-    package = next((p for p in lock.packages if canonicalize_name(p.name) == wanted and p.filename), None)
-    if package is None:
-        raise KitError(
-            f"{server.name}: {server.distribution} is not in its lock",
-            hint=f"`kit lock {server.name} --upgrade`",
-        )
-    return wheels / str(package.filename)
-
-
 @dataclass(frozen=True)
 class _LocalWheel:
     name: str
@@ -250,9 +239,9 @@ def _local_wheels(folders: list[Path]) -> list[_LocalWheel]:
     found = []
     for folder in folders:
         for wheel in sorted(folder.glob("*.whl")):
-            info = wheelhouse.inspect_wheel(wheel)
-            digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-            found.append(_LocalWheel(canonicalize_name(info.name), wheel, digest))
+            with wheel.open("rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+            found.append(_LocalWheel(parse_wheel_filename(wheel.name)[0], wheel, digest))
     return found
 
 
@@ -281,7 +270,7 @@ def _configured(
     declaration: ServerDeclaration,
     scripts: dict[str, str],
     labels: dict[str, str],
-) -> str:
+) -> Image:
     """The built image with how it starts, its arguments, settings and labels, set in one commit: the classic
     builder would spend a layer commit (seconds each) on every ENTRYPOINT, CMD, ENV and LABEL instruction."""
     container = client.containers.create(
@@ -293,10 +282,9 @@ def _configured(
         network_disabled=True,
     )
     try:
-        image = container.commit()
+        return container.commit()
     finally:
         container.remove(force=True)
-    return str(image.id)
 
 
 def _stream_build(client: docker.DockerClient, context: Path, base_image: str, reporter: Reporter) -> str:

@@ -12,9 +12,10 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from kit import files
 from kit.containers import engine
 from kit.errors import KitError
-from kit.image import entrypoints, locking, wheelhouse
+from kit.image import entrypoints, locking, schema_lock, wheelhouse
 from kit.project import locks, manifest
 from kit.project.servers import SERVER_NAME, Server, discover, load_index_server, parse_requirement
 from kit.project.settings import Settings
@@ -78,16 +79,7 @@ def add_server(
         lock = locking.lock_server(server, target, [settings.wheelhouse], reporter, upgrade=True)
         wheelhouse.download(lock.packages, target, settings.wheelhouse, reporter)
         wheels = [settings.wheelhouse / str(p.filename) for p in lock.packages]
-        own = next(
-            (
-                w
-                for p, w in zip(lock.packages, wheels, strict=True)
-                if canonicalize_name(p.name) == canonicalize_name(server.distribution)
-            ),
-            None,
-        )
-        if own is None:
-            raise KitError(f"{server.distribution} is not among what {server.package} resolved to")
+        own = locking.own_wheel(server, lock, settings.wheelhouse)
         start = {
             key: table[key] for key in ("script", "module", "function") if table.get(key)
         } or entrypoints.discover_start(server.distribution, own)
@@ -112,7 +104,7 @@ def remove_server(settings: Settings, name: str) -> list[Path]:
     removed = [manifest.remove_server(settings.project_dir, name)]
     for path in (
         locks.lock_path(settings.project_dir, name),
-        settings.project_dir / locks.LOCKS_DIR / f"{name}.mcp-schema.lock.json",
+        *([schema_lock.lock_path(server)] if server is not None else []),
     ):
         if path.exists():
             path.unlink()
@@ -128,4 +120,4 @@ def _restore(path: Path, text: str | None) -> None:
     if text is None:
         path.unlink(missing_ok=True)
     else:
-        path.write_text(text, encoding="utf-8")
+        files.write_atomically(path, text)

@@ -70,6 +70,36 @@ def lock_server(
     return lock
 
 
+def host_wheels(
+    settings: Settings,
+    server: Server,
+    runtime: Path | None,
+    *,
+    server_dir: Path,
+    local_dir: Path,
+    reporter: Reporter,
+) -> tuple[Path | None, list[Path]]:
+    """A folder server's own wheel (in `server_dir`) and its local packages' (in `local_dir`), built on the host;
+    and where a resolution or an install finds every wheel: the wheelhouse, those local wheels, the runtime's."""
+    server_wheel = None
+    if server.path is not None:
+        server_wheel = wheelhouse.build_server_wheel(server.path, server_dir, reporter)
+        for folder in server.local_package_paths:
+            wheelhouse.build_server_wheel(folder, local_dir, reporter)
+    return server_wheel, [settings.wheelhouse, local_dir, *([runtime] if runtime else [])]
+
+
+def own_wheel(server: Server, lock: Lock, wheels: Path) -> Path:
+    """A package-index server's own wheel, as locked."""
+    package = lock.package_of(server.distribution)
+    if package is None or package.filename is None:
+        raise KitError(
+            f"{server.name}: {server.distribution} is not among what {server.package} resolved to",
+            hint=f"`kit lock {server.name} --upgrade`",
+        )
+    return wheels / package.filename
+
+
 def _declared_requirements(path: Path) -> str:
     """What a folder server asks for: its [project] dependencies (the whole pyproject when they are dynamic)."""
     text = (path / "pyproject.toml").read_text(encoding="utf-8")
@@ -103,12 +133,10 @@ def lock_servers(
         lock = None if upgrade else current_lock(server, target)
         if lock is None:
             with tempfile.TemporaryDirectory(prefix="mcpkit-lock-") as scratch:
-                wheel, local = None, Path(scratch) / "local"
-                if server.path is not None:
-                    wheel = wheelhouse.build_server_wheel(server.path, Path(scratch) / "server", reporter)
-                    for folder in server.local_package_paths:
-                        wheelhouse.build_server_wheel(folder, local, reporter)
-                find_links = [settings.wheelhouse, local, *([runtime] if runtime else [])]
+                wheel, find_links = host_wheels(
+                    settings, server, runtime, server_dir=Path(scratch) / "server",
+                    local_dir=Path(scratch) / "local", reporter=reporter,
+                )  # fmt: skip
                 lock = lock_server(server, target, find_links, reporter, server_wheel=wheel, upgrade=upgrade)
         after = path.read_text(encoding="utf-8")
         status = "locked" if before is None else ("up to date" if before == after else "updated")

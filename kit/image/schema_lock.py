@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kit import files
 from kit.errors import KitError
 from kit.project.locks import LOCKS_DIR
 from kit.project.servers import Server
@@ -42,7 +43,7 @@ def read_lock(path: Path) -> dict[str, Any] | None:
 
 
 def write_lock(path: Path, snapshot: dict[str, Any]) -> None:
-    path.write_text(json.dumps(snapshot, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    files.write_atomically(path, json.dumps(snapshot, indent=2, sort_keys=True) + "\n")
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:

@@ -24,6 +24,7 @@ import docker
 from docker.errors import ContainerError, ImageNotFound
 from packaging.utils import canonicalize_name
 
+from kit.containers import engine
 from kit.errors import KitError
 from kit.project.locks import LockedPackage
 from kit.project.servers import source_hash
@@ -76,7 +77,8 @@ class PythonTarget:
 
 def target_of(client: docker.DockerClient, image: str, cache_dir: Path) -> PythonTarget:
     """The base image's Python, asked once per image id (a container start) and remembered in the cache."""
-    image_id = client.images.get(image).id if _exists(client, image) else ""
+    found = engine.find_image(client, image)
+    image_id = str(found.id) if found else ""
     remembered = cache_dir / "targets" / f"{image_id.removeprefix('sha256:')}.json"
     if image_id and remembered.is_file():
         return PythonTarget(**json.loads(remembered.read_text(encoding="utf-8")))
@@ -85,14 +87,6 @@ def target_of(client: docker.DockerClient, image: str, cache_dir: Path) -> Pytho
         remembered.parent.mkdir(parents=True, exist_ok=True)
         remembered.write_text(json.dumps(dataclasses.asdict(target)), encoding="utf-8")
     return target
-
-
-def _exists(client: docker.DockerClient, image: str) -> bool:
-    try:
-        client.images.get(image)
-    except ImageNotFound:
-        return False
-    return True
 
 
 def probe_python(client: docker.DockerClient, image: str) -> PythonTarget:

@@ -44,9 +44,13 @@ class Lock:
     fingerprint: str  # of everything the resolution depended on: stale when it changes
     packages: list[LockedPackage] = field(default_factory=list)
 
-    def version_of(self, distribution: str) -> str | None:
+    def package_of(self, distribution: str) -> LockedPackage | None:
         wanted = canonicalize_name(distribution)
-        return next((p.version for p in self.packages if canonicalize_name(p.name) == wanted), None)
+        return next((p for p in self.packages if canonicalize_name(p.name) == wanted), None)
+
+    def version_of(self, distribution: str) -> str | None:
+        package = self.package_of(distribution)
+        return package.version if package else None
 
     def text(self) -> str:
         header = [

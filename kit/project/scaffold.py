@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from kit.errors import KitError
+from kit.project.servers import SERVER_NAME
 from kit.project.settings import MANIFEST_NAME, Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-SERVER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 
 
 @dataclass(frozen=True)
