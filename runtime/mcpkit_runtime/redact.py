@@ -47,7 +47,14 @@ def scrub(text: str) -> tuple[str, int]:
 
 
 def scrub_value(value: Any) -> tuple[Any, int]:
-    """A value through the detectors. Integers are checked as card numbers (13 to 19 digits, Luhn-valid)."""
+    """A value through the detectors, into the lists and mappings of a JSON value; and how many were found.
+    Integers are checked as card numbers (13 to 19 digits, Luhn-valid)."""
+    if isinstance(value, dict):
+        scrubbed = {key: scrub_value(item) for key, item in value.items()}
+        return {key: item for key, (item, _) in scrubbed.items()}, sum(n for _, n in scrubbed.values())
+    if isinstance(value, list):
+        items = [scrub_value(item) for item in value]
+        return [item for item, _ in items], sum(n for _, n in items)
     if isinstance(value, str):
         return scrub(value) if any(c.isdigit() or c == "@" for c in value) else (value, 0)
     digits = str(abs(value)) if isinstance(value, int) and not isinstance(value, bool) else ""

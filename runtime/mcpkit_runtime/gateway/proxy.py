@@ -10,15 +10,16 @@ are. The health of every server is the resource `gateway://health`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import mcp_types as types
-from mcp import MCPError
+from mcp import Client, MCPError
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp_types import INVALID_PARAMS
@@ -27,9 +28,10 @@ from mcpkit_runtime import __version__, sdk
 from mcpkit_runtime.audit import AuditLog
 from mcpkit_runtime.gateway.downstream import Downstream, DownstreamDown
 from mcpkit_runtime.gateway.settings import GatewaySettings
-from mcpkit_runtime.limits import Budget, Rate, TokenBucket
+from mcpkit_runtime.limits import Budget, TokenBucket
 from mcpkit_runtime.redact import redact_arguments
 
+T = TypeVar("T")
 HEALTH_URI = "gateway://health"
 INSTRUCTIONS = "Tools, prompts and resources of several servers, each named after its server: SERVER__NAME."
 
@@ -42,7 +44,9 @@ class Gateway:
         self.settings = settings
         self.audit = audit or AuditLog("mcpkit-gateway", __version__)
         self._group: anyio.abc.TaskGroup | None = None
-        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets: dict[
+            str, tuple[str, TokenBucket] | None
+        ] = {}  # per namespaced tool: its limit as written
         self._budgets: dict[str, Budget] = {}
         self._safe_to_repeat: set[str] = set()  # namespaced tools that say they are read-only or idempotent
         self.ready_seconds: float | None = None  # from the start to every eager server answering
@@ -101,7 +105,7 @@ class Gateway:
     def health(self) -> dict[str, Any]:
         return {
             "gateway": __version__,
-            "servers": {name: d.health.__dict__ for name, d in self.downstreams.items()},
+            "servers": {name: dataclasses.asdict(d.health) for name, d in self.downstreams.items()},
             "ready_seconds": self.ready_seconds,
         }
 
@@ -126,31 +130,42 @@ class Gateway:
             raise MCPError(INVALID_PARAMS, f"unknown resource {uri!r}; resources/list names them")
         return downstream, inner
 
-    async def _each(self, action: Any) -> list[tuple[str, Any]]:
-        """`action` on every server that answers; one that does not is left out (its health says why)."""
-        results: list[tuple[str, Any]] = []
+    async def _gather(self, fetch: Callable[[Client], Awaitable[Any]], field: str) -> list[tuple[str, Any]]:
+        """Each item of `field` in every answering server's list, with its server's name, in the servers' order;
+        a server that does not answer is left out (its health says why)."""
+        results: dict[str, Any] = {}
 
         async def one(downstream: Downstream) -> None:
             with suppress(DownstreamDown, MCPError):
-                results.append((downstream.name, await downstream.call(self._task_group, action)))
+                results[downstream.name] = await downstream.call(self._task_group, fetch)
 
         async with anyio.create_task_group() as group:
             for downstream in self.downstreams.values():
                 group.start_soon(one, downstream)
-        return sorted(results, key=lambda item: list(self.downstreams).index(item[0]))
+        return [
+            (name, item)
+            for name in self.downstreams
+            if name in results
+            for item in getattr(results[name], field)
+        ]
+
+    async def _forwarded(self, downstream: Downstream, action: Callable[[Client], Awaitable[T]]) -> T:
+        """A request passed to one server; a server that is down is the caller's internal error."""
+        try:
+            return await downstream.call(self._task_group, action)
+        except DownstreamDown as exc:
+            raise MCPError(types.INTERNAL_ERROR, str(exc)) from None
 
     # -- tools ----------------------------------------------------------------------------------------------------
 
     async def list_tools(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        tools = []
-        for server, result in await self._each(lambda c: c.list_tools()):
-            tools += [
-                t.model_copy(update={"name": self._named(server, t.name)})
-                for t in result.tools
-                if self.settings.shows(server, t.name)
-            ]
+        tools = [
+            t.model_copy(update={"name": self._named(server, t.name)})
+            for server, t in await self._gather(lambda c: c.list_tools(), "tools")
+            if self.settings.shows(server, t.name)
+        ]
         self._safe_to_repeat |= {
             t.name
             for t in tools
@@ -205,13 +220,17 @@ class Gateway:
 
     def _refusal(self, tool: str, session: str) -> str | None:
         if self.settings.session_budget is not None:
-            budget = self._budgets.setdefault(session, Budget(self.settings.session_budget))
+            if session not in self._budgets:
+                self._budgets[session] = Budget(self.settings.session_budget)
+            budget = self._budgets[session]
             if not budget.charge(1):
                 return f"this session's budget of {budget.limit:g} calls through the gateway is used up"
-        limits = self.settings.rate_limits
-        text = limits.get(tool, limits.get("*"))
-        if text:
-            bucket = self._buckets.setdefault(tool, TokenBucket(Rate.parse(text)))
+        if tool not in self._buckets:
+            rate = self.settings.rate_for(tool)
+            self._buckets[tool] = (rate[0], TokenBucket(rate[1])) if rate else None
+        limited = self._buckets[tool]
+        if limited is not None:
+            text, bucket = limited
             wait = bucket.take()
             if wait > 0:
                 return f"rate limit for {tool} at the gateway ({text}); try again in {wait:.1f} s"
@@ -222,23 +241,18 @@ class Gateway:
     async def list_prompts(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
-        prompts = []
-        for server, result in await self._each(lambda c: c.list_prompts()):
-            prompts += [
-                p.model_copy(update={"name": self._named(server, p.name)})
-                for p in result.prompts
-                if self.settings.shows(server, p.name)
-            ]
+        prompts = [
+            p.model_copy(update={"name": self._named(server, p.name)})
+            for server, p in await self._gather(lambda c: c.list_prompts(), "prompts")
+            if self.settings.shows(server, p.name)
+        ]
         return types.ListPromptsResult(prompts=prompts)
 
     async def get_prompt(
         self, ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams
     ) -> types.GetPromptResult:
         downstream, prompt = self._split(params.name)
-        try:
-            return await downstream.call(self._task_group, lambda c: c.get_prompt(prompt, params.arguments))
-        except DownstreamDown as exc:
-            raise MCPError(types.INTERNAL_ERROR, str(exc)) from None
+        return await self._forwarded(downstream, lambda c: c.get_prompt(prompt, params.arguments))
 
     # -- resources ------------------------------------------------------------------------------------------------
 
@@ -247,20 +261,21 @@ class Gateway:
     ) -> types.ListResourcesResult:
         resources = [types.Resource(uri=HEALTH_URI, name="gateway health", mime_type="application/json",
                                     description="Each server's state, restarts, calls and last error.")]  # fmt: skip
-        for server, result in await self._each(lambda c: c.list_resources()):
-            resources += [
-                r.model_copy(update={"uri": f"{server}+{r.uri}", "name": self._named(server, r.name)})
-                for r in result.resources
-            ]
+        resources += [
+            r.model_copy(update={"uri": f"{server}+{r.uri}", "name": self._named(server, r.name)})
+            for server, r in await self._gather(lambda c: c.list_resources(), "resources")
+        ]
         return types.ListResourcesResult(resources=resources)
 
     async def list_resource_templates(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListResourceTemplatesResult:
-        templates = []
-        for server, result in await self._each(lambda c: c.list_resource_templates()):
-            templates += [t.model_copy(update={"uri_template": f"{server}+{t.uri_template}", "name": self._named(server, t.name)})
-                          for t in result.resource_templates]  # fmt: skip
+        templates = [
+            t.model_copy(
+                update={"uri_template": f"{server}+{t.uri_template}", "name": self._named(server, t.name)}
+            )
+            for server, t in await self._gather(lambda c: c.list_resource_templates(), "resource_templates")
+        ]
         return types.ListResourceTemplatesResult(resource_templates=templates)
 
     async def read_resource(
@@ -272,10 +287,7 @@ class Gateway:
                 contents=[types.TextResourceContents(uri=HEALTH_URI, mime_type="application/json", text=text)]
             )
         downstream, uri = self._split_uri(str(params.uri))
-        try:
-            result = await downstream.call(self._task_group, lambda c: c.read_resource(uri))
-        except DownstreamDown as exc:
-            raise MCPError(types.INTERNAL_ERROR, str(exc)) from None
+        result = await self._forwarded(downstream, lambda c: c.read_resource(uri))
         return result.model_copy(
             update={
                 "contents": [

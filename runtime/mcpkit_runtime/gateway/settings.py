@@ -5,7 +5,9 @@ from __future__ import annotations
 import fnmatch
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mcpkit_runtime.limits import Rate
 
 
 def token_variable(server: str) -> str:
@@ -35,6 +37,18 @@ class GatewaySettings(BaseModel):
     session_budget: float | None = Field(
         None, alias="session-budget", description="Calls a session may make."
     )
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _rates_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        for text in value.values():
+            Rate.parse(text)  # a ValueError that says how to write one
+        return value
+
+    def rate_for(self, tool: str) -> tuple[str, Rate] | None:
+        """The rate limiting `tool` (its own, or "*"), as written and parsed."""
+        text = self.rate_limits.get(tool, self.rate_limits.get("*"))
+        return (text, Rate.parse(text)) if text else None
 
     def shows(self, server: str, tool: str) -> bool:
         """Whether `tool` of `server` is offered: allowed (when the server has an allow list) and not denied."""

@@ -187,9 +187,19 @@ _SERVER_FACTS = (
 )
 
 
+def is_system_name(name: str) -> bool:
+    """A name of the database's own catalogs and administration (case-folded, unqualified)."""
+    return name.startswith(SYSTEM_PREFIXES) and name not in ALLOWED_SYSTEM_NAMES
+
+
+def is_server_fact_function(name: str) -> bool:
+    """A function that tells about the server rather than the data: the guard and the engines refuse it alike."""
+    return name in SERVER_FACT_FUNCTIONS or is_system_name(name)
+
+
 def _check_name(text: str) -> None:
     name = text.strip('"').lower()
-    if name in SYSTEM_SCHEMAS or (name.startswith(SYSTEM_PREFIXES) and name not in ALLOWED_SYSTEM_NAMES):
+    if name in SYSTEM_SCHEMAS or is_system_name(name):
         raise QueryRefused(f"{name} is a system catalog: {_SERVER_FACTS}")
 
 
@@ -200,9 +210,7 @@ def _check_function(text: str) -> None:
             f"the function {name}() is not allowed: it can write, wait, reach files or other servers, or run SQL "
             "hidden in a string. Use ordinary SQL functions and operators instead."
         )
-    if name in SERVER_FACT_FUNCTIONS or (
-        name.startswith(SYSTEM_PREFIXES) and name not in ALLOWED_SYSTEM_NAMES
-    ):
+    if is_server_fact_function(name):
         raise QueryRefused(f"the function {name}() is refused: {_SERVER_FACTS}")
 
 

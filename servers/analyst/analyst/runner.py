@@ -78,7 +78,7 @@ def _collect(
             if column is not None:
                 row.append(to_cell(pii.apply(policy, column, value)))
                 continue
-            cell, found = scrub_cell(to_cell(value))
+            cell, found = pii.scrub_value(to_cell(value))
             redacted += found
             row.append(cell)
         size += len(json.dumps(row, default=str))
@@ -96,17 +96,6 @@ def _collect(
         redacted_values=redacted,
         note=note,
     )
-
-
-def scrub_cell(cell: Cell) -> tuple[Cell, int]:
-    """The detectors over a cell, into JSON values too."""
-    if isinstance(cell, dict):
-        scrubbed = {k: scrub_cell(v) for k, v in cell.items()}
-        return {k: v for k, (v, _) in scrubbed.items()}, sum(n for _, n in scrubbed.values())
-    if isinstance(cell, list):
-        items = [scrub_cell(v) for v in cell]
-        return [v for v, _ in items], sum(n for _, n in items)
-    return pii.scrub_value(cell)
 
 
 def to_cell(value: Any) -> Cell:

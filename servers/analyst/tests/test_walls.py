@@ -11,8 +11,8 @@ from corpus import ADVERSARIAL, WRITES, variant
 from analyst import guard
 from analyst.engines import EngineError
 from analyst.guard import CheckedQuery, QueryRefused
-from analyst.pii import Policy
-from analyst.runner import Limits, run_query, scrub_cell, to_cell
+from analyst.pii import Policy, scrub_value
+from analyst.runner import Limits, run_query, to_cell
 
 LIMITS = Limits(row_limit=100, timeout_seconds=2.0, max_result_bytes=200_000)
 
@@ -184,7 +184,7 @@ def test_json_values_come_back_as_json_values(target) -> None:
 
 
 def test_personal_data_inside_json_values_is_redacted() -> None:
-    assert scrub_cell({"contact": ["ann@example.com", 3]}) == ({"contact": ["[REDACTED email]", 3]}, 1)
+    assert scrub_value({"contact": ["ann@example.com", 3]}) == ({"contact": ["[REDACTED email]", 3]}, 1)
 
 
 def test_a_single_huge_value_is_never_received_and_the_call_stays_in_time(target) -> None:

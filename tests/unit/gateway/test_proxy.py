@@ -136,6 +136,11 @@ async def test_limits_apply_at_the_gateway_across_servers() -> None:
         )
 
 
+def test_a_rate_written_wrong_is_refused_when_the_settings_are_read() -> None:
+    with pytest.raises(ValueError, match="write COUNT/UNIT"):
+        GatewaySettings.model_validate({"rate-limits": {"alpha__add": "often"}})
+
+
 async def test_a_server_that_cannot_start_is_left_out_and_reported() -> None:
     class Broken:
         pass

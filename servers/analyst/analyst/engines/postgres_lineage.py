@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from analyst.guard import ALLOWED_SYSTEM_NAMES, SERVER_FACT_FUNCTIONS, SYSTEM_SCHEMAS, QueryRefused
+from analyst.guard import SYSTEM_SCHEMAS, QueryRefused, is_server_fact_function
 from analyst.lineage import Column, Lineage
 
 # Plan keys that hold expressions: conditions, keys and sort orders. A personal-data column in any of them is used
@@ -45,7 +45,7 @@ class Catalog:
 
     by_oid: dict[int, tuple[str, dict[int, str]]] = field(default_factory=dict)
     columns: dict[str, list[str]] = field(default_factory=dict)
-    indexes: dict[str, tuple[str, str]] = field(default_factory=dict)  # index -> (table, definition)
+    indexes: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # index -> (table, its columns)
 
     @classmethod
     def load(cls, connection: psycopg.Connection) -> Catalog:
@@ -55,7 +55,12 @@ class Catalog:
             catalog.by_oid.setdefault(oid, (name, {}))[1][attnum] = column
             catalog.columns.setdefault(name, []).append(column)
         for index, schema, table, definition in connection.execute(_INDEX_SQL, prepare=True):
-            catalog.indexes[index] = (table if schema == "public" else f"{schema}.{table}", definition)
+            name = table if schema == "public" else f"{schema}.{table}"
+            # Columns named anywhere in its definition: keys, expressions, INCLUDE and a partial index's WHERE.
+            indexed = [
+                c for c in catalog.columns.get(name, []) if re.search(rf"\b{re.escape(c)}\b", definition)
+            ]
+            catalog.indexes[index] = (name, indexed)
         return catalog
 
 
@@ -69,11 +74,7 @@ def refuse_system_use(plan: dict[str, Any]) -> None:
         function = str(node.get("Function Name", "")).lower()
         texts = " ".join(str(v) for k, v in node.items() if k not in ("Plans",) and isinstance(v, str | list))
         called = {m.lower() for m in _CALL.findall(texts)}
-        system = [
-            f
-            for f in called | {function}
-            if f and (f in SERVER_FACT_FUNCTIONS or (f.startswith("pg_") and f not in ALLOWED_SYSTEM_NAMES))
-        ]
+        system = [f for f in called | {function} if f and is_server_fact_function(f)]
         if schema in SYSTEM_SCHEMAS or system:
             what = f"{schema}.{node.get('Relation Name')}" if schema in SYSTEM_SCHEMAS else f"{system[0]}()"
             raise QueryRefused(
@@ -96,7 +97,7 @@ def analyse_plan(
 ) -> Lineage:
     """Every use of every column the plan touches, classified: plain flow to the output, inside an expression, or in
     a condition, key or ordering. Only PII columns matter to the masker, but all are reported alike."""
-    scans = list(_scan_nodes(plan))
+    scans = [n for n in _nodes(plan) if "Relation Name" in n]
     columns_by_alias = {n["Alias"]: (_table_name(n), catalog.columns.get(_table_name(n), [])) for n in scans}
     reads: Counter[Column] = Counter()
     in_expressions: set[Column] = set()
@@ -127,10 +128,7 @@ def analyse_plan(
                 reads.update(references(text))
         index = catalog.indexes.get(node.get("Index Name", ""))
         if index:  # an index scan filters or orders by the indexed columns, even where the plan shows no key
-            table, definition = index
-            indexed = [
-                c for c in catalog.columns.get(table, []) if re.search(rf"\b{re.escape(c)}\b", definition)
-            ]
+            table, indexed = index
             reads.update((table, c) for c in indexed)
         outputs = node.get("Output", [])
         is_scan = "Relation Name" in node
@@ -157,13 +155,6 @@ def analyse_plan(
     visit(plan, True, False)
     reads.update(flows)
     return Lineage(reads=reads, origins=origins, in_expressions=in_expressions)
-
-
-def _scan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    if "Relation Name" in node:
-        yield node
-    for child in node.get("Plans", []):
-        yield from _scan_nodes(child)
 
 
 def _table_name(node: dict[str, Any]) -> str:
