@@ -13,7 +13,8 @@ import anyio
 from mcp import Client, StdioServerParameters
 
 from kit.clients import claude_desktop
-from kit.clients.configure import launch_entries, write_config
+from kit.clients.common import apply_change
+from kit.clients.configure import launch_entries
 from kit.errors import KitError
 from kit.image.base_image import ensure_base_image, is_kit_base
 from kit.image.builder import build_servers, raise_for_failures
@@ -50,7 +51,7 @@ def run_demo(settings: Settings, reporter: Reporter, output_dir: Path) -> Sessio
     server = select(discover(settings), [DEMO_SERVER])
     raise_for_failures(build_servers(settings, server, reporter))
     config_path = output_dir / "claude_desktop_config.json"
-    write_config(claude_desktop.CLIENT, launch_entries(settings, server), config_path, dry_run=False)
+    apply_change(claude_desktop.CLIENT, config_path, launch_entries(settings, server), dry_run=False)
     reporter.step(f"wrote {config_path}; starting the analyst through its entry")
     entry = json.loads(config_path.read_text(encoding="utf-8"))["mcpServers"][DEMO_SERVER]
     return anyio.run(_session, config_path, entry)

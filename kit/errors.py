@@ -1,5 +1,7 @@
 """The one error type users see: what went wrong, and the command or setting that fixes it."""
 
+from pydantic import ValidationError
+
 
 class KitError(Exception):
     """A failure the user can act on. The CLI prints the message without a traceback."""
@@ -11,3 +13,11 @@ class KitError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """What pydantic found wrong, one `where: what` per problem, for a message."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'table'}: {e['msg'].removeprefix('Value error, ')}"
+        for e in exc.errors()
+    )

@@ -3,7 +3,6 @@ message and an exit code."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
@@ -123,7 +122,7 @@ def reporter(ctx: typer.Context) -> RichReporter:
 
 
 def print_json(data: Any) -> None:
-    out.print_json(json.dumps(data, default=str))
+    out.print_json(data=data, default=str)
 
 
 def load_settings(ctx: typer.Context) -> settings.Settings:

@@ -24,7 +24,7 @@ from kit.cli.app import (
     warn,
 )
 from kit.clients import configure
-from kit.clients.common import ConfigChange, Machine
+from kit.clients.common import ConfigChange, Machine, apply_change
 from kit.errors import KitError
 from kit.gateway.serve import gateway_entry
 
@@ -112,9 +112,7 @@ def config(
     for target in targets:
         try:
             path = output or target.path(scope, machine, cfg.project_dir)
-            changes.append(
-                configure.write_config(target, entries, path, dry_run=dry_run, uninstall=uninstall)
-            )
+            changes.append(apply_change(target, path, entries, dry_run=dry_run, uninstall=uninstall))
         except KitError as exc:  # one client's broken file does not stop the others
             print_error(exc, prefix=f"{target.display_name}: ")
             failed = True

@@ -4,6 +4,7 @@ client's file without damaging it."""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import sys
@@ -132,14 +133,28 @@ class ConfigChange:
 def read_config(client: Client, path: Path) -> tuple[str, dict[str, Any]]:
     """The file's text and data; an absent or empty file is an empty config, a malformed one an error."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    base = text if text.strip() else (client.new_file or client.format.empty())
+    base = _editable(client, text)
     try:
         return text, client.format.parse(base) if base.strip() else {}
     except FormatError as exc:
-        raise KitError(
-            f"{path} is {exc}; it was left untouched",
-            hint="fix the file by hand (or move it aside) and run the command again",
-        ) from None
+        raise _unreadable(path, exc) from None
+
+
+def kit_entries(client: Client, path: Path) -> dict[str, dict[str, Any]]:
+    """The kit's entries in the client's file at `path`, by name."""
+    return {name: e for name, e in client.entries_in(read_config(client, path)[1]).items() if is_kit_entry(e)}
+
+
+def _editable(client: Client, text: str) -> str:
+    """What an edit starts from: the file's text, or the client's new file when it has none."""
+    return text if text.strip() else (client.new_file or client.format.empty())
+
+
+def _unreadable(path: Path, exc: FormatError) -> KitError:
+    return KitError(
+        f"{path} is {exc}; it was left untouched",
+        hint="fix the file by hand (or move it aside) and run the command again",
+    )
 
 
 def apply_change(
@@ -155,10 +170,7 @@ def apply_change(
     try:
         return _apply(client, path, entries, dry_run=dry_run, uninstall=uninstall)
     except FormatError as exc:
-        raise KitError(
-            f"{path} is {exc}; it was left untouched",
-            hint="fix the file by hand (or move it aside) and run the command again",
-        ) from None
+        raise _unreadable(path, exc) from None
 
 
 def _apply(
@@ -166,7 +178,7 @@ def _apply(
 ) -> ConfigChange:
     before, data = read_config(client, path)
     existing = client.entries_in(data)
-    text = before if before.strip() else (client.new_file or client.format.empty())
+    text = _editable(client, before)
     added: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []
@@ -187,8 +199,8 @@ def _apply(
                 "it was left untouched",
                 hint="rename or remove that entry, or configure only the other servers",
             )
-        # JSON edits put a new entry first, so going backwards leaves them in the given order
-        ordered = reversed(entries) if client.format.name.startswith("JSON") else iter(entries)
+        # Going backwards where new entries go first leaves them in the given order.
+        ordered = reversed(entries) if client.format.inserts_first else iter(entries)
         for launch in ordered:
             rendered = client.render(launch)
             if existing.get(launch.name) == rendered:
@@ -209,7 +221,7 @@ def _apply(
     _check_writable(path)
     backup = files.backup(path) if path.exists() else None
     files.write_atomically(path, text, expected=before)
-    return ConfigChange(**{**change.__dict__, "written": True, "backup": backup})
+    return dataclasses.replace(change, written=True, backup=backup)
 
 
 def _check_writable(path: Path) -> None:

@@ -11,12 +11,9 @@ from typing import Any
 from kit.clients import CLIENTS
 from kit.clients.common import (
     Client,
-    ConfigChange,
     LaunchEntry,
     Machine,
-    apply_change,
-    is_kit_entry,
-    read_config,
+    kit_entries,
 )
 from kit.containers import engine
 from kit.containers.runargs import docker_run_args
@@ -81,14 +78,7 @@ def launch_entries(
     volumes: Mapping[str, str] | None = None,
 ) -> list[LaunchEntry]:
     """One entry per server. Values go in the entry's env block; args name the variables and never hold values."""
-    env_values = dict(env_values or {})
-    declared = {name for server in servers for name in server.passed_env}
-    unknown = sorted(set(env_values) - declared)
-    if unknown:
-        raise KitError(
-            f"no selected server takes {', '.join(unknown)}",
-            hint="each server declares the variables it takes under [tool.mcpkit] env/secrets; see `kit list --json`",
-        )
+    env_values = values_taken(servers, env_values or {}, strict=True)
     volumes = dict(volumes or {})
     unknown_volumes = sorted(
         set(volumes) - {name for server in servers for name in server.declaration.volumes}
@@ -100,7 +90,7 @@ def launch_entries(
         raise KitError(f"--volume needs an absolute host path: {', '.join(relative)}")
     entries = []
     for server in servers:
-        env = {name: env_values[name] for name in server.passed_env if name in env_values}
+        env = values_taken([server], env_values)
         args = docker_run_args(
             server, image_tag(settings, server), extra_labels=extra_labels, network=network, volumes=volumes,
             env_names=list(env),
@@ -109,22 +99,29 @@ def launch_entries(
     return entries
 
 
+def values_taken(servers: list[Server], values: Mapping[str, str], *, strict: bool = False) -> dict[str, str]:
+    """The values of the variables these servers take, by name, out of `values`; with `strict`, a name none of them
+    takes is an error (a typo would otherwise leave a server without its setting)."""
+    declared = {name for server in servers for name in server.passed_env}
+    unknown = sorted(set(values) - declared)
+    if strict and unknown:
+        raise KitError(
+            f"no selected server takes {', '.join(unknown)}",
+            hint="each server declares the variables it takes under [tool.mcpkit] env/secrets; see `kit list --json`",
+        )
+    return {name: value for name, value in values.items() if name in declared}
+
+
 def render(client: Client, entries: list[LaunchEntry]) -> dict[str, Any]:
     """The entries as a fragment of the client's file, for printing."""
     rendered: Any = (
         [client.render(e) for e in entries]
-        if getattr(client.format, "list_key", None)
+        if client.format.list_key
         else {e.name: client.render(e) for e in entries}
     )
     for key in reversed(client.section):
         rendered = {key: rendered}
     return dict(rendered)
-
-
-def write_config(
-    client: Client, entries: list[LaunchEntry], path: Path, *, dry_run: bool, uninstall: bool = False
-) -> ConfigChange:
-    return apply_change(client, path, entries, dry_run=dry_run, uninstall=uninstall)
 
 
 @dataclass(frozen=True)
@@ -149,9 +146,7 @@ def client_statuses(settings: Settings, machine: Machine) -> list[ClientStatus]:
         entries, problem = [], None
         if path.is_file():
             try:
-                entries = [
-                    n for n, e in client.entries_in(read_config(client, path)[1]).items() if is_kit_entry(e)
-                ]
+                entries = list(kit_entries(client, path))
             except KitError as exc:
                 problem = exc.message
         project = str(client.path("project", machine, settings.project_dir)) if client.project_file else None
@@ -187,12 +182,12 @@ def installed_entries(machine: Machine) -> list[InstalledEntry]:
         if not path.is_file():
             continue
         try:
-            entries = client.entries_in(read_config(client, path)[1])
+            entries = kit_entries(client, path)
         except KitError:
             continue  # a malformed file is the user's; `kit clients` and `kit config --install` report it
-        for name, entry in entries.items():
-            if is_kit_entry(entry):
-                found.append(InstalledEntry(client.name, path, name, _image_of(entry)))
+        found += [
+            InstalledEntry(client.name, path, name, _image_of(entry)) for name, entry in entries.items()
+        ]
     return found
 
 

@@ -35,6 +35,10 @@ class FileFormat(Protocol):
     def list_key(self) -> str | None:
         """Entries are a list of mappings named by this key (None: a mapping by name)."""
 
+    @property
+    def inserts_first(self) -> bool:
+        """A new entry goes before the others (else after them)."""
+
     def parse(self, text: str) -> dict[str, Any]: ...
 
     def empty(self) -> str: ...
@@ -50,6 +54,7 @@ class Json:
 
     comments: bool = False
     list_key: None = None
+    inserts_first: bool = True  # see jsonedit: comments after the existing members stay where they were
 
     @property
     def name(self) -> str:
@@ -78,6 +83,7 @@ class Json:
 class Toml:
     name: str = "TOML"
     list_key: None = None
+    inserts_first: bool = False
 
     def parse(self, text: str) -> dict[str, Any]:
         try:
@@ -105,10 +111,7 @@ class Toml:
                 table.add(key, inline)
             else:
                 table.add(key, item)
-        if name in node:
-            node[name] = table
-        else:
-            node.add(name, table)
+        node[name] = table  # replaces in place, or adds at the end
         return _one_final_newline(tomlkit.dumps(document))
 
     def delete(self, text: str, path: Path, name: str) -> str:
@@ -131,6 +134,7 @@ class Yaml:
 
     list_key: str | None = None
     name: str = "YAML"
+    inserts_first: bool = False
 
     def parse(self, text: str) -> dict[str, Any]:
         data, _ = self._load(text)
@@ -188,10 +192,10 @@ class Yaml:
         if not text.strip():
             return CommentedMap(), yaml
         try:
-            _, sequence, offset = load_yaml_guess_indent(text)
+            # Loaded by the instance that will write it back, told the file's indentation for when it does.
+            data, sequence, offset = load_yaml_guess_indent(text, yaml=yaml)
             mapping = _mapping_indent(text)
             yaml.indent(mapping=mapping, sequence=sequence or mapping, offset=offset or 0)
-            data = yaml.load(text)  # again, by the instance that will write it back
         except YAMLError as exc:
             raise FormatError(f"not valid YAML ({exc})".replace("\n", " ")) from None
         if not isinstance(data, dict):

@@ -13,8 +13,9 @@ def lmstudio_home(machine: Machine) -> Path:
     if machine.environ.get("LMSTUDIO_HOME"):
         return Path(machine.environ["LMSTUDIO_HOME"])
     pointer = machine.home / ".lmstudio-home-pointer"
-    if pointer.is_file() and pointer.read_text(encoding="utf-8").strip():
-        return Path(pointer.read_text(encoding="utf-8").strip())
+    pointed = pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else ""
+    if pointed:
+        return Path(pointed)
     legacy = machine.home / ".cache" / "lm-studio"
     return (
         legacy

@@ -12,7 +12,7 @@ from pathlib import Path
 from mcp import StdioServerParameters
 
 from kit.clients.common import LaunchEntry
-from kit.clients.configure import launch_entries, unbuilt_images
+from kit.clients.configure import launch_entries, unbuilt_images, values_taken
 from kit.errors import KitError
 from kit.gateway.settings import GatewaySettings, load_gateway_settings
 from kit.identity import MANAGED
@@ -45,7 +45,7 @@ def build_gateway(
     missing = unbuilt_images(settings, servers)
     if missing:
         raise KitError(f"no image for {', '.join(missing)}", hint="build them first: `kit build`")
-    values = {name: environ[name] for server in servers for name in server.passed_env if name in environ}
+    values = values_taken(servers, environ)
     extra = {**(labels or {}), GATEWAY_LABEL: str(os.getpid())}
     entries = launch_entries(settings, servers, values, extra_labels=extra)
     downstreams = [
@@ -82,7 +82,7 @@ def gateway_entry(settings: Settings, names: list[str], env_values: Mapping[str,
     """The client entry that starts the gateway (on the host: it starts the containers) instead of one per server."""
     _, servers = gateway_servers(settings, names)
     env = {"KIT_PROJECT_DIR": str(settings.project_dir), "KIT_IMAGE_PREFIX": settings.image_prefix}
-    env |= {name: env_values[name] for server in servers for name in server.passed_env if name in env_values}
+    env |= values_taken(servers, env_values, strict=True)
     args = ["gateway", "--label", f"{MANAGED}=true", *names]
     return LaunchEntry(GATEWAY_ENTRY, _kit_command(), args, env)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from kit.errors import KitError
+from kit.errors import KitError, validation_problems
 from kit.project import manifest
 from kit.project.settings import Settings
 from mcpkit_runtime.gateway.settings import GatewaySettings
@@ -15,7 +15,6 @@ def load_gateway_settings(settings: Settings) -> GatewaySettings:
     try:
         return GatewaySettings.model_validate(table)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise KitError(
-            f"invalid [gateway] in {settings.project_dir / manifest.MANIFEST_NAME}: {problems}"
+            f"invalid [gateway] in {settings.project_dir / manifest.MANIFEST_NAME}: {validation_problems(exc)}"
         ) from None

@@ -68,10 +68,7 @@ def add_server(project_dir: Path, name: str, table: dict[str, Any], *, replace: 
             entry.add(key, inline)
         else:
             entry.add(key, value)
-    if name in servers:
-        servers[name] = entry
-    else:
-        servers.add(name, entry)
+    servers[name] = entry  # replaces in place, or adds at the end
     files.write_atomically(path, tomlkit.dumps(document).rstrip("\n") + "\n")
     return path
 

@@ -12,7 +12,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from kit.errors import KitError
+from kit.errors import KitError, validation_problems
 from kit.project import locks, manifest
 from kit.project.settings import Settings
 
@@ -265,11 +265,7 @@ def _validated(model: type[ServerDeclaration], raw: Any, where: str) -> Any:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'table'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        )
-        raise KitError(f"invalid {where}: {problems}") from None
+        raise KitError(f"invalid {where}: {validation_problems(exc)}") from None
 
 
 def _dynamic_version(path: Path, pyproject: dict[str, Any]) -> str | None:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import platformdirs
 from pydantic import BaseModel, Field, ValidationError
 
-from kit.errors import KitError
+from kit.errors import KitError, validation_problems
 from kit.project.manifest import MANIFEST_NAME, kit_table
 
 ENV_PREFIX = "KIT_"
@@ -59,9 +59,8 @@ def load_settings(environ: dict[str, str] | None = None, cwd: Path | None = None
     try:
         return Settings(**values)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise KitError(
-            f"invalid kit settings: {problems}",
+            f"invalid kit settings: {validation_problems(exc)}",
             hint="check the KIT_* variables and mcpkit.toml; `kit env` lists them",
         ) from None
 

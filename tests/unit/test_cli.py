@@ -69,6 +69,21 @@ def test_a_bad_gateway_table_stops_a_deployment_before_any_build(in_project: Pat
     assert not (in_project / "out").exists()
 
 
+def test_the_gateway_entry_refuses_a_variable_no_server_takes(in_project: Path) -> None:
+    target = in_project / "claude_desktop_config.json"
+    result = runner.invoke(
+        app, ["config", "--gateway", "--output", str(target), "--env", "ANALYST_ROW_LIMT=5"]
+    )
+    assert result.exit_code == 1 and "no selected server takes ANALYST_ROW_LIMT" in result.stderr
+    assert not target.exists()
+    taken = runner.invoke(
+        app, ["config", "--gateway", "--output", str(target), "--env", "ANALYST_ROW_LIMIT=5"]
+    )
+    assert taken.exit_code == 0, taken.output
+    (entry,) = json.loads(target.read_text())["mcpServers"].values()
+    assert entry["env"]["ANALYST_ROW_LIMIT"] == "5"
+
+
 def test_unknown_server_and_client_are_user_errors(in_project: Path) -> None:
     unknown_server = runner.invoke(app, ["config", "nope"])
     assert unknown_server.exit_code == 1 and "known servers: analyst" in unknown_server.stderr
