@@ -35,7 +35,7 @@ from kit.containers import engine
 from kit.image.base_image import ensure_base_image, is_kit_base
 from kit.image.builder import build_servers, raise_for_failures
 from kit.image.dockerfile import stage_key
-from kit.image.smoke import docker_client_env
+from kit.image.smoke import docker_client_env, launch_params
 from kit.project.servers import Server, discover, select
 from kit.project.settings import Settings, load_settings
 from kit.reporting import SilentReporter
@@ -89,7 +89,7 @@ def native_params(server: Server) -> StdioServerParameters:
 
 def container_params(settings: Settings, server: Server) -> StdioServerParameters:
     (entry,) = launch_entries(settings, [server], UNLIMITED)
-    return StdioServerParameters(command=entry.command, args=entry.args, env=docker_client_env(entry.env))
+    return launch_params(entry.command, entry.args, entry.env)
 
 
 def connect(params: StdioServerParameters) -> Client:
@@ -255,11 +255,7 @@ def gateway_figures(settings: Settings, servers: list[Server]) -> dict[str, Any]
         samples = []
         for _ in range(3):
             downstreams = [
-                Downstream(
-                    f"m{i}",
-                    StdioServerParameters(command=entry.command, args=entry.args, env=docker_client_env()),
-                )
-                for i in range(count)
+                Downstream(f"m{i}", launch_params(entry.command, entry.args)) for i in range(count)
             ]
             samples.append(anyio.run(_ready_seconds, Gateway(downstreams, GatewaySettings())))
         figures[f"ready_with_{count}_servers_s"] = figure(samples, "s")

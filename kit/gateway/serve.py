@@ -9,14 +9,12 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from mcp import StdioServerParameters
-
 from kit.clients.common import LaunchEntry
 from kit.clients.configure import launch_entries, unbuilt_images, values_taken
 from kit.errors import KitError
 from kit.gateway.settings import GatewaySettings, load_gateway_settings
 from kit.identity import MANAGED
-from kit.image.smoke import docker_client_env
+from kit.image.smoke import launch_params
 from kit.project.servers import Server, discover, select
 from kit.project.settings import Settings
 from mcpkit_runtime.gateway.downstream import Downstream
@@ -48,12 +46,7 @@ def build_gateway(
     values = values_taken(servers, environ)
     extra = {**(labels or {}), GATEWAY_LABEL: str(os.getpid())}
     entries = launch_entries(settings, servers, values, extra_labels=extra)
-    downstreams = [
-        Downstream(
-            e.name, StdioServerParameters(command=e.command, args=e.args, env=docker_client_env(e.env))
-        )
-        for e in entries
-    ]
+    downstreams = [Downstream(e.name, launch_params(e.command, e.args, e.env)) for e in entries]
     return Gateway(downstreams, gateway)
 
 

@@ -6,6 +6,7 @@ import contextlib
 import os
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,9 +40,17 @@ class SmokeResult:
         return str(self.snapshot["version"])
 
 
-def docker_client_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def docker_client_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {name: os.environ[name] for name in DOCKER_ENV_VARS if name in os.environ}
     return {**env, **(extra or {})}
+
+
+def launch_params(
+    command: str, args: list[str], env: Mapping[str, str] | None = None
+) -> StdioServerParameters:
+    """A client entry started as its client starts it: its command and arguments, its env block on top of the
+    variables that tell the docker CLI where the engine is."""
+    return StdioServerParameters(command=command, args=list(args), env=docker_client_env(env))
 
 
 class SmokeTestFailed(KitError):
@@ -74,7 +83,7 @@ def smoke_test(command: str, args: list[str], *, timeout: float = 90.0) -> Smoke
 
 async def _handshake(command: str, args: list[str], errlog, timeout: float) -> SmokeResult:
     started = time.perf_counter()
-    params = StdioServerParameters(command=command, args=args, env=docker_client_env())
+    params = launch_params(command, args)
     with anyio.fail_after(timeout):
         async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
             tools = await client.list_tools()

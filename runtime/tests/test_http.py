@@ -67,6 +67,7 @@ def test_mcp_needs_the_bearer_token(served: str) -> None:
     )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=5)
+    refused.value.close()  # the error holds the response's connection
     assert refused.value.code == 401
 
     async def call() -> object:

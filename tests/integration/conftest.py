@@ -5,15 +5,19 @@ Without an engine these tests skip on a laptop; under CI=true a missing engine i
 
 from __future__ import annotations
 
+import json
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import docker
 import platformdirs
 import pytest
+from typer.testing import CliRunner
 
+from kit.cli import app
 from kit.errors import KitError
 from kit.image.base_image import BaseResult, ensure_base_image, is_kit_base
 from kit.image.builder import BuildResult, build_servers
@@ -62,3 +66,37 @@ def analyst_image(kit_settings: Settings, base_image: BaseResult, analyst: Serve
     (result,) = build_servers(kit_settings, [analyst], SilentReporter())
     assert result.ok, f"{result.error}\n{result.hint}"
     return result
+
+
+@pytest.fixture(scope="session")
+def mailer_image(kit_settings: Settings, base_image: BaseResult) -> BuildResult:
+    (result,) = build_servers(kit_settings, select(discover(kit_settings), ["mailer"]), SilentReporter())
+    assert result.ok, f"{result.error}\n{result.hint}"
+    return result
+
+
+@pytest.fixture(scope="session")
+def server_images(analyst_image: BuildResult, mailer_image: BuildResult) -> list[BuildResult]:
+    """Both of our servers' images, built once for every test that needs them."""
+    return [analyst_image, mailer_image]
+
+
+@pytest.fixture(scope="session")
+def kit_config(
+    kit_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., dict[str, dict[str, Any]]]:
+    """`kit config ARGUMENTS...` as a user runs it on this repository: the Claude Desktop entries it wrote, by
+    server name."""
+    folder = tmp_path_factory.mktemp("entries")
+
+    def run(*arguments: str) -> dict[str, dict[str, Any]]:
+        path = folder / f"{uuid.uuid4().hex[:8]}.json"
+        result = CliRunner().invoke(
+            app,
+            ["config", *arguments, "--output", str(path)],
+            env={"KIT_PROJECT_DIR": str(kit_settings.project_dir), "KIT_BASE_IMAGE": kit_settings.base_image},
+        )
+        assert result.exit_code == 0, result.output
+        return dict(json.loads(path.read_text())["mcpServers"])
+
+    return run

@@ -13,12 +13,12 @@ import anyio
 import docker
 import psycopg
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client
 from typer.testing import CliRunner
 
 from kit.cli import app
 from kit.image.builder import BuildResult
-from kit.image.smoke import docker_client_env
+from kit.image.smoke import launch_params
 from kit.project.settings import Settings
 
 READ_ONLY_URL = "postgresql://analyst_ro:ro-pw@shop-db:5432/shop"
@@ -61,9 +61,7 @@ def test_analyst_container_reads_postgres_masks_pii_and_refuses_writes(
     assert result.exit_code == 0, result.output
     entry = json.loads(path.read_text())["mcpServers"]["analyst"]
     assert "ro-pw" not in " ".join(entry["args"]), "the password travels in the env block, never in args"
-    params = StdioServerParameters(
-        command=entry["command"], args=entry["args"], env=docker_client_env(entry["env"])
-    )
+    params = launch_params(entry["command"], entry["args"], entry["env"])
 
     async def session() -> dict[str, Any]:
         async with Client(params, mode="legacy") as client:

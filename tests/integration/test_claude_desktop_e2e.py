@@ -10,14 +10,14 @@ from typing import Any
 import anyio
 import docker
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client
 from typer.testing import CliRunner
 
 from kit.cli import app
 from kit.containers.logs import recent_logs
 from kit.identity import SERVER as SERVER_LABEL
 from kit.image.builder import BuildResult
-from kit.image.smoke import docker_client_env
+from kit.image.smoke import launch_params
 from kit.project.settings import Settings
 
 # Run inside the container while the client is connected, as the server's own user would.
@@ -68,9 +68,7 @@ def test_entry_from_the_config_serves_mcp_hardened_and_leaves_nothing_behind(
 ) -> None:
     entry = claude_config["mcpServers"]["analyst"]
     assert entry["env"] == {"ANALYST_ROW_LIMIT": "5"} and "ANALYST_ROW_LIMIT=5" not in entry["args"]
-    params = StdioServerParameters(
-        command=entry["command"], args=entry["args"], env=docker_client_env(entry["env"])
-    )
+    params = launch_params(entry["command"], entry["args"], entry["env"])
     assert not _kit_containers(docker_client), (
         "another analyst container is running; the checks below need it alone"
     )

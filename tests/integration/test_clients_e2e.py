@@ -10,13 +10,13 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from kit.cli import app
 from kit.image.builder import BuildResult
-from kit.image.smoke import docker_client_env
+from kit.image.smoke import launch_params
 from kit.project.settings import Settings
 
 
@@ -62,9 +62,7 @@ def test_the_entry_each_format_holds_starts_the_server(
     assert entry["env"] == {"ANALYST_ROW_LIMIT": "3"} and "ANALYST_ROW_LIMIT=3" not in entry["args"]
 
     async def session() -> dict[str, Any]:
-        params = StdioServerParameters(
-            command=entry["command"], args=list(entry["args"]), env=docker_client_env(entry["env"])
-        )
+        params = launch_params(entry["command"], entry["args"], entry["env"])
         async with Client(params, mode="legacy") as mcp:
             return (
                 await mcp.call_tool("run_sql", {"query": "SELECT id FROM customers ORDER BY id"})

@@ -22,10 +22,8 @@ from mcp.client.streamable_http import streamable_http_client
 from typer.testing import CliRunner
 
 from kit.cli import app
-from kit.image.builder import build_servers
-from kit.project.servers import discover, select
+from kit.image.builder import BuildResult
 from kit.project.settings import Settings
-from kit.reporting import SilentReporter
 
 
 def _free_port() -> int:
@@ -36,12 +34,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def deployed(
-    kit_settings: Settings, base_image: object, tmp_path_factory: pytest.TempPathFactory
+    kit_settings: Settings, server_images: list[BuildResult], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
-    results = build_servers(
-        kit_settings, select(discover(kit_settings), ["analyst", "mailer"]), SilentReporter()
-    )
-    assert all(r.ok for r in results), [r.error for r in results]
     folder = tmp_path_factory.mktemp("compose")
     port = _free_port()
     result = CliRunner().invoke(

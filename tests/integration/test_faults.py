@@ -21,13 +21,12 @@ from typer.testing import CliRunner
 
 from kit.cli import app
 from kit.identity import SERVER
-from kit.image.builder import BuildResult, build_servers
-from kit.image.smoke import docker_client_env
-from kit.project.servers import discover, select
+from kit.image.builder import BuildResult
+from kit.image.smoke import launch_params
 from kit.project.settings import Settings
-from kit.reporting import SilentReporter
 
 WAIT = 30.0
+CONNECTION_LOST = (MCPError, anyio.ClosedResourceError, anyio.BrokenResourceError, OSError)
 
 
 def _entry(kit_settings: Settings, name: str, tmp_path: Path, *options: str) -> dict[str, Any]:
@@ -42,9 +41,7 @@ def _entry(kit_settings: Settings, name: str, tmp_path: Path, *options: str) -> 
 
 
 def _params(entry: dict[str, Any]) -> StdioServerParameters:
-    return StdioServerParameters(
-        command=entry["command"], args=entry["args"], env=docker_client_env(entry.get("env"))
-    )
+    return launch_params(entry["command"], entry["args"], entry.get("env"))
 
 
 def _containers(client: docker.DockerClient, name: str) -> list[Any]:
@@ -241,7 +238,7 @@ def test_a_container_killed_mid_call_is_an_error_for_the_client_not_a_hang(
                     group.start_soon(kill_soon)
                     try:
                         await client.call_tool("run_sql", SLOW_CALL["params"]["arguments"])
-                    except (MCPError, anyio.ClosedResourceError, anyio.BrokenResourceError, OSError) as exc:
+                    except CONNECTION_LOST as exc:
                         return exc
         return None
 
@@ -249,6 +246,9 @@ def test_a_container_killed_mid_call_is_an_error_for_the_client_not_a_hang(
     try:
         failure = anyio.run(session)
     except BaseExceptionGroup as group:  # the transport's task group reports the broken pipe
+        assert group.subgroup(TimeoutError) is None, "the client hung"
+        _, unexpected = group.split(CONNECTION_LOST)
+        assert unexpected is None, f"not the lost connection expected: {unexpected!r}"
         failure = group
     assert not isinstance(failure, TimeoutError), "the client hung"
     assert failure is not None, "the call returned normally from a killed container"
@@ -257,13 +257,6 @@ def test_a_container_killed_mid_call_is_an_error_for_the_client_not_a_hang(
 
 
 # -- the mailer's outbox --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def mailer_image(kit_settings: Settings, base_image: object) -> BuildResult:
-    (result,) = build_servers(kit_settings, select(discover(kit_settings), ["mailer"]), SilentReporter())
-    assert result.ok, result.error
-    return result
 
 
 @pytest.fixture

@@ -14,14 +14,14 @@ from typing import Any
 import anyio
 import docker
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client
 from typer.testing import CliRunner
 
 from kit.cli import app
 from kit.gateway.serve import GATEWAY_ENTRY, GATEWAY_LABEL
 from kit.identity import SERVER
 from kit.image.base_image import BaseResult
-from kit.image.smoke import docker_client_env
+from kit.image.smoke import launch_params
 from kit.project.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,9 +62,7 @@ def test_the_gateway_fronts_every_server_restarts_a_dead_one_and_ends_them_all(
     assert list(servers) == [GATEWAY_ENTRY], "one entry instead of one per server"
     entry = servers[GATEWAY_ENTRY]
     assert entry["args"][0] == "gateway" and entry["env"]["ANALYST_ROW_LIMIT"] == "7"
-    params = StdioServerParameters(
-        command=entry["command"], args=entry["args"], env=docker_client_env(entry["env"])
-    )
+    params = launch_params(entry["command"], entry["args"], entry["env"])
     progress: list[float] = []
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:

@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 import docker
 import pytest
-from mcp import Client, StdioServerParameters
-from typer.testing import CliRunner
+from mcp import Client
 
-from kit.cli import app
 from kit.identity import SERVER
-from kit.image.builder import BuildResult, build_servers
-from kit.image.smoke import docker_client_env
-from kit.project.servers import discover, select
+from kit.image.builder import BuildResult
+from kit.image.smoke import launch_params
 from kit.project.settings import Settings
-from kit.reporting import SilentReporter
 
 SECRET = "s3cret-hash-key-never-shown"
 # Run inside the container, as the server's own user, while its client is connected.
@@ -67,33 +63,11 @@ print(json.dumps(tried))
 """
 
 
-@pytest.fixture(scope="module")
-def images(kit_settings: Settings, base_image: object) -> list[BuildResult]:
-    results = build_servers(
-        kit_settings, select(discover(kit_settings), ["analyst", "mailer"]), SilentReporter()
-    )
-    assert all(r.ok for r in results), [(r.error, r.hint) for r in results]
-    return results
-
-
-def _entry(kit_settings: Settings, name: str, tmp_path: Path, *env: str) -> dict[str, Any]:
-    path = tmp_path / f"{name}.json"
-    result = CliRunner().invoke(
-        app,
-        ["config", name, "--output", str(path), *[f"--env={e}" for e in env]],
-        env={"KIT_PROJECT_DIR": str(kit_settings.project_dir), "KIT_BASE_IMAGE": kit_settings.base_image},
-    )
-    assert result.exit_code == 0, result.output
-    return dict(json.loads(path.read_text())["mcpServers"][name])
-
-
 def _inside(client: docker.DockerClient, entry: dict[str, Any], name: str, scripts: list[str]) -> list[Any]:
     """Start the server through its entry, run each script inside its container while the client is connected."""
 
     async def session() -> list[Any]:
-        params = StdioServerParameters(
-            command=entry["command"], args=entry["args"], env=docker_client_env(entry.get("env"))
-        )
+        params = launch_params(entry["command"], entry["args"], entry.get("env"))
         async with Client(params, mode="legacy"):
             (container,) = client.containers.list(filters={"label": f"{SERVER}={name}"})
             outputs = [json.loads(container.exec_run(["python", "-c", s]).output) for s in scripts]
@@ -102,16 +76,21 @@ def _inside(client: docker.DockerClient, entry: dict[str, Any], name: str, scrip
     return anyio.run(session)
 
 
-@pytest.mark.parametrize("name", ["analyst", "mailer"])
-def test_every_generated_config_runs_hardened(
-    images: list[BuildResult],
-    kit_settings: Settings,
+@pytest.fixture(scope="module", params=["analyst", "mailer"])
+def seen_inside(
+    request: pytest.FixtureRequest,
+    server_images: list[BuildResult],
+    kit_config: Callable[..., dict[str, dict[str, Any]]],
     docker_client: docker.DockerClient,
-    tmp_path: Path,
-    name: str,
-) -> None:
-    entry = _entry(kit_settings, name, tmp_path)
-    attrs, facts = _inside(docker_client, entry, name, [INSPECT])
+) -> list[Any]:
+    """One container per server, started through its generated entry: its attributes, what it sees of its own
+    limits, then how each breakout attempt ended."""
+    name = request.param
+    return _inside(docker_client, kit_config(name)[name], name, [INSPECT, BREAKOUT])
+
+
+def test_every_generated_config_runs_hardened(seen_inside: list[Any]) -> None:
+    attrs, facts, _ = seen_inside
     host = attrs["HostConfig"]
     assert attrs["Config"]["User"] == "10001:10001" and facts["uid"] == 10001 and facts["gid"] == 10001
     assert (
@@ -128,16 +107,8 @@ def test_every_generated_config_runs_hardened(
     assert host["AutoRemove"] is True and not attrs["Name"].startswith("/mcpkit")
 
 
-@pytest.mark.parametrize("name", ["analyst", "mailer"])
-def test_a_breakout_from_inside_fails_each_way(
-    images: list[BuildResult],
-    kit_settings: Settings,
-    docker_client: docker.DockerClient,
-    tmp_path: Path,
-    name: str,
-) -> None:
-    entry = _entry(kit_settings, name, tmp_path)
-    _, tried = _inside(docker_client, entry, name, [BREAKOUT])
+def test_a_breakout_from_inside_fails_each_way(seen_inside: list[Any]) -> None:
+    _, _, tried = seen_inside
     assert set(tried) == {"write_root", "write_etc", "exec_from_tmp", "setuid_root", "chown_to_root", "network",
                           "fork_past_pids_limit"}  # fmt: skip
     assert "succeeded" not in tried.values(), tried
@@ -148,18 +119,19 @@ def test_a_breakout_from_inside_fails_each_way(
 
 
 def test_secrets_and_personal_data_appear_nowhere_they_should_not(
-    images: list[BuildResult], kit_settings: Settings, docker_client: docker.DockerClient, tmp_path: Path
+    server_images: list[BuildResult],
+    kit_config: Callable[..., dict[str, dict[str, Any]]],
+    kit_settings: Settings,
+    docker_client: docker.DockerClient,
 ) -> None:
-    entry = _entry(kit_settings, "analyst", tmp_path, f"ANALYST_PII_HASH_KEY={SECRET}")
+    entry = kit_config("analyst", f"--env=ANALYST_PII_HASH_KEY={SECRET}")["analyst"]
     assert entry["env"] == {"ANALYST_PII_HASH_KEY": SECRET} and SECRET not in json.dumps(entry["args"])
     queries = ["SELECT email, ssn, phone, card_number FROM customers ORDER BY id LIMIT 5",
                "SELECT upper(email) FROM customers", "SELECT * FROM customers WHERE ssn LIKE '1%'",
                "SELECT CAST(ssn AS INTEGER) FROM customers"]  # fmt: skip
 
     async def session() -> tuple[list[str], dict[str, Any], str]:
-        params = StdioServerParameters(
-            command=entry["command"], args=entry["args"], env=docker_client_env(entry["env"])
-        )
+        params = launch_params(entry["command"], entry["args"], entry["env"])
         texts = []
         async with Client(params, mode="legacy") as client:
             (container,) = docker_client.containers.list(filters={"label": f"{SERVER}=analyst"})
@@ -174,6 +146,7 @@ def test_secrets_and_personal_data_appear_nowhere_they_should_not(
 
     results, attrs, logs_and_processes = anyio.run(session)
     personal = _personal_values(docker_client, kit_settings)
+    assert len(personal) > 100, "the demo database's personal values, to look for"
     exposed = {"arguments": json.dumps([attrs["Path"], attrs["Args"], attrs["Config"]["Cmd"], attrs["Config"]["Entrypoint"]]),
                "audit log and processes": logs_and_processes, "results and errors": "\n".join(results)}  # fmt: skip
     for where, text in exposed.items():

@@ -9,23 +9,14 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client
 from mcp.client.stdio import stdio_client
 from typer.testing import CliRunner
 
 from kit.cli import app
-from kit.image.builder import BuildResult, build_servers
-from kit.image.smoke import docker_client_env
-from kit.project.servers import discover, select
+from kit.image.builder import BuildResult
+from kit.image.smoke import launch_params
 from kit.project.settings import Settings
-from kit.reporting import SilentReporter
-
-
-@pytest.fixture(scope="module")
-def mailer_image(kit_settings: Settings, base_image: object) -> BuildResult:
-    (result,) = build_servers(kit_settings, select(discover(kit_settings), ["mailer"]), SilentReporter())
-    assert result.ok, f"{result.error}\n{result.hint}"
-    return result
 
 
 def test_a_hundred_rapid_sends_deliver_the_burst_and_audit_every_call(
@@ -46,9 +37,7 @@ def test_a_hundred_rapid_sends_deliver_the_burst_and_audit_every_call(
     assert result.exit_code == 0, result.output
     entry = json.loads(config.read_text())["mcpServers"]["mailer"]
     assert ("--network", "none") in zip(entry["args"], entry["args"][1:], strict=False)
-    params = StdioServerParameters(
-        command=entry["command"], args=entry["args"], env=docker_client_env(entry["env"])
-    )
+    params = launch_params(entry["command"], entry["args"], entry["env"])
 
     async def session(errlog: Any) -> list[Any]:
         async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:

@@ -11,19 +11,14 @@ import random
 import subprocess
 import threading
 from collections import Counter
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import docker
 import pytest
-from typer.testing import CliRunner
 
-from kit.cli import app
 from kit.identity import SERVER
-from kit.image.builder import BuildResult, build_servers
-from kit.project.servers import discover, select
-from kit.project.settings import Settings
-from kit.reporting import SilentReporter
+from kit.image.builder import BuildResult
 
 MESSAGES = 10_000
 BATCH = 250
@@ -151,29 +146,14 @@ def _junk(rng: random.Random, depth: int) -> Any:
     }
 
 
-@pytest.fixture(scope="module")
-def images(kit_settings: Settings, base_image: object) -> list[BuildResult]:
-    results = build_servers(
-        kit_settings, select(discover(kit_settings), ["analyst", "mailer"]), SilentReporter()
-    )
-    assert all(r.ok for r in results), [(r.error, r.hint) for r in results]
-    return results
-
-
 @pytest.mark.parametrize(
     ("name", "tools"), [("analyst", ["run_sql", "explain_sql", "job_status"]), ("mailer", ["send_email"])]
 )
 def test_ten_thousand_hostile_messages_get_protocol_errors_and_the_server_keeps_serving(
-    images: list[BuildResult], kit_settings: Settings, docker_client: docker.DockerClient, tmp_path: Path,
-    name: str, tools: list[str],
+    server_images: list[BuildResult], kit_config: Callable[..., dict[str, dict[str, Any]]],
+    docker_client: docker.DockerClient, name: str, tools: list[str],
 ) -> None:  # fmt: skip
-    path = tmp_path / "config.json"
-    result = CliRunner().invoke(
-        app, ["config", name, "--output", str(path)],
-        env={"KIT_PROJECT_DIR": str(kit_settings.project_dir), "KIT_BASE_IMAGE": kit_settings.base_image},
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    peer = Peer(json.loads(path.read_text())["mcpServers"][name])
+    peer = Peer(kit_config(name)[name])
     seen: list[dict[str, Any]] = []
     sent: Counter[str] = Counter()
     try:

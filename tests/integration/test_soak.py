@@ -9,23 +9,19 @@ import random
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
 import docker
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client
 from mcp.client.stdio import stdio_client
-from typer.testing import CliRunner
 
-from kit.cli import app
 from kit.identity import MANAGED, SERVER
-from kit.image.builder import build_servers
-from kit.image.smoke import docker_client_env
-from kit.project.servers import discover, select
-from kit.project.settings import Settings
-from kit.reporting import SilentReporter
+from kit.image.builder import BuildResult
+from kit.image.smoke import launch_params
 
 CYCLES = 200
 CALLS = 10_000
@@ -35,20 +31,10 @@ INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
 
 @pytest.fixture(scope="module")
 def entries(
-    kit_settings: Settings, base_image: object, tmp_path_factory: pytest.TempPathFactory
+    server_images: list[BuildResult], kit_config: Callable[..., dict[str, dict[str, Any]]]
 ) -> dict[str, Any]:
-    results = build_servers(
-        kit_settings, select(discover(kit_settings), ["analyst", "mailer"]), SilentReporter()
-    )
-    assert all(r.ok for r in results), [(r.error, r.hint) for r in results]
-    path = tmp_path_factory.mktemp("soak") / "config.json"
-    result = CliRunner().invoke(
-        app, ["config", "analyst", "mailer", "--output", str(path), "--env", "MCP_RATE_LIMITS=*=1000000/min:1000000",
-              "--env", "MCP_SESSION_BUDGET=100000000"],
-        env={"KIT_PROJECT_DIR": str(kit_settings.project_dir), "KIT_BASE_IMAGE": kit_settings.base_image},
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    return dict(json.loads(path.read_text())["mcpServers"])
+    return kit_config("analyst", "mailer", "--env", "MCP_RATE_LIMITS=*=1000000/min:1000000",
+                      "--env", "MCP_SESSION_BUDGET=100000000")  # fmt: skip
 
 
 def _cycle(entry: dict[str, Any], kill: bool) -> None:
@@ -96,9 +82,7 @@ def test_a_long_lived_servers_memory_stays_flat_over_ten_thousand_calls(
     entries: dict[str, Any], docker_client: docker.DockerClient
 ) -> None:
     entry = entries["analyst"]
-    params = StdioServerParameters(
-        command=entry["command"], args=entry["args"], env=docker_client_env(entry["env"])
-    )
+    params = launch_params(entry["command"], entry["args"], entry["env"])
     queries = ["SELECT count(*) FROM orders", "SELECT city, count(*) FROM customers GROUP BY city",
                "SELECT id, email FROM customers ORDER BY id LIMIT 20", "SELECT * FROM products LIMIT 50"]  # fmt: skip
 

@@ -205,7 +205,9 @@ def test_install_then_uninstall_for_all_detected_clients(in_project: Path, tmp_p
     }  # fmt: skip
     removed = runner.invoke(app, ["config", "--client", "all", "--uninstall", "--json"])
     assert removed.exit_code == 0, removed.output
-    assert all(sorted(c["removed"]) == ["analyst", "mailer"] for c in json.loads(removed.stdout))
+    assert {c["client"]: sorted(c["removed"]) for c in json.loads(removed.stdout)} == {
+        "cursor": ["analyst", "mailer"], "codex": ["analyst", "mailer"],
+    }  # fmt: skip
     assert (home / ".codex" / "config.toml").read_text() == 'model = "o4"  # mine\n'
 
 

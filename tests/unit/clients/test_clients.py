@@ -46,8 +46,9 @@ def _golden(name: str) -> Path:
 def test_a_new_config_file_matches_the_golden_file(name: str, tmp_path: Path) -> None:
     path = tmp_path / "config"
     apply_change(CLIENTS[name], path, ENTRIES, dry_run=False)
-    if os.environ.get("KIT_UPDATE_GOLDEN"):
+    if os.environ.get("KIT_UPDATE_GOLDEN") and path.read_text() != _golden(name).read_text():
         _golden(name).write_text(path.read_text())
+        pytest.fail(f"{_golden(name)} rewritten: review the change, then run without KIT_UPDATE_GOLDEN")
     assert path.read_text() == _golden(name).read_text()
 
 

@@ -1,6 +1,6 @@
 """How a package-index server starts, found from its own wheel, and checked before any image is built."""
 
-import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,38 +12,35 @@ from kit.image.wheelhouse import runnables
 from kit.project.servers import load_index_server
 
 
-def _wheel(path: Path, files: dict[str, str]) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return path
-
-
-def test_a_single_console_script_is_how_it_starts(tmp_path: Path) -> None:
-    wheel = _wheel(tmp_path / "mcp_server_time-1-py3-none-any.whl", {
+def test_a_single_console_script_is_how_it_starts(make_wheel: Callable[[str, dict[str, str]], Path]) -> None:
+    wheel = make_wheel("mcp_server_time-1-py3-none-any.whl", {
         "mcp_server_time/__init__.py": "", "mcp_server_time/__main__.py": "",
         "mcp_server_time-1.dist-info/entry_points.txt": "[console_scripts]\nmcp-server-time = mcp_server_time:main\n",
     })  # fmt: skip
     assert discover_start("mcp-server-time", wheel) == {"script": "mcp-server-time"}
 
 
-def test_among_several_scripts_the_one_named_like_the_package_wins(tmp_path: Path) -> None:
-    wheel = _wheel(tmp_path / "srv-1-py3-none-any.whl", {
+def test_among_several_scripts_the_one_named_like_the_package_wins(
+    make_wheel: Callable[[str, dict[str, str]], Path],
+) -> None:
+    wheel = make_wheel("srv-1-py3-none-any.whl", {
         "srv/__init__.py": "",
         "srv-1.dist-info/entry_points.txt": "[console_scripts]\nsrv-admin = srv:admin\nsrv = srv:main\n",
     })  # fmt: skip
     assert discover_start("srv", wheel) == {"script": "srv"}
 
 
-def test_without_scripts_a_package_with_a_main_is_run_as_a_module(tmp_path: Path) -> None:
-    wheel = _wheel(
-        tmp_path / "srv-1-py3-none-any.whl", {"srv_pkg/__init__.py": "", "srv_pkg/__main__.py": ""}
-    )
+def test_without_scripts_a_package_with_a_main_is_run_as_a_module(
+    make_wheel: Callable[[str, dict[str, str]], Path],
+) -> None:
+    wheel = make_wheel("srv-1-py3-none-any.whl", {"srv_pkg/__init__.py": "", "srv_pkg/__main__.py": ""})
     assert discover_start("srv", wheel) == {"module": "srv_pkg"}
 
 
-def test_a_package_that_offers_no_start_says_what_to_pass(tmp_path: Path) -> None:
-    wheel = _wheel(tmp_path / "lib-1-py3-none-any.whl", {"lib/__init__.py": ""})
+def test_a_package_that_offers_no_start_says_what_to_pass(
+    make_wheel: Callable[[str, dict[str, str]], Path],
+) -> None:
+    wheel = make_wheel("lib-1-py3-none-any.whl", {"lib/__init__.py": ""})
     with pytest.raises(KitError, match="cannot tell how to start lib") as caught:
         discover_start("lib", wheel)
     assert "--function" in (caught.value.hint or "")
@@ -62,9 +59,9 @@ def test_a_package_that_offers_no_start_says_what_to_pass(tmp_path: Path) -> Non
     ],
 )
 def test_a_declared_start_is_checked_against_the_wheels(
-    tmp_path: Path, start: dict[str, str], ok: bool
+    tmp_path: Path, start: dict[str, str], ok: bool, make_wheel: Callable[[str, dict[str, str]], Path]
 ) -> None:
-    wheel = _wheel(tmp_path / "t-1-py3-none-any.whl", {
+    wheel = make_wheel("t-1-py3-none-any.whl", {
         "mcp_server_time/__init__.py": "", "mcp_server_time/__main__.py": "", "mcp_server_time/server.py": "",
         "t-1.dist-info/entry_points.txt": "[console_scripts]\nmcp-server-time = mcp_server_time:main\n",
     })  # fmt: skip

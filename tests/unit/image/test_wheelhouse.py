@@ -1,6 +1,6 @@
 import itertools
 import tempfile
-import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,16 +33,11 @@ def test_musl_target_uses_musllinux_tags() -> None:
     ]
 
 
-def _wheel(path: Path, files: dict[str, str]) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return path
-
-
-def test_runnables_lists_main_packages_modules_and_console_scripts(tmp_path: Path) -> None:
-    server = _wheel(
-        tmp_path / "srv-1.0-py3-none-any.whl",
+def test_runnables_lists_main_packages_modules_and_console_scripts(
+    make_wheel: Callable[[str, dict[str, str]], Path],
+) -> None:
+    server = make_wheel(
+        "srv-1.0-py3-none-any.whl",
         {
             "srv/__init__.py": "",
             "srv/__main__.py": "",
@@ -51,9 +46,7 @@ def test_runnables_lists_main_packages_modules_and_console_scripts(tmp_path: Pat
             "[other]\nx = y:z\n",
         },
     )
-    dependency = _wheel(
-        tmp_path / "dep-1.0-py3-none-any.whl", {"dep.py": "", "dep-1.0.dist-info/METADATA": ""}
-    )
+    dependency = make_wheel("dep-1.0-py3-none-any.whl", {"dep.py": "", "dep-1.0.dist-info/METADATA": ""})
     found = runnables([server, dependency])
     assert found.modules == {"srv", "srv.tools", "dep"}
     assert found.main_packages == {"srv"}
