@@ -130,24 +130,31 @@ class Gateway:
             raise MCPError(INVALID_PARAMS, f"unknown resource {uri!r}; resources/list names them")
         return downstream, inner
 
-    async def _gather(self, fetch: Callable[[Client], Awaitable[Any]], field: str) -> list[tuple[str, Any]]:
-        """Each item of `field` in every answering server's list, with its server's name, in the servers' order;
-        a server that does not answer is left out (its health says why)."""
-        results: dict[str, Any] = {}
+    async def _gather(
+        self, fetch: Callable[[Client, str | None], Awaitable[Any]], field: str
+    ) -> list[tuple[str, Any]]:
+        """Each item of `field` in every page of every answering server's list, with its server's name, in the
+        servers' order; a server that does not answer is left out (its health says why)."""
+        results: dict[str, list[Any]] = {}
+
+        async def every_page(client: Client) -> list[Any]:
+            items: list[Any] = []
+            cursor = None
+            while True:
+                page = await fetch(client, cursor)
+                items += getattr(page, field)
+                cursor = page.next_cursor
+                if not cursor:
+                    return items
 
         async def one(downstream: Downstream) -> None:
             with suppress(DownstreamDown, MCPError):
-                results[downstream.name] = await downstream.call(self._task_group, fetch)
+                results[downstream.name] = await downstream.call(self._task_group, every_page)
 
         async with anyio.create_task_group() as group:
             for downstream in self.downstreams.values():
                 group.start_soon(one, downstream)
-        return [
-            (name, item)
-            for name in self.downstreams
-            if name in results
-            for item in getattr(results[name], field)
-        ]
+        return [(name, item) for name in self.downstreams if name in results for item in results[name]]
 
     async def _forwarded(self, downstream: Downstream, action: Callable[[Client], Awaitable[T]]) -> T:
         """A request passed to one server; a server that is down is the caller's internal error."""
@@ -163,7 +170,7 @@ class Gateway:
     ) -> types.ListToolsResult:
         tools = [
             t.model_copy(update={"name": self._named(server, t.name)})
-            for server, t in await self._gather(lambda c: c.list_tools(), "tools")
+            for server, t in await self._gather(lambda c, cursor: c.list_tools(cursor=cursor), "tools")
             if self.settings.shows(server, t.name)
         ]
         self._safe_to_repeat |= {
@@ -243,7 +250,7 @@ class Gateway:
     ) -> types.ListPromptsResult:
         prompts = [
             p.model_copy(update={"name": self._named(server, p.name)})
-            for server, p in await self._gather(lambda c: c.list_prompts(), "prompts")
+            for server, p in await self._gather(lambda c, cursor: c.list_prompts(cursor=cursor), "prompts")
             if self.settings.shows(server, p.name)
         ]
         return types.ListPromptsResult(prompts=prompts)
@@ -263,7 +270,9 @@ class Gateway:
                                     description="Each server's state, restarts, calls and last error.")]  # fmt: skip
         resources += [
             r.model_copy(update={"uri": f"{server}+{r.uri}", "name": self._named(server, r.name)})
-            for server, r in await self._gather(lambda c: c.list_resources(), "resources")
+            for server, r in await self._gather(
+                lambda c, cursor: c.list_resources(cursor=cursor), "resources"
+            )
         ]
         return types.ListResourcesResult(resources=resources)
 
@@ -274,7 +283,9 @@ class Gateway:
             t.model_copy(
                 update={"uri_template": f"{server}+{t.uri_template}", "name": self._named(server, t.name)}
             )
-            for server, t in await self._gather(lambda c: c.list_resource_templates(), "resource_templates")
+            for server, t in await self._gather(
+                lambda c, cursor: c.list_resource_templates(cursor=cursor), "resource_templates"
+            )
         ]
         return types.ListResourceTemplatesResult(resource_templates=templates)
 

@@ -7,8 +7,11 @@ import json
 from typing import Annotated, Any
 
 import anyio
+import mcp_types as types
 import pytest
 from mcp import Client, MCPError
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel import Server
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
@@ -134,6 +137,23 @@ async def test_limits_apply_at_the_gateway_across_servers() -> None:
         assert budget.is_error and "budget" in budget.content[0].text, (
             "the budget counts calls to every server"
         )
+
+
+async def test_every_page_of_a_servers_lists_is_offered() -> None:
+    names = [f"tool{i}" for i in range(5)]
+
+    async def list_tools(
+        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        start = int(params.cursor) if params and params.cursor else 0
+        page = [types.Tool(name=n, input_schema={"type": "object"}) for n in names[start : start + 2]]
+        following = str(start + 2) if start + 2 < len(names) else None
+        return types.ListToolsResult(tools=page, next_cursor=following)
+
+    paged = Server("paged", on_list_tools=list_tools)
+    gateway = Gateway([Downstream("paged", paged)], GatewaySettings())
+    async with Client(gateway.server()) as client:
+        assert [t.name for t in (await client.list_tools()).tools] == [f"paged__{n}" for n in names]
 
 
 def test_a_rate_written_wrong_is_refused_when_the_settings_are_read() -> None:
