@@ -15,10 +15,10 @@ from mcp import Client
 from kit.clients import claude_desktop
 from kit.clients.common import apply_change
 from kit.clients.configure import launch_entries
+from kit.containers.launch import stdio_params
 from kit.errors import KitError
 from kit.image.base_image import ensure_base_image, is_kit_base
 from kit.image.builder import build_servers, raise_for_failures
-from kit.image.smoke import launch_params
 from kit.project.servers import discover, select
 from kit.project.settings import Settings
 from kit.reporting import Reporter
@@ -59,7 +59,7 @@ def run_demo(settings: Settings, reporter: Reporter, output_dir: Path) -> Sessio
 
 async def _session(config_path: Path, entry: dict[str, Any]) -> SessionTranscript:
     started = time.perf_counter()
-    params = launch_params(entry["command"], entry["args"], entry.get("env"))
+    params = stdio_params(entry["command"], entry["args"], entry.get("env"))
     async with Client(params, mode="legacy") as client:
         tools = await client.list_tools()
         schema = await client.read_resource("db://schema")

@@ -15,7 +15,7 @@ from kit import identity
 from kit.clients.common import Machine
 from kit.clients.configure import installed_entries
 from kit.containers import engine, gc
-from kit.containers.runargs import docker_run_args
+from kit.containers.launch import server_entry
 from kit.errors import KitError
 from kit.image.base_image import is_kit_base
 from kit.image.freshness import build_state
@@ -65,9 +65,7 @@ def diagnose(settings: Settings, servers: list[Server], *, handshake: bool = Tru
     if handshake:
         for server in present:
             try:
-                result = smoke_test(
-                    settings.docker_command, docker_run_args(server, identity.image_tag(settings, server))
-                )
+                result = smoke_test(server_entry(settings, server))
                 add(
                     Check(
                         f"{server.name} answers",
@@ -116,6 +114,9 @@ def _check_images(
 
 def _check_configs(client: docker.DockerClient, add: Callable[[Check], None]) -> None:
     for entry in installed_entries(Machine.current()):
+        if entry.image is None:  # the gateway's entry: it starts the images doctor checks above
+            add(Check(f"{entry.client} config", True, f"{entry.name} in {entry.path} starts the gateway"))
+            continue
         exists = engine.find_image(client, entry.image) is not None
         detail = f"{entry.name} in {entry.path} runs {entry.image}" + (
             "" if exists else ", which does not exist"

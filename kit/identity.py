@@ -6,6 +6,9 @@ builder to answer them.
 
 from __future__ import annotations
 
+import hashlib
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,12 +28,30 @@ BASE_IMAGE = LABEL_PREFIX + "base-image"
 PYTHON = LABEL_PREFIX + "python"
 DEPENDENCIES = LABEL_PREFIX + "dependencies"  # the installed distributions, one `name==version` per line
 SMOKE_TEST = LABEL_PREFIX + "smoke-test"  # on the containers of a build's smoke test
+PROJECT = LABEL_PREFIX + "project"  # the project an image, container or volume belongs to (its project_id)
 
 CONTAINER_USER = "10001:10001"  # numeric, so no base image needs a passwd entry; images and run args agree
 
 
+def project_id(project_dir: Path) -> str:
+    """Names a project by where it is: two checkouts, or two projects with the same server names, never share an
+    image, a build stage or a volume. Derived from the path, so no project file can claim another's."""
+    return hashlib.sha256(str(project_dir.resolve()).encode()).hexdigest()[:12]
+
+
+def project_slug(project_dir: Path) -> str:
+    """The project's id as people read it in image and volume names: its folder's name, then the id."""
+    name = re.sub(r"[^a-z0-9]+", "-", project_dir.resolve().name.lower()).strip("-")[:24] or "project"
+    return f"{name}-{project_id(project_dir)[:6]}"
+
+
 def image_tag(settings: Settings, server: Server) -> str:
-    return f"{settings.image_prefix}/{server.name}:{server.version}"
+    return f"{settings.image_prefix}/{project_slug(server.project_dir)}/{server.name}:{server.version}"
+
+
+def volume_name(server: Server, volume: str) -> str:
+    """The named volume a server's declared volume lives on, by default: its project's own."""
+    return f"mcpkit-{project_slug(server.project_dir)}-{server.name}-{volume}"
 
 
 def labels_of(image: Image) -> dict[str, str]:

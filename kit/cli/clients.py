@@ -78,6 +78,9 @@ def config(
             "--gateway", help="One entry that starts `kit gateway` in front of the servers, not one each."
         ),
     ] = False,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", help="KEY=VALUE put on the containers the entries start.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Print client config entries that launch the servers' containers, or merge them into (or remove them from)
@@ -93,11 +96,15 @@ def config(
     selected = [] if uninstall and not names else selected_servers(ctx, cfg, names)
     values = run(ctx, lambda: configure.parse_env_options(env or [], os.environ))
     volumes = run(ctx, lambda: configure.parse_volume_options(volume or []))
+    labels = run(ctx, lambda: configure.parse_label_options(label or []))
     if gateway:
-        entries = [run(ctx, lambda: gateway_entry(cfg, names or [], values))]
+        entries = [run(ctx, lambda: gateway_entry(cfg, names or [], values, labels))]
     else:
         entries = run(
-            ctx, lambda: configure.launch_entries(cfg, selected, values, network=network, volumes=volumes)
+            ctx,
+            lambda: configure.launch_entries(
+                cfg, selected, values, extra_labels=labels, network=network, volumes=volumes
+            ),
         )
     if not uninstall:
         for tag in configure.unbuilt_images(cfg, selected):

@@ -15,21 +15,12 @@ from typing import Any, Literal
 
 from kit import files
 from kit.clients.formats import FileFormat, FormatError
+from kit.containers.launch import LaunchEntry as LaunchEntry  # where client modules find it
 from kit.errors import KitError
 from kit.identity import MANAGED
 
 Scope = Literal["user", "project"]
 KIT_MARK = f"{MANAGED}=true"  # in every entry's docker arguments: how the kit recognises its own entries
-
-
-@dataclass(frozen=True)
-class LaunchEntry:
-    """How a client starts one server: a command line plus the values for the variables it passes by name."""
-
-    name: str
-    command: str
-    args: list[str]
-    env: dict[str, str]
 
 
 @dataclass(frozen=True)

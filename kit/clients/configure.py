@@ -9,18 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from kit.clients import CLIENTS
-from kit.clients.common import (
-    Client,
-    LaunchEntry,
-    Machine,
-    kit_entries,
-)
+from kit.clients.common import Client, Machine, kit_entries
 from kit.containers import engine
-from kit.containers.runargs import docker_run_args
+from kit.containers.launch import LaunchEntry, image_of, server_entry
 from kit.errors import KitError
 from kit.identity import image_tag
 from kit.project.servers import Server
 from kit.project.settings import Settings
+from kit.walls import LABEL_KEY
 
 
 def client_named(name: str) -> Client:
@@ -69,6 +65,16 @@ def parse_volume_options(options: list[str]) -> dict[str, str]:
     return volumes
 
 
+def parse_label_options(options: list[str]) -> dict[str, str]:
+    labels = {}
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep or not LABEL_KEY.match(key):
+            raise KitError(f"--label {option!r}: write KEY=VALUE, KEY of lowercase letters, digits and . _ -")
+        labels[key] = value
+    return labels
+
+
 def launch_entries(
     settings: Settings,
     servers: list[Server],
@@ -88,15 +94,11 @@ def launch_entries(
     relative = [path for path in volumes.values() if not Path(path).is_absolute()]
     if relative:
         raise KitError(f"--volume needs an absolute host path: {', '.join(relative)}")
-    entries = []
-    for server in servers:
-        env = values_taken([server], env_values)
-        args = docker_run_args(
-            server, image_tag(settings, server), extra_labels=extra_labels, network=network, volumes=volumes,
-            env_names=list(env),
-        )  # fmt: skip
-        entries.append(LaunchEntry(server.name, settings.docker_command, args, env))
-    return entries
+    return [
+        server_entry(settings, server, env=values_taken([server], env_values), network=network, volumes=volumes,
+                     labels=extra_labels)
+        for server in servers
+    ]  # fmt: skip
 
 
 def values_taken(servers: list[Server], values: Mapping[str, str], *, strict: bool = False) -> dict[str, str]:
@@ -171,7 +173,7 @@ class InstalledEntry:
     client: str
     path: Path
     name: str
-    image: str
+    image: str | None  # None: not a `docker run` entry (the gateway's)
 
 
 def installed_entries(machine: Machine) -> list[InstalledEntry]:
@@ -191,10 +193,9 @@ def installed_entries(machine: Machine) -> list[InstalledEntry]:
     return found
 
 
-def _image_of(entry: dict[str, Any]) -> str:
-    """The image is the last argument of `docker run` (for OpenCode, of its command list)."""
-    for key in ("args", "command"):
-        value = entry.get(key)
-        if isinstance(value, list) and value:
-            return str(value[-1])
-    return ""
+def _image_of(entry: dict[str, Any]) -> str | None:
+    """The image of an entry's `docker run` arguments (for OpenCode, its command list holds the command too)."""
+    args, command = entry.get("args"), entry.get("command")
+    if isinstance(command, list):
+        args = command[1:]
+    return image_of([str(a) for a in args]) if isinstance(args, list) else None

@@ -19,17 +19,18 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from kit import files, identity
+from kit.containers.launch import server_walls
 from kit.deploy.topology import (
     BACKEND_TOKEN,
-    GATEWAY_LIMITS,
     GATEWAY_TOKEN,
+    GATEWAY_WALLS,
     SERVER_PORT,
     backend_token_variables,
     gateway_env,
     http_env,
     require_servers,
 )
-from kit.project.servers import RuntimeLimits, Server
+from kit.project.servers import Server
 from kit.project.settings import Settings
 
 GATEWAY_SERVICE = "gateway"
@@ -46,22 +47,6 @@ class Deployment:
     gateway_url: str
 
 
-def hardening(limits: RuntimeLimits) -> dict[str, Any]:
-    """What a client entry's `docker run` arguments say, in compose terms."""
-    return {
-        "init": True,
-        "read_only": True,
-        "tmpfs": [f"/tmp:rw,noexec,nosuid,nodev,size={limits.tmpfs_size}"],
-        "cap_drop": ["ALL"],
-        "security_opt": ["no-new-privileges:true"],
-        "user": identity.CONTAINER_USER,
-        "mem_limit": limits.memory,
-        "memswap_limit": limits.memory,
-        "cpus": float(limits.cpus),
-        "pids_limit": limits.pids,
-    }
-
-
 def compose_document(
     settings: Settings, servers: list[Server], gateway_image: str, *, port: int, bind: str
 ) -> dict[str, Any]:
@@ -76,21 +61,16 @@ def compose_document(
         # By reference only: a variable set in .env or the shell reaches the server; one that is not keeps the
         # image's own default (an empty value would replace it).
         passed = [name for name in server.passed_env if name not in environment]
+        walls = server_walls(server)  # a client entry's walls, in compose terms
         services[server.name] = {
             "image": identity.image_tag(settings, server),
             "environment": [*(f"{k}={v}" for k, v in environment.items()), *passed],
-            **hardening(server.declaration.limits),
-            "labels": {identity.MANAGED: "true", identity.SERVER: server.name},
+            **walls.compose_service(),
             "networks": ["backend"],
             "healthcheck": _healthcheck(SERVER_PORT),
         }
-        mounts = []
-        for name, target in server.declaration.volumes.items():
-            volume = f"mcpkit-{server.name}-{name}"
-            volumes[volume] = {"labels": {identity.MANAGED: "true"}}
-            mounts.append(f"{volume}:{target}")
-        if mounts:
-            services[server.name]["volumes"] = mounts
+        project = {identity.MANAGED: "true", identity.PROJECT: identity.project_id(server.project_dir)}
+        volumes |= {mount.source: {"labels": project} for mount in walls.mounts}
     environment = {
         **http_env(port, ["localhost:*", "127.0.0.1:*", f"{GATEWAY_SERVICE}:*"]),
         "MCP_HTTP_TOKEN": _required(GATEWAY_TOKEN),
@@ -100,7 +80,7 @@ def compose_document(
     services[GATEWAY_SERVICE] = {
         "image": gateway_image,
         "environment": [f"{k}={v}" for k, v in environment.items()],
-        **hardening(GATEWAY_LIMITS),
+        **GATEWAY_WALLS.compose_service(),
         "labels": {identity.MANAGED: "true", identity.SERVER: GATEWAY_SERVICE},
         "ports": [f"{bind}:{port}:{port}"],
         "networks": ["backend", "frontend"],

@@ -14,18 +14,20 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from kit import files, identity
+from kit.containers.launch import server_walls
 from kit.deploy.topology import (
     BACKEND_TOKEN,
-    GATEWAY_LIMITS,
     GATEWAY_TOKEN,
+    GATEWAY_WALLS,
     SERVER_PORT,
     backend_token_variables,
     gateway_env,
     http_env,
     require_servers,
 )
-from kit.project.servers import RuntimeLimits, Server
+from kit.project.servers import Server
 from kit.project.settings import Settings
+from kit.walls import Walls
 
 SECRET = "mcpkit-secrets"
 GATEWAY = "mcpkit-gateway"
@@ -50,7 +52,7 @@ def manifests(
         ]
         docs += [
             _deployment(
-                server.name, identity.image_tag(settings, server), env, SERVER_PORT, server.declaration.limits
+                server.name, identity.image_tag(settings, server), env, SERVER_PORT, server_walls(server)
             ),
             _service(server.name, SERVER_PORT),
             _policy(
@@ -64,7 +66,7 @@ def manifests(
         *(_secret(variable, BACKEND_TOKEN) for variable in backend_token_variables(servers)),
     ]
     docs += [
-        _deployment(GATEWAY, gateway_image, env, port, GATEWAY_LIMITS),
+        _deployment(GATEWAY, gateway_image, env, port, GATEWAY_WALLS),
         _service(GATEWAY, port),
         _policy(GATEWAY, port, allowed_from=None, egress_anywhere=False),
     ]
@@ -90,11 +92,8 @@ def _metadata(name: str) -> dict[str, Any]:
     return {"name": name, "labels": {APP_LABEL: name, **PART_OF, identity.MANAGED: "true"}}
 
 
-def _deployment(
-    name: str, image: str, env: list[dict[str, Any]], port: int, limits: RuntimeLimits
-) -> dict[str, Any]:
-    memory = _quantity(limits.memory)
-    user = int(identity.CONTAINER_USER.split(":")[0])
+def _deployment(name: str, image: str, env: list[dict[str, Any]], port: int, walls: Walls) -> dict[str, Any]:
+    user = int(walls.user.split(":")[0])
     probe = {"httpGet": {"path": "/health", "port": port}, "periodSeconds": 10, "timeoutSeconds": 3}
     container = {
         "name": name,
@@ -102,10 +101,7 @@ def _deployment(
         "imagePullPolicy": "Never",  # built locally by the kit; load it into the cluster's runtime, never pull
         "ports": [{"containerPort": port, "name": "mcp"}],
         "env": env,
-        "resources": {
-            "limits": {"memory": memory, "cpu": limits.cpus},
-            "requests": {"memory": memory, "cpu": "100m"},
-        },
+        "resources": walls.k8s_resources(),
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": user,
@@ -135,7 +131,7 @@ def _deployment(
                     "volumes": [
                         {
                             "name": "tmp",
-                            "emptyDir": {"medium": "Memory", "sizeLimit": _quantity(limits.tmpfs_size)},
+                            "emptyDir": {"medium": "Memory", "sizeLimit": walls.k8s_tmpfs_limit()},
                         }
                     ],
                 },
@@ -179,13 +175,6 @@ def _policy(name: str, port: int, *, allowed_from: str | None, egress_anywhere: 
 def _default_deny() -> dict[str, Any]:
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _metadata("mcpkit-default-deny"),
             "spec": {"podSelector": {"matchLabels": PART_OF}, "policyTypes": ["Ingress", "Egress"]}}  # fmt: skip
-
-
-def _quantity(docker_size: str) -> str:
-    """Docker's 512m as Kubernetes' 512Mi."""
-    if not docker_size[-1].isalpha():
-        return docker_size
-    return docker_size.upper().removesuffix("B").replace("K", "Ki").replace("M", "Mi").replace("G", "Gi")
 
 
 def _values(env: dict[str, str]) -> list[dict[str, Any]]:

@@ -8,14 +8,15 @@ import json
 
 from kit.errors import KitError
 from kit.gateway.settings import load_gateway_settings
-from kit.project.servers import RuntimeLimits, Server
+from kit.project.servers import Server
 from kit.project.settings import Settings
+from kit.walls import Walls
 from mcpkit_runtime.gateway.settings import token_variable
 
 SERVER_PORT = 8000
 BACKEND_TOKEN = "MCPKIT_BACKEND_TOKEN"  # between the gateway and the servers, on the private network
 GATEWAY_TOKEN = "MCPKIT_GATEWAY_TOKEN"  # what clients of the gateway send
-GATEWAY_LIMITS = RuntimeLimits(memory="256m")
+GATEWAY_WALLS = Walls(memory="256m", network="bridge")  # deployments give it its networks
 
 
 def require_servers(servers: list[Server]) -> None:

@@ -9,12 +9,11 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from kit.clients.common import LaunchEntry
 from kit.clients.configure import launch_entries, unbuilt_images, values_taken
+from kit.containers.launch import LaunchEntry
 from kit.errors import KitError
 from kit.gateway.settings import GatewaySettings, load_gateway_settings
 from kit.identity import MANAGED
-from kit.image.smoke import launch_params
 from kit.project.servers import Server, discover, select
 from kit.project.settings import Settings
 from mcpkit_runtime.gateway.downstream import Downstream
@@ -46,7 +45,7 @@ def build_gateway(
     values = values_taken(servers, environ)
     extra = {**(labels or {}), GATEWAY_LABEL: str(os.getpid())}
     entries = launch_entries(settings, servers, values, extra_labels=extra)
-    downstreams = [Downstream(e.name, launch_params(e.command, e.args, e.env)) for e in entries]
+    downstreams = [Downstream(e.name, e.stdio_params()) for e in entries]
     return Gateway(downstreams, gateway)
 
 
@@ -71,12 +70,19 @@ def run_gateway(
         ) from None
 
 
-def gateway_entry(settings: Settings, names: list[str], env_values: Mapping[str, str]) -> LaunchEntry:
+def gateway_entry(
+    settings: Settings,
+    names: list[str],
+    env_values: Mapping[str, str],
+    labels: Mapping[str, str] | None = None,
+) -> LaunchEntry:
     """The client entry that starts the gateway (on the host: it starts the containers) instead of one per server."""
     _, servers = gateway_servers(settings, names)
     env = {"KIT_PROJECT_DIR": str(settings.project_dir), "KIT_IMAGE_PREFIX": settings.image_prefix}
     env |= values_taken(servers, env_values, strict=True)
-    args = ["gateway", "--label", f"{MANAGED}=true", *names]
+    labels = {**settings.container_labels, **(labels or {})}
+    extra = [word for key, value in labels.items() for word in ("--label", f"{key}={value}")]
+    args = ["gateway", "--label", f"{MANAGED}=true", *extra, *names]
     return LaunchEntry(GATEWAY_ENTRY, _kit_command(), args, env)
 
 

@@ -20,7 +20,7 @@ from packaging.utils import parse_wheel_filename
 
 from kit import __version__, identity
 from kit.containers import engine, gc
-from kit.containers.runargs import docker_run_args
+from kit.containers.launch import server_entry
 from kit.errors import KitError
 from kit.identity import image_tag, labels_of
 from kit.image import diagnosis, entrypoints, freshness, locking, schema_lock, wheelhouse
@@ -181,8 +181,7 @@ def _build_one(
     reporter.step("smoke test: MCP handshake and tools/list over stdio, as a client starts it")
     try:
         smoke = smoke_test(
-            settings.docker_command,
-            docker_run_args(server, str(image.id), extra_labels={identity.SMOKE_TEST: "true"}),
+            server_entry(settings, server, image=str(image.id), labels={identity.SMOKE_TEST: "true"})
         )
         changes = schema_lock.check_snapshot(server, smoke.snapshot)
     except SmokeTestFailed as failure:

@@ -3,11 +3,10 @@ the configuration (start command, arguments, settings) set on the built image.""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shlex
 
-from kit.identity import CONTAINER_USER
+from kit.identity import CONTAINER_USER, project_id
 from kit.project.servers import Server, ServerDeclaration
 from kit.resources import images_dir
 
@@ -35,7 +34,7 @@ def template() -> str:
 
 def stage_key(server: Server) -> str:
     """Names a server's build stage: its project and its name (two projects' `analyst` differ)."""
-    return f"{hashlib.sha256(str(server.project_dir.resolve()).encode()).hexdigest()[:12]}/{server.name}"
+    return f"{project_id(server.project_dir)}/{server.name}"
 
 
 def render_dockerfile(server: Server, declaration: ServerDeclaration | None = None) -> str:

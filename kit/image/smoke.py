@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import tempfile
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from mcp import Client, MCPError, StdioServerParameters
+from mcp import Client, MCPError
 from mcp.client.stdio import stdio_client
 
+from kit.containers.launch import LaunchEntry
 from kit.errors import KitError
-
-# The stdio client hands its child only a minimal environment; the docker CLI also needs these to find the engine.
-DOCKER_ENV_VARS = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY")
 
 
 @dataclass(frozen=True)
@@ -40,19 +36,6 @@ class SmokeResult:
         return str(self.snapshot["version"])
 
 
-def docker_client_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {name: os.environ[name] for name in DOCKER_ENV_VARS if name in os.environ}
-    return {**env, **(extra or {})}
-
-
-def launch_params(
-    command: str, args: list[str], env: Mapping[str, str] | None = None
-) -> StdioServerParameters:
-    """A client entry started as its client starts it: its command and arguments, its env block on top of the
-    variables that tell the docker CLI where the engine is."""
-    return StdioServerParameters(command=command, args=list(args), env=docker_client_env(env))
-
-
 class SmokeTestFailed(KitError):
     """The server did not answer; `stderr` is what the container wrote there."""
 
@@ -61,10 +44,11 @@ class SmokeTestFailed(KitError):
         self.stderr = stderr
 
 
-def smoke_test(command: str, args: list[str], *, timeout: float = 90.0) -> SmokeResult:
+def smoke_test(entry: LaunchEntry, *, timeout: float = 90.0) -> SmokeResult:
+    """Start the server through `entry` as its client would, handshake, list its tools and resources."""
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errlog:
         try:
-            return anyio.run(_handshake, command, args, errlog, timeout)
+            return anyio.run(_handshake, entry, errlog, timeout)
         except (
             Exception
         ) as failure:  # any failure, of the transport or the server, fails the build the same way
@@ -81,9 +65,9 @@ def smoke_test(command: str, args: list[str], *, timeout: float = 90.0) -> Smoke
             ) from None
 
 
-async def _handshake(command: str, args: list[str], errlog, timeout: float) -> SmokeResult:
+async def _handshake(entry: LaunchEntry, errlog: Any, timeout: float) -> SmokeResult:
     started = time.perf_counter()
-    params = launch_params(command, args)
+    params = entry.stdio_params()
     with anyio.fail_after(timeout):
         async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
             tools = await client.list_tools()

@@ -12,12 +12,13 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from kit import walls
 from kit.errors import KitError, validation_problems
 from kit.project import locks, manifest
 from kit.project.settings import Settings
 
-SERVER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SERVER_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+SERVER_NAME_RULE = "lowercase letters, digits and dashes, starting with a letter and not ending with a dash"
 _VERSION_LINE = re.compile(r"""^__version__\s*=\s*(["'])([^"']+)\1""", re.M)
 _DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
 # Files that never belong in an image nor in the source hash.
@@ -42,8 +43,26 @@ class RuntimeLimits(BaseModel):
 
     memory: str = "512m"
     cpus: str = "1.0"
-    pids: int = Field(128, gt=0)
+    pids: int = Field(128, gt=0, le=32768)
     tmpfs_size: str = Field("64m", alias="tmpfs-size")
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        walls.size_bytes(value, "memory")
+        return value
+
+    @field_validator("tmpfs_size")
+    @classmethod
+    def _tmpfs_size(cls, value: str) -> str:
+        walls.size_bytes(value, "tmpfs-size")
+        return value
+
+    @field_validator("cpus")
+    @classmethod
+    def _cpus(cls, value: str) -> str:
+        walls.cpus_value(value)
+        return value
 
 
 class ServerDeclaration(BaseModel):
@@ -65,6 +84,9 @@ class ServerDeclaration(BaseModel):
         default_factory=list, description='Extra requirements for the resolution, e.g. "mcp<2".'
     )
     network: bool = Field(False, description="The server needs network access (otherwise --network none).")
+    build_network: bool = Field(
+        False, alias="build-network", description="Its image build needs the network (otherwise none)."
+    )
     env: list[str] = Field(
         default_factory=list, description="Settings passed by name from the client's env block."
     )
@@ -110,18 +132,35 @@ class ServerDeclaration(BaseModel):
     @field_validator("env", "secrets")
     @classmethod
     def _valid_names(cls, names: list[str]) -> list[str]:
-        bad = [n for n in names if not _ENV_NAME.match(n)]
-        if bad:
-            raise ValueError(f"invalid environment variable name(s): {', '.join(bad)}")
-        return names
+        return _env_names(names)
+
+    @field_validator("image_env")
+    @classmethod
+    def _valid_image_env(cls, values: dict[str, str]) -> dict[str, str]:
+        _env_names(list(values))
+        return values
 
     @field_validator("volumes")
     @classmethod
-    def _absolute_volumes(cls, volumes: dict[str, str]) -> dict[str, str]:
-        relative = [p for p in volumes.values() if not p.startswith("/")]
-        if relative:
-            raise ValueError(f"volume paths must be absolute: {', '.join(relative)}")
+    def _valid_volumes(cls, volumes: dict[str, str]) -> dict[str, str]:
+        for name, path in volumes.items():
+            if not walls.VOLUME_NAME.match(name):
+                raise ValueError(f"volume name {name!r}: use lowercase letters, digits and dashes")
+            walls.container_path(path, f"volume {name}'s path")
         return volumes
+
+    @field_validator("data_dirs")
+    @classmethod
+    def _valid_data_dirs(cls, paths: list[str]) -> list[str]:
+        return [walls.container_path(path, "data-dirs entry") for path in paths]
+
+    @field_validator("local_packages")
+    @classmethod
+    def _relative_local_packages(cls, paths: list[str]) -> list[str]:
+        bad = [p for p in paths if Path(p).is_absolute() or ".." in Path(p).parts]
+        if bad:
+            raise ValueError(f"local-packages must be folders inside the project, not {', '.join(bad)}")
+        return paths
 
     @property
     def start(self) -> str | None:
@@ -165,6 +204,13 @@ class Server(BaseModel):
         if self.path is not None:
             return f"[tool.mcpkit] in {self.path / 'pyproject.toml'}"
         return f"[servers.{self.name}] in {self.project_dir / manifest.MANIFEST_NAME}"
+
+
+def _env_names(names: list[str]) -> list[str]:
+    bad = [n for n in names if not walls.ENV_NAME.match(n)]
+    if bad:
+        raise ValueError(f"invalid environment variable name(s): {', '.join(bad)}")
+    return names
 
 
 def parse_requirement(text: str) -> Requirement:
@@ -211,6 +257,11 @@ def select(servers: list[Server], names: list[str]) -> list[Server]:
 
 def load_server(path: Path, project_dir: Path | None = None) -> Server:
     pyproject = path / "pyproject.toml"
+    if not SERVER_NAME.match(path.name):
+        raise KitError(
+            f"invalid server folder name {path.name!r} ({path})",
+            hint=f"rename the folder: a server's name is {SERVER_NAME_RULE}",
+        )
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -241,9 +292,7 @@ def load_server(path: Path, project_dir: Path | None = None) -> Server:
 def load_index_server(project_dir: Path, name: str, table: dict[str, Any]) -> Server:
     where = f"[servers.{name}] in {project_dir / manifest.MANIFEST_NAME}"
     if not SERVER_NAME.match(name):
-        raise KitError(
-            f"invalid server name {name!r} ({where})", hint="use lowercase letters, digits and dashes"
-        )
+        raise KitError(f"invalid server name {name!r} ({where})", hint=f"use {SERVER_NAME_RULE}")
     declaration = _validated(IndexDeclaration, table, where)
     requirement = parse_requirement(declaration.package)
     pinned = [

@@ -10,10 +10,13 @@ import platformdirs
 from pydantic import BaseModel, Field, ValidationError
 
 from kit.errors import KitError, validation_problems
+from kit.project import trust
 from kit.project.manifest import MANIFEST_NAME, kit_table
 
 ENV_PREFIX = "KIT_"
 DEFAULT_BASE_IMAGE = "mcpkit/base:bookworm"
+# What runs on the host or where the kit writes: set by the user (environment, own config file), never a project.
+USER_ONLY = ("docker_command", "cache_dir", "debian_mirror", "labels", "project_dir")
 
 
 class Settings(BaseModel):
@@ -40,6 +43,10 @@ class Settings(BaseModel):
         "http://deb.debian.org/debian", description="Debian mirror used by `kit base`."
     )
     docker_command: str = Field("docker", description="Docker CLI that client configs launch servers with.")
+    labels: str = Field(
+        "",
+        description="KEY=VALUE[,KEY=VALUE] labels put on every container the kit starts (e.g. a CI run's id).",
+    )
 
     @property
     def servers_path(self) -> Path:
@@ -49,8 +56,13 @@ class Settings(BaseModel):
     def wheelhouse(self) -> Path:
         return self.cache_dir / "wheelhouse"
 
+    @property
+    def container_labels(self) -> dict[str, str]:
+        pairs = [item.partition("=") for item in self.labels.split(",") if item.strip()]
+        return {key.strip(): value for key, _, value in pairs}
 
-SettingSource = Literal["environment", "manifest", "default"]
+
+SettingSource = Literal["environment", "user config", "manifest", "default"]
 
 
 def load_settings(environ: dict[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -96,13 +108,31 @@ def _collect(environ: dict[str, str], cwd: Path) -> tuple[dict[str, Any], dict[s
     values: dict[str, Any] = {}
     sources: dict[str, SettingSource] = {}
     project_dir = Path(environ.get(ENV_PREFIX + "PROJECT_DIR") or find_project_dir(cwd.resolve()))
+    user = trust.user_config()
+    trust.check_project(project_dir, environ, list(user.pop("safe_directories", [])))
+    manifest = project_dir / MANIFEST_NAME
     for name, value in kit_table(project_dir).items():
         if name not in Settings.model_fields:
             raise KitError(
-                f"unknown setting {name!r} in {project_dir / MANIFEST_NAME}",
+                f"unknown setting {name!r} in {manifest}",
                 hint=f"known settings: {', '.join(Settings.model_fields)}",
             )
+        if name in USER_ONLY:
+            raise KitError(
+                f"{name} is set in {manifest}, but a project cannot choose it: it decides what runs on your host",
+                hint=f"remove it there; set it yourself with {ENV_PREFIX}{name.upper()} or under [kit] in "
+                f"{trust.user_config_path()}",
+            )
         values[name], sources[name] = value, "manifest"
+    if "servers_dir" in values and not (project_dir / values["servers_dir"]).resolve().is_relative_to(
+        project_dir.resolve()
+    ):
+        raise KitError(f"servers_dir in {manifest} leads out of the project", hint="name a folder inside it")
+    for name, value in user.items():
+        if name not in Settings.model_fields or name == "project_dir":
+            raise KitError(f"unknown setting {name!r} in {trust.user_config_path()}",
+                           hint=f"known settings: {', '.join(Settings.model_fields)}, safe_directories")  # fmt: skip
+        values[name], sources[name] = value, "user config"
     for name in Settings.model_fields:
         raw = environ.get(ENV_PREFIX + name.upper())
         if raw:

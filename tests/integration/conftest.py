@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from kit.cli import app
 from kit.errors import KitError
+from kit.identity import SERVER
 from kit.image.base_image import BaseResult, ensure_base_image, is_kit_base
 from kit.image.builder import BuildResult, build_servers
 from kit.project.servers import Server, discover, select
@@ -38,9 +39,33 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.docker)
 
 
+@pytest.fixture(autouse=True)
+def labelled_containers(monkeypatch: pytest.MonkeyPatch, session_labels: dict[str, str]) -> None:
+    """Every container the kit starts for a test (client entries, smoke tests, the gateway's) carries this
+    session's label, so the tests find, kill and count only their own: a developer's running servers share the
+    engine."""
+    monkeypatch.setenv("KIT_LABELS", ",".join(f"{k}={v}" for k, v in session_labels.items()))
+
+
 @pytest.fixture(scope="session")
-def kit_settings(docker_client: docker.DockerClient) -> Settings:
-    return load_settings({"KIT_BASE_IMAGE": BASE_IMAGE, "KIT_CACHE_DIR": str(SHARED_CACHE)}, cwd=REPO)
+def own_containers(
+    docker_client: docker.DockerClient, session_labels: dict[str, str]
+) -> Callable[..., list[Any]]:
+    """This session's containers, of one server or all; `all_states` includes stopped ones."""
+
+    def find(server: str | None = None, *, all_states: bool = False, **labels: str) -> list[Any]:
+        wanted = {**session_labels, **({SERVER: server} if server else {}), **labels}
+        filters = {"label": [f"{key}={value}" for key, value in wanted.items()]}
+        return list(docker_client.containers.list(all=all_states, filters=filters))
+
+    return find
+
+
+@pytest.fixture(scope="session")
+def kit_settings(docker_client: docker.DockerClient, session_labels: dict[str, str]) -> Settings:
+    labels = ",".join(f"{k}={v}" for k, v in session_labels.items())
+    environ = {"KIT_BASE_IMAGE": BASE_IMAGE, "KIT_CACHE_DIR": str(SHARED_CACHE), "KIT_LABELS": labels}
+    return load_settings(environ, cwd=REPO)
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ from mcp import Client
 from typer.testing import CliRunner
 
 from kit.cli import app
+from kit.containers.launch import stdio_params
 from kit.image.builder import BuildResult
-from kit.image.smoke import launch_params
 from kit.project.settings import Settings
 
 
@@ -26,7 +26,7 @@ def test_a_job_completes_with_progress_and_another_is_cancelled(
     result = CliRunner().invoke(app, ["config", "analyst", "--output", str(path)])
     assert result.exit_code == 0, result.output
     entry = json.loads(path.read_text())["mcpServers"]["analyst"]
-    params = launch_params(entry["command"], entry["args"], entry.get("env"))
+    params = stdio_params(entry["command"], entry["args"], entry.get("env"))
     progress: list[tuple[float, str | None]] = []
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:

@@ -17,8 +17,8 @@ from mcp import Client
 from typer.testing import CliRunner
 
 from kit.cli import app
+from kit.containers.launch import stdio_params
 from kit.image.builder import BuildResult
-from kit.image.smoke import launch_params
 from kit.project.settings import Settings
 
 READ_ONLY_URL = "postgresql://analyst_ro:ro-pw@shop-db:5432/shop"
@@ -61,7 +61,7 @@ def test_analyst_container_reads_postgres_masks_pii_and_refuses_writes(
     assert result.exit_code == 0, result.output
     entry = json.loads(path.read_text())["mcpServers"]["analyst"]
     assert "ro-pw" not in " ".join(entry["args"]), "the password travels in the env block, never in args"
-    params = launch_params(entry["command"], entry["args"], entry["env"])
+    params = stdio_params(entry["command"], entry["args"], entry["env"])
 
     async def session() -> dict[str, Any]:
         async with Client(params, mode="legacy") as client:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,10 @@ from mcp import Client
 from typer.testing import CliRunner
 
 from kit.cli import app
+from kit.containers.launch import stdio_params
 from kit.containers.logs import recent_logs
 from kit.identity import SERVER as SERVER_LABEL
 from kit.image.builder import BuildResult
-from kit.image.smoke import launch_params
 from kit.project.settings import Settings
 
 # Run inside the container while the client is connected, as the server's own user would.
@@ -59,7 +60,9 @@ def claude_config(
 
 
 def _kit_containers(client: docker.DockerClient) -> list:
-    return client.containers.list(all=True, filters={"label": f"{SERVER_LABEL}=analyst"})
+    return client.containers.list(
+        all=True, filters={"label": [f"{SERVER_LABEL}=analyst", *os.environ["KIT_LABELS"].split(",")]}
+    )
 
 
 @pytest.mark.parametrize(("mode", "protocol"), [("legacy", "2025-11-25"), ("auto", "2026-07-28")])
@@ -68,7 +71,7 @@ def test_entry_from_the_config_serves_mcp_hardened_and_leaves_nothing_behind(
 ) -> None:
     entry = claude_config["mcpServers"]["analyst"]
     assert entry["env"] == {"ANALYST_ROW_LIMIT": "5"} and "ANALYST_ROW_LIMIT=5" not in entry["args"]
-    params = launch_params(entry["command"], entry["args"], entry["env"])
+    params = stdio_params(entry["command"], entry["args"], entry["env"])
     assert not _kit_containers(docker_client), (
         "another analyst container is running; the checks below need it alone"
     )

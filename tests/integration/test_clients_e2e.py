@@ -15,8 +15,8 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from kit.cli import app
+from kit.containers.launch import stdio_params
 from kit.image.builder import BuildResult
-from kit.image.smoke import launch_params
 from kit.project.settings import Settings
 
 
@@ -62,7 +62,7 @@ def test_the_entry_each_format_holds_starts_the_server(
     assert entry["env"] == {"ANALYST_ROW_LIMIT": "3"} and "ANALYST_ROW_LIMIT=3" not in entry["args"]
 
     async def session() -> dict[str, Any]:
-        params = launch_params(entry["command"], entry["args"], entry["env"])
+        params = stdio_params(entry["command"], entry["args"], entry["env"])
         async with Client(params, mode="legacy") as mcp:
             return (
                 await mcp.call_tool("run_sql", {"query": "SELECT id FROM customers ORDER BY id"})

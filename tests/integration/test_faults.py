@@ -20,9 +20,9 @@ from mcp import Client, MCPError, StdioServerParameters
 from typer.testing import CliRunner
 
 from kit.cli import app
+from kit.containers.launch import stdio_params
 from kit.identity import SERVER
 from kit.image.builder import BuildResult
-from kit.image.smoke import launch_params
 from kit.project.settings import Settings
 
 WAIT = 30.0
@@ -41,11 +41,13 @@ def _entry(kit_settings: Settings, name: str, tmp_path: Path, *options: str) -> 
 
 
 def _params(entry: dict[str, Any]) -> StdioServerParameters:
-    return launch_params(entry["command"], entry["args"], entry.get("env"))
+    return stdio_params(entry["command"], entry["args"], entry.get("env"))
 
 
 def _containers(client: docker.DockerClient, name: str) -> list[Any]:
-    return client.containers.list(all=True, filters={"label": f"{SERVER}={name}"})
+    return client.containers.list(
+        all=True, filters={"label": [f"{SERVER}={name}", *os.environ["KIT_LABELS"].split(",")]}
+    )
 
 
 def _until(condition: Callable[[], bool], seconds: float = WAIT) -> bool:

@@ -21,9 +21,9 @@ from typer.testing import CliRunner
 from kit.cli import app
 from kit.clients.claude_desktop import user_file
 from kit.clients.common import Machine
+from kit.containers.launch import stdio_params
 from kit.identity import MANAGED, SERVER
 from kit.image.base_image import BaseResult
-from kit.image.smoke import launch_params
 from kit.project.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,7 +98,7 @@ def test_one_build_makes_every_image_and_a_second_rebuilds_nothing(built: list[d
 
 def _call(entry: dict[str, Any], tool: str, arguments: dict[str, Any]) -> str:
     async def session() -> str:
-        params = launch_params(entry["command"], entry["args"], entry.get("env"))
+        params = stdio_params(entry["command"], entry["args"], entry.get("env"))
         async with Client(params, mode="legacy") as client:
             result = await client.call_tool(tool, arguments)
         assert not result.is_error, result.content

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -18,10 +19,10 @@ from mcp import Client
 from typer.testing import CliRunner
 
 from kit.cli import app
+from kit.containers.launch import stdio_params
 from kit.gateway.serve import GATEWAY_ENTRY, GATEWAY_LABEL
 from kit.identity import SERVER
 from kit.image.base_image import BaseResult
-from kit.image.smoke import launch_params
 from kit.project.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,7 +49,9 @@ def project(base_image: BaseResult, kit_settings: Settings, tmp_path_factory: py
 
 
 def _containers(client: docker.DockerClient) -> list[Any]:
-    return client.containers.list(all=True, filters={"label": GATEWAY_LABEL})
+    return client.containers.list(
+        all=True, filters={"label": [GATEWAY_LABEL, *os.environ["KIT_LABELS"].split(",")]}
+    )
 
 
 def test_the_gateway_fronts_every_server_restarts_a_dead_one_and_ends_them_all(
@@ -62,7 +65,7 @@ def test_the_gateway_fronts_every_server_restarts_a_dead_one_and_ends_them_all(
     assert list(servers) == [GATEWAY_ENTRY], "one entry instead of one per server"
     entry = servers[GATEWAY_ENTRY]
     assert entry["args"][0] == "gateway" and entry["env"]["ANALYST_ROW_LIMIT"] == "7"
-    params = launch_params(entry["command"], entry["args"], entry["env"])
+    params = stdio_params(entry["command"], entry["args"], entry["env"])
     progress: list[float] = []
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
@@ -86,7 +89,9 @@ def test_the_gateway_fronts_every_server_restarts_a_dead_one_and_ends_them_all(
                 seen["job"] = await client.call_tool("analyst__job_wait", {"job_id": job_id, "timeout_seconds": 60},
                                                      progress_callback=on_progress)  # fmt: skip
                 seen["running"] = len(_containers(docker_client))
-                (analyst,) = docker_client.containers.list(filters={"label": f"{SERVER}=analyst"})
+                (analyst,) = docker_client.containers.list(
+                    filters={"label": [f"{SERVER}=analyst", *os.environ["KIT_LABELS"].split(",")]}
+                )
                 await anyio.to_thread.run_sync(analyst.kill)
                 await anyio.sleep(1)
                 seen["after_kill"] = await client.call_tool(

@@ -4,6 +4,7 @@ inside that fails each way; secrets and personal data appear nowhere they should
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Callable
 from typing import Any
@@ -13,9 +14,9 @@ import docker
 import pytest
 from mcp import Client
 
+from kit.containers.launch import stdio_params
 from kit.identity import SERVER
 from kit.image.builder import BuildResult
-from kit.image.smoke import launch_params
 from kit.project.settings import Settings
 
 SECRET = "s3cret-hash-key-never-shown"
@@ -67,9 +68,11 @@ def _inside(client: docker.DockerClient, entry: dict[str, Any], name: str, scrip
     """Start the server through its entry, run each script inside its container while the client is connected."""
 
     async def session() -> list[Any]:
-        params = launch_params(entry["command"], entry["args"], entry.get("env"))
+        params = stdio_params(entry["command"], entry["args"], entry.get("env"))
         async with Client(params, mode="legacy"):
-            (container,) = client.containers.list(filters={"label": f"{SERVER}={name}"})
+            (container,) = client.containers.list(
+                filters={"label": [f"{SERVER}={name}", *os.environ["KIT_LABELS"].split(",")]}
+            )
             outputs = [json.loads(container.exec_run(["python", "-c", s]).output) for s in scripts]
             return [container.attrs, *outputs]
 
@@ -131,10 +134,12 @@ def test_secrets_and_personal_data_appear_nowhere_they_should_not(
                "SELECT CAST(ssn AS INTEGER) FROM customers"]  # fmt: skip
 
     async def session() -> tuple[list[str], dict[str, Any], str]:
-        params = launch_params(entry["command"], entry["args"], entry["env"])
+        params = stdio_params(entry["command"], entry["args"], entry["env"])
         texts = []
         async with Client(params, mode="legacy") as client:
-            (container,) = docker_client.containers.list(filters={"label": f"{SERVER}=analyst"})
+            (container,) = docker_client.containers.list(
+                filters={"label": [f"{SERVER}=analyst", *os.environ["KIT_LABELS"].split(",")]}
+            )
             for query in queries:
                 result = await client.call_tool("run_sql", {"query": query})
                 texts.append(

@@ -14,8 +14,8 @@ import docker
 import pytest
 from mcp import Client
 
+from kit.containers.launch import stdio_params
 from kit.image.base_image import BaseResult
-from kit.image.smoke import launch_params
 from kit.project.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -88,7 +88,7 @@ def test_the_installed_kit_scaffolds_builds_and_configures_a_server_that_answers
         assert entry["args"][-1] == f"{PREFIX}/hello:0.1.0"
 
         async def call() -> tuple[str, str]:
-            params = launch_params(entry["command"], entry["args"], entry.get("env"))
+            params = stdio_params(entry["command"], entry["args"], entry.get("env"))
             async with Client(params) as client:
                 result = await client.call_tool("greet", {"name": "Ada"})
                 about = await client.read_resource("hello://about")

@@ -14,8 +14,8 @@ from mcp.client.stdio import stdio_client
 from typer.testing import CliRunner
 
 from kit.cli import app
+from kit.containers.launch import stdio_params
 from kit.image.builder import BuildResult
-from kit.image.smoke import launch_params
 from kit.project.settings import Settings
 
 
@@ -37,7 +37,7 @@ def test_a_hundred_rapid_sends_deliver_the_burst_and_audit_every_call(
     assert result.exit_code == 0, result.output
     entry = json.loads(config.read_text())["mcpServers"]["mailer"]
     assert ("--network", "none") in zip(entry["args"], entry["args"][1:], strict=False)
-    params = launch_params(entry["command"], entry["args"], entry["env"])
+    params = stdio_params(entry["command"], entry["args"], entry["env"])
 
     async def session(errlog: Any) -> list[Any]:
         async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:

@@ -172,9 +172,12 @@ def test_ten_thousand_hostile_messages_get_protocol_errors_and_the_server_keeps_
             )
         peer.send(json.dumps({"jsonrpc": "2.0", "id": "last", "method": "tools/list"}))
         assert {t["name"] for t in peer.wait_for("last", seen)["result"]["tools"]} >= set(tools)
-        assert [c.status for c in docker_client.containers.list(filters={"label": f"{SERVER}={name}"})] == [
-            "running"
-        ]
+        assert [
+            c.status
+            for c in docker_client.containers.list(
+                filters={"label": [f"{SERVER}={name}", *os.environ["KIT_LABELS"].split(",")]}
+            )
+        ] == ["running"]
     finally:
         code = peer.close()
     assert code == 0, "the server did not end cleanly when its client hung up"

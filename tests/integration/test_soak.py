@@ -19,9 +19,9 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import stdio_client
 
+from kit.containers.launch import stdio_params
 from kit.identity import MANAGED, SERVER
 from kit.image.builder import BuildResult
-from kit.image.smoke import launch_params
 
 CYCLES = 200
 CALLS = 10_000
@@ -70,11 +70,15 @@ def test_two_hundred_starts_and_stops_leave_no_container(
         list(pool.map(lambda step: _cycle(*step), plan))
     deadline = time.monotonic() + 60
     while (
-        docker_client.containers.list(all=True, filters={"label": f"{MANAGED}=true"})
+        docker_client.containers.list(
+            all=True, filters={"label": [f"{MANAGED}=true", *os.environ["KIT_LABELS"].split(",")]}
+        )
         and time.monotonic() < deadline
     ):
         time.sleep(0.5)
-    left = docker_client.containers.list(all=True, filters={"label": f"{MANAGED}=true"})
+    left = docker_client.containers.list(
+        all=True, filters={"label": [f"{MANAGED}=true", *os.environ["KIT_LABELS"].split(",")]}
+    )
     assert not left, f"{len(left)} kit containers left after {CYCLES} cycles: {[c.status for c in left]}"
 
 
@@ -82,7 +86,7 @@ def test_a_long_lived_servers_memory_stays_flat_over_ten_thousand_calls(
     entries: dict[str, Any], docker_client: docker.DockerClient
 ) -> None:
     entry = entries["analyst"]
-    params = launch_params(entry["command"], entry["args"], entry["env"])
+    params = stdio_params(entry["command"], entry["args"], entry["env"])
     queries = ["SELECT count(*) FROM orders", "SELECT city, count(*) FROM customers GROUP BY city",
                "SELECT id, email FROM customers ORDER BY id LIMIT 20", "SELECT * FROM products LIMIT 50"]  # fmt: skip
 
@@ -90,7 +94,9 @@ def test_a_long_lived_servers_memory_stays_flat_over_ten_thousand_calls(
         samples = []
         with open(os.devnull, "w") as devnull:
             async with Client(stdio_client(params, errlog=devnull), mode="legacy") as client:
-                (container,) = docker_client.containers.list(filters={"label": f"{SERVER}=analyst"})
+                (container,) = docker_client.containers.list(
+                    filters={"label": [f"{SERVER}=analyst", *os.environ["KIT_LABELS"].split(",")]}
+                )
                 for index in range(CALLS):
                     result = await client.call_tool("run_sql", {"query": queries[index % len(queries)]})
                     assert not result.is_error, result.content

@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kit.cli import app
+from kit.identity import project_slug
 
 runner = CliRunner()
 
@@ -22,7 +23,10 @@ def test_config_prints_the_claude_desktop_entries(in_project: Path) -> None:
     result = runner.invoke(app, ["config", "--client", "claude-desktop"])
     assert result.exit_code == 0, result.output
     entry = json.loads(result.stdout)["mcpServers"]["analyst"]
-    assert entry["command"] == "docker" and entry["args"][-1] == "mcpkit/analyst:0.1.0"
+    assert (
+        entry["command"] == "docker"
+        and entry["args"][-1] == f"mcpkit/{project_slug(in_project)}/analyst:0.1.0"
+    )
 
 
 def test_config_output_writes_the_file_and_reports_it(in_project: Path) -> None:

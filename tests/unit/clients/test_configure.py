@@ -6,6 +6,7 @@ import pytest
 from kit.clients.claude_desktop import CLIENT
 from kit.clients.configure import client_named, launch_entries, parse_env_options, render
 from kit.errors import KitError
+from kit.identity import project_id, project_slug
 from kit.project.servers import discover, select
 from kit.project.settings import load_settings
 
@@ -19,7 +20,13 @@ def _entries(project: Path, values: dict[str, str] | None = None):
 
 def test_claude_desktop_config_matches_golden_output(project: Path) -> None:
     rendered = render(CLIENT, _entries(project, {"ANALYST_DATABASE_URL": "postgresql://u:pw@db/x"}))
-    assert rendered == json.loads(GOLDEN.read_text())
+    # The project's identity is where it is (a temporary folder here): the golden file names it by placeholders.
+    text = (
+        json.dumps(rendered)
+        .replace(project_slug(project), "PROJECT-SLUG")
+        .replace(project_id(project), "PROJECT-ID")
+    )
+    assert json.loads(text) == json.loads(GOLDEN.read_text())
 
 
 def test_secret_values_never_appear_in_args(project: Path) -> None:

@@ -26,8 +26,8 @@ def test_environment_overrides_manifest_which_overrides_default(project: Path) -
 
 
 def test_relative_paths_in_manifest_resolve_against_the_project(project: Path) -> None:
-    (project / "mcpkit.toml").write_text('[kit]\ncache_dir = ".cache"\n')
-    assert load_settings({}, cwd=project).cache_dir == project / ".cache"
+    (project / "mcpkit.toml").write_text('[kit]\nservers_dir = "srv"\n')
+    assert load_settings({}, cwd=project).servers_dir == project / "srv"
 
 
 def test_unknown_manifest_key_is_refused_with_the_known_ones(project: Path) -> None:

@@ -1,12 +1,26 @@
 import itertools
 from pathlib import Path
 
-from kit.containers.runargs import docker_run_args
-from kit.project.servers import load_server
+import pytest
+
+from kit import identity
+from kit.containers.launch import image_of, server_entry
+from kit.errors import KitError
+from kit.project.servers import Server, load_server
+from kit.project.settings import Settings
 
 
 def _pairs(args: list[str]) -> list[tuple[str, str]]:
     return list(itertools.pairwise(args))
+
+
+def docker_run_args(server: Server, image: str, **options: object) -> list[str]:
+    """The arguments of the entry that starts `server` from `image`, as every launcher makes them."""
+    names = options.pop("env_names", [])
+    env = {name: "value" for name in names}  # type: ignore[attr-defined]
+    entry = server_entry(Settings(project_dir=server.project_dir), server, image=image, env=env, **options)  # type: ignore[arg-type]
+    assert entry.image == image
+    return entry.args
 
 
 def test_every_hardening_flag_is_on_by_default(project: Path) -> None:
@@ -66,7 +80,57 @@ def test_a_network_can_be_chosen_at_config_time(project: Path) -> None:
 def test_declared_volumes_are_named_volumes_unless_bound_to_a_host_folder(project: Path) -> None:
     mailer = load_server(project / "servers" / "mailer")
     named = docker_run_args(mailer, "img")
-    assert ("--mount", "type=volume,source=mcpkit-mailer-outbox,target=/var/mcp/outbox") in _pairs(named)
+    volume = identity.volume_name(mailer, "outbox")
+    assert volume.startswith("mcpkit-project-") and volume.endswith("-mailer-outbox"), (
+        "the project's own volume"
+    )
+    assert ("--mount", f"type=volume,source={volume},target=/var/mcp/outbox") in _pairs(named)
     assert "--read-only" in named, "the root filesystem stays read-only beside the volume"
     bound = docker_run_args(mailer, "img", volumes={"outbox": "/srv/outbox"})
     assert ("--mount", "type=bind,source=/srv/outbox,target=/var/mcp/outbox") in _pairs(bound)
+
+
+def test_entries_carry_the_project_they_belong_to(project: Path, tmp_path: Path) -> None:
+    here = load_server(project / "servers" / "analyst")
+    other_project = tmp_path / "elsewhere" / "project"
+    other_project.mkdir(parents=True)
+    other = here.model_copy(update={"project_dir": other_project})
+    settings = Settings(project_dir=project)
+    assert identity.image_tag(settings, here) != identity.image_tag(settings, other)
+    assert identity.volume_name(here, "x") != identity.volume_name(other, "x")
+    assert ("--label", f"{identity.PROJECT}={identity.project_id(project)}") in _pairs(
+        server_entry(settings, here).args
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("volumes", {"outbox": "/srv/out,type=bind,source=/"}),
+        ("volumes", {"outbox": "relative/folder"}),
+        ("volumes", {"outbox": '/srv/"quoted"'}),
+        ("network", "host"),
+        ("network", "container:abc"),
+        ("network", "a b"),
+    ],
+)
+def test_what_a_caller_adds_cannot_open_a_wall(project: Path, option: str, value: object) -> None:
+    mailer = load_server(project / "servers" / "mailer")
+    with pytest.raises(KitError):
+        server_entry(Settings(project_dir=project), mailer, **{option: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("args", "image"),
+    [
+        (["run", "-i", "--rm", "--label", "a=b", "img:1"], "img:1"),
+        (["run", "--memory=1g", "-i", "img"], "img"),
+        (["run", "-i", "--network", "none", "img", "--arg", "x"], "img"),
+        (["gateway", "--label", "io.mcpkit.managed=true"], None),
+        (["run", "-i"], None),
+    ],
+)
+def test_the_image_of_an_entry_is_read_from_its_arguments_not_their_position(
+    args: list[str], image: str | None
+) -> None:
+    assert image_of(args) == image

@@ -1,0 +1,134 @@
+"""The one place that says how a server is started: its image (or the gateway, which starts the images), its walls,
+the variables it takes by name and the values a client sets for them.
+
+Client entries, the build's smoke test, the gateway, the demo, doctor, bench and the tests all start servers from
+a `LaunchEntry` made here, so what is tested is exactly what clients run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from kit import identity
+from kit.errors import KitError
+from kit.walls import Mount, Walls, host_path, network_name
+
+if TYPE_CHECKING:
+    from mcp import StdioServerParameters
+
+    from kit.project.servers import Server
+    from kit.project.settings import Settings
+
+# The stdio client hands its child only a minimal environment; the docker CLI also needs these to find the engine.
+DOCKER_ENV_VARS = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY")
+# `docker run` options that take no value; every other option of the kit's entries takes one.
+_FLAGS = frozenset({"-i", "--interactive", "--rm", "--init", "--read-only", "-t", "--tty", "-d", "--detach"})
+
+
+@dataclass(frozen=True)
+class LaunchEntry:
+    """How a client starts one server: a command line plus the values for the variables it passes by name."""
+
+    name: str
+    command: str
+    args: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def image(self) -> str | None:
+        """The image a `docker run` entry starts; None for anything else (the gateway's entry, say)."""
+        return image_of(self.args)
+
+    def stdio_params(self) -> StdioServerParameters:
+        return stdio_params(self.command, self.args, self.env)
+
+
+def stdio_params(
+    command: str, args: list[str], env: Mapping[str, str] | None = None
+) -> StdioServerParameters:
+    """An entry started as its client starts it: its command and arguments, its env block on top of the variables
+    that tell the docker CLI where the engine is."""
+    from mcp import StdioServerParameters
+
+    return StdioServerParameters(command=command, args=list(args), env=docker_client_env(env))
+
+
+def docker_client_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {name: os.environ[name] for name in DOCKER_ENV_VARS if name in os.environ}
+    return {**env, **(extra or {})}
+
+
+def image_of(args: list[str]) -> str | None:
+    """The image of `run OPTIONS... IMAGE [ARGS...]`: the first word after `run` that is neither an option nor an
+    option's value."""
+    if not args or args[0] != "run":
+        return None
+    words = iter(args[1:])
+    for word in words:
+        if not word.startswith("-"):
+            return word
+        if word not in _FLAGS and "=" not in word:
+            next(words, None)
+    return None
+
+
+def server_walls(
+    server: Server,
+    *,
+    network: str | None = None,
+    volumes: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    env_names: list[str] | None = None,
+) -> Walls:
+    """The server's own walls (its limits, whether it needs a network, its volumes) with what the caller adds: a
+    network to join, host folders for its volumes, labels, the variables the client sets."""
+    limits = server.declaration.limits
+    if network is not None:
+        try:
+            network_name(network)
+        except ValueError as exc:
+            raise KitError(f"--network: {exc}") from None
+    mounts = []
+    for name, target in server.declaration.volumes.items():
+        host = (volumes or {}).get(name)
+        if host:
+            try:
+                mounts.append(Mount("bind", host_path(host), target))
+            except ValueError as exc:
+                raise KitError(f"--volume {name}: {exc}") from None
+        else:
+            mounts.append(Mount("volume", identity.volume_name(server, name), target))
+    all_labels = {
+        identity.MANAGED: "true",
+        identity.SERVER: server.name,
+        identity.PROJECT: identity.project_id(server.project_dir),
+        **(labels or {}),
+    }
+    return Walls(
+        memory=limits.memory, cpus=limits.cpus, pids=limits.pids, tmpfs_size=limits.tmpfs_size,
+        network=network or ("bridge" if server.declaration.network else "none"), mounts=tuple(mounts),
+        labels=tuple(all_labels.items()), env_names=tuple(env_names or ()),
+    )  # fmt: skip
+
+
+def server_entry(
+    settings: Settings,
+    server: Server,
+    *,
+    image: str | None = None,
+    env: Mapping[str, str] | None = None,
+    network: str | None = None,
+    volumes: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> LaunchEntry:
+    """The entry that starts `server` from `image` (its tag by default). `env` holds values for variables the
+    server takes; the arguments name them and never hold a value."""
+    labels = {**settings.container_labels, **(labels or {})}
+    walls = server_walls(server, network=network, volumes=volumes, labels=labels, env_names=list(env or {}))
+    image = image or identity.image_tag(settings, server)
+    return LaunchEntry(
+        server.name, settings.docker_command, ["run", *walls.docker_args(), image], dict(env or {})
+    )
