@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -32,10 +33,10 @@ from rich.table import Table
 from kit import __version__
 from kit.clients.configure import launch_entries
 from kit.containers import engine
+from kit.containers.launch import docker_client_env
 from kit.image.base_image import ensure_base_image, is_kit_base
 from kit.image.builder import build_servers, raise_for_failures
 from kit.image.dockerfile import stage_key
-from kit.image.smoke import docker_client_env, launch_params
 from kit.project.servers import Server, discover, select
 from kit.project.settings import Settings, load_settings
 from kit.reporting import SilentReporter
@@ -78,6 +79,8 @@ def seconds(command: list[str]) -> float:
 # -- starting and calling -------------------------------------------------------------------------------------------
 
 
+# On the containers this run starts, so it measures only its own (a developer's servers share the engine).
+RUN_LABEL = {"io.mcpkit.bench-run": uuid.uuid4().hex[:12]}
 # The servers' own rate limits and budgets would measure refusals, not calls.
 UNLIMITED = {"MCP_RATE_LIMITS": "*=1000000/min:1000000", "MCP_SESSION_BUDGET": "100000000"}
 
@@ -88,8 +91,8 @@ def native_params(server: Server) -> StdioServerParameters:
 
 
 def container_params(settings: Settings, server: Server) -> StdioServerParameters:
-    (entry,) = launch_entries(settings, [server], UNLIMITED)
-    return launch_params(entry.command, entry.args, entry.env)
+    (entry,) = launch_entries(settings, [server], UNLIMITED, extra_labels=RUN_LABEL)
+    return entry.stdio_params()
 
 
 def connect(params: StdioServerParameters) -> Client:
@@ -138,7 +141,8 @@ def idle_memory_mib(client: docker.DockerClient, params: StdioServerParameters, 
     async def measure() -> float:
         async with connect(params):
             await anyio.sleep(3)
-            (container,) = client.containers.list(filters={"label": f"io.mcpkit.server={server}"})
+            labels = [f"io.mcpkit.server={server}", *(f"{k}={v}" for k, v in RUN_LABEL.items())]
+            (container,) = client.containers.list(filters={"label": labels})
             stats = container.stats(stream=False)["memory_stats"]
             cache = stats.get("stats", {}).get("total_inactive_file", stats.get("stats", {}).get("cache", 0))
             return (stats["usage"] - cache) / 2**20
@@ -250,13 +254,11 @@ def gateway_figures(settings: Settings, servers: list[Server]) -> dict[str, Any]
         "call_through_gateway_ms": {"p50": percentile(gateway_calls, 50), "p99": percentile(gateway_calls, 99), "runs": CALLS},
     }  # fmt: skip
     mailer = next(s for s in servers if s.name == "mailer")
-    (entry,) = launch_entries(settings, [mailer])
+    (entry,) = launch_entries(settings, [mailer], extra_labels=RUN_LABEL)
     for count in (1, 3, 5):
         samples = []
         for _ in range(3):
-            downstreams = [
-                Downstream(f"m{i}", launch_params(entry.command, entry.args)) for i in range(count)
-            ]
+            downstreams = [Downstream(f"m{i}", entry.stdio_params()) for i in range(count)]
             samples.append(anyio.run(_ready_seconds, Gateway(downstreams, GatewaySettings())))
         figures[f"ready_with_{count}_servers_s"] = figure(samples, "s")
     return figures
