@@ -58,7 +58,7 @@ def diagnose(settings: Settings, servers: list[Server], *, handshake: bool = Tru
             )
             present = _check_images(client, settings, servers, add)
             _check_configs(client, add)
-            leftovers = gc.find_leftovers(client)
+            leftovers = gc.find_leftovers(client, identity.project_id(settings.project_dir))
     except KitError as exc:
         add(Check("Docker engine", False, exc.message, exc.hint or ""))
         return diagnosis

@@ -27,6 +27,7 @@ from kit.cli.app import (
 from kit.containers import logs
 from kit.containers.gc import collect_garbage
 from kit.doctor import diagnose
+from kit.identity import project_id
 
 
 @app.command("logs")
@@ -116,10 +117,15 @@ def gc(
     cache: Annotated[
         bool, typer.Option("--cache", help="Also each server's build cache (its newest build stage).")
     ] = False,
+    all_projects: Annotated[
+        bool, typer.Option("--all-projects", help="Every project's leftovers, not only this project's.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Remove what the kit left: stopped kit containers, old build stages, superseded server images."""
-    report = run(ctx, lambda: collect_garbage(dry_run=dry_run, cache=cache))
+    """Remove what the kit left for this project: stopped kit containers, old build stages, superseded server
+    images. Never a running container, one compose manages, or a volume."""
+    project = None if all_projects else project_id(load_settings(ctx).project_dir)
+    report = run(ctx, lambda: collect_garbage(project, dry_run=dry_run, cache=cache))
     if as_json:
         print_json(asdict(report))
         return

@@ -6,7 +6,10 @@
   the server); the newest one of each server is the next build's cache and stays unless asked;
 - superseded server images: kit images that lost their tag to a rebuild.
 
-Volumes are never touched: they hold users' data (the mailer's outbox).
+Only the current project's, unless asked for every project's: images, build stages and containers carry the
+project's identity. Never a running container (a client's session), never one that compose or another tool
+manages, never a volume: volumes hold users' data (the mailer's outbox). The engine may be busy with other work
+meanwhile: what vanished or cannot be measured is skipped, not fatal.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import docker
 from docker.errors import APIError, NotFound
@@ -25,6 +29,8 @@ from kit.containers import engine
 
 BUILD_STAGE_MARK = "MCPKIT_BUILD_STAGE="  # set in images/server.Dockerfile's build stage
 _SMOKE_TEST_LIFETIME = 300.0  # seconds: far beyond the smoke test's own timeout
+# Labels of containers another tool manages: theirs to remove, even when they run the kit's images.
+_FOREIGN_MANAGERS = ("com.docker.compose.project", "io.kubernetes.pod.name")
 
 
 @dataclass(frozen=True)
@@ -44,32 +50,36 @@ class GcReport:
     dry_run: bool = False
 
 
-def find_leftovers(client: docker.DockerClient, *, cache: bool = False) -> list[Leftover]:
-    """Stale kit containers, then superseded images and build stages (with `cache`, each server's newest too)."""
-    found = [Leftover("container", c.short_id, reason, 0) for c, reason in _stale_containers(client)]
+def find_leftovers(
+    client: docker.DockerClient, project: str | None, *, cache: bool = False
+) -> list[Leftover]:
+    """Stale kit containers, then superseded images and build stages (with `cache`, each server's newest too), of
+    `project` (a project_id), or of every project when it is None."""
+    found = [Leftover("container", c.short_id, reason, 0) for c, reason in _stale_containers(client, project)]
     unique_sizes = {
-        image["Id"]: image["Size"] - max(image.get("SharedSize", 0), 0) for image in client.df()["Images"]
+        image["Id"]: image["Size"] - max(image.get("SharedSize", 0), 0)
+        for image in _disk_usage(client).get("Images") or []
     }
-    return found + _leftover_images(client, cache=cache, unique_sizes=unique_sizes)
+    return found + _leftover_images(client, project, cache=cache, unique_sizes=unique_sizes)
 
 
-def prune_after_build(client: docker.DockerClient, server: str, stage: str) -> None:
+def prune_after_build(client: docker.DockerClient, project: str, server: str, stage: str) -> None:
     """What a successful build of `server` made stale: its older build stages and its superseded images (not
     sized: that would ask the engine to size everything it holds, after every build)."""
-    for item in _leftover_images(client, cache=False, unique_sizes={}):
+    for item in _leftover_images(client, project, cache=False, unique_sizes={}):
         if item.owner in (server, stage):
             with contextlib.suppress(APIError):
                 client.images.remove(item.id)
 
 
-def collect_garbage(*, dry_run: bool = False, cache: bool = False) -> GcReport:
+def collect_garbage(project: str | None, *, dry_run: bool = False, cache: bool = False) -> GcReport:
     with engine.connected() as client:
-        leftovers = find_leftovers(client, cache=cache)
+        leftovers = find_leftovers(client, project, cache=cache)
         report = GcReport(leftovers=leftovers, dry_run=dry_run)
         if dry_run:
             report.reclaimed_bytes = sum(item.bytes for item in leftovers)
             return report
-        before = client.df()["LayersSize"]
+        before = _disk_usage(client).get("LayersSize")
         for item in leftovers:  # containers first: an image a stopped container uses cannot go
             with contextlib.suppress(NotFound):
                 try:
@@ -80,13 +90,29 @@ def collect_garbage(*, dry_run: bool = False, cache: bool = False) -> GcReport:
                 except APIError:
                     continue  # in use by something else after all: left alone
                 report.removed.append(item)
-        report.reclaimed_bytes = max(0, before - client.df()["LayersSize"])
+        after = _disk_usage(client).get("LayersSize")
+        report.reclaimed_bytes = max(0, before - after) if before and after else 0
     return report
 
 
-def _stale_containers(client: docker.DockerClient) -> list[tuple[docker.models.containers.Container, str]]:
+def _disk_usage(client: docker.DockerClient) -> dict[str, Any]:
+    """The engine's `system df`, or nothing when it is busy with another one (it runs one at a time)."""
+    for attempt in range(3):
+        try:
+            return dict(client.df())
+        except APIError:
+            time.sleep(0.5 * (attempt + 1))
+    return {}
+
+
+def _stale_containers(
+    client: docker.DockerClient, project: str | None
+) -> list[tuple[docker.models.containers.Container, str]]:
     stale = []
-    for container in client.containers.list(all=True, filters={"label": f"{identity.MANAGED}=true"}):
+    wanted = [f"{identity.MANAGED}=true", *([f"{identity.PROJECT}={project}"] if project else [])]
+    for container in client.containers.list(all=True, filters={"label": wanted}, ignore_removed=True):
+        if any(label in container.labels for label in _FOREIGN_MANAGERS):
+            continue
         server = container.labels.get(identity.SERVER, "?")
         status = container.status
         if status in ("exited", "dead", "created"):
@@ -99,12 +125,14 @@ def _stale_containers(client: docker.DockerClient) -> list[tuple[docker.models.c
 
 
 def _leftover_images(
-    client: docker.DockerClient, *, cache: bool, unique_sizes: dict[str, int]
+    client: docker.DockerClient, project: str | None, *, cache: bool, unique_sizes: dict[str, int]
 ) -> list[Leftover]:
     """`unique_sizes`: the space each image alone holds, by id (what removing it gives back)."""
     stages: dict[str, list[docker.models.images.Image]] = {}
     found = []
     for image in client.images.list(filters={"dangling": True}):
+        if project and not _belongs(image, project):
+            continue
         size = unique_sizes.get(image.id, 0)
         image_id = image.id.removeprefix("sha256:")[:12]
         stage = next(
@@ -125,6 +153,13 @@ def _leftover_images(
                 found.append(Leftover("image", image.id.removeprefix("sha256:")[:12], f"{what} of {stage}",
                                       unique_sizes.get(image.id, 0), stage))  # fmt: skip
     return found
+
+
+def _belongs(image: docker.models.images.Image, project: str) -> bool:
+    """A server image names its project in a label; a build stage, in its stage key (`PROJECT_ID/server`)."""
+    if identity.labels_of(image).get(identity.PROJECT) == project:
+        return True
+    return any(e.startswith(f"{BUILD_STAGE_MARK}{project}/") for e in _env(image))
 
 
 def _env(image: docker.models.images.Image) -> list[str]:

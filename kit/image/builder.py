@@ -28,8 +28,9 @@ from kit.image.base_image import is_kit_base
 from kit.image.dockerfile import entrypoint, render_dockerfile, stage_key
 from kit.image.smoke import SmokeTestFailed, smoke_test
 from kit.project.locks import Lock
-from kit.project.servers import Server, ServerDeclaration, source_hash
+from kit.project.servers import Server, ServerDeclaration
 from kit.project.settings import Settings
+from kit.project.sources import source_hash
 from kit.reporting import Reporter
 
 
@@ -137,7 +138,7 @@ def _build_one(
     # Local packages' wheels outside the context: a wheel present twice in the context tar (hard-linked) confuses
     # the classic builder's COPY cache, which then reuses a layer holding an older build of the same file name.
     server_wheel, find_links = locking.host_wheels(
-        settings, server, fleet.runtime_wheels, server_dir=context / "server", local_dir=work / "local-wheels",
+        settings, server, fleet.target, fleet.runtime_wheels, server_dir=context / "server", local_dir=work / "local-wheels",
         reporter=reporter,
     )  # fmt: skip
     if lock is None:  # resolved now: the image may still be current (a lock deleted, the same versions again)
@@ -169,6 +170,7 @@ def _build_one(
         identity.KIT_VERSION: __version__,
         identity.SERVER: server.name,
         identity.SERVER_VERSION: server.version,
+        identity.PROJECT: identity.project_id(server.project_dir),
         identity.SOURCE_HASH: source_hash(server.path) if server.path else "",
         identity.BUILD_HASH: expected,
         identity.BASE_IMAGE: settings.base_image,
@@ -176,7 +178,7 @@ def _build_one(
         identity.DEPENDENCIES: "\n".join(f"{p.name}=={p.version}" for p in lock.packages),
     }
     reporter.step(f"building the image ({len(lock.packages)} locked packages)")
-    built = _stream_build(client, context, settings.base_image, reporter)
+    built = _stream_build(client, context, settings.base_image, reporter, network=declaration.build_network)
     image = _configured(client, built, declaration, runnables.scripts, labels)
     reporter.step("smoke test: MCP handshake and tools/list over stdio, as a client starts it")
     try:
@@ -196,7 +198,7 @@ def _build_one(
     repository, version = image_tag(settings, server).rsplit(":", 1)
     image.tag(repository, version)
     image.tag(repository, "latest")
-    gc.prune_after_build(client, server.name, stage_key(server))
+    gc.prune_after_build(client, identity.project_id(server.project_dir), server.name, stage_key(server))
     return _result(settings, server, image, "built", started, smoke.tools)
 
 
@@ -286,7 +288,10 @@ def _configured(
         container.remove(force=True)
 
 
-def _stream_build(client: docker.DockerClient, context: Path, base_image: str, reporter: Reporter) -> str:
+def _stream_build(
+    client: docker.DockerClient, context: Path, base_image: str, reporter: Reporter, *, network: bool
+) -> str:
+    """The classic builder, its log streamed; without a network unless the server declares `build-network`."""
     image_id = None
     tail: list[str] = []
     try:
@@ -296,6 +301,7 @@ def _stream_build(client: docker.DockerClient, context: Path, base_image: str, r
             rm=True,
             forcerm=True,
             decode=True,
+            network_mode="default" if network else "none",
         )
         for chunk in stream:
             if "stream" in chunk:
@@ -306,7 +312,8 @@ def _stream_build(client: docker.DockerClient, context: Path, base_image: str, r
             if "error" in chunk:
                 raise KitError(
                     f"image build failed: {chunk['error'].strip()}\n" + "\n".join(tail[-15:]),
-                    hint="the build runs without network; every dependency must come from the wheelhouse",
+                    hint="the build runs without network: every dependency comes from the wheelhouse, and a "
+                    "build command that needs the network says so with build-network = true",
                 )
             if "aux" in chunk and "ID" in chunk["aux"]:
                 image_id = chunk["aux"]["ID"]

@@ -13,8 +13,9 @@ from kit.identity import BUILD_HASH, image_tag, labels_of
 from kit.image.dockerfile import template
 from kit.project import locks
 from kit.project.locks import Lock
-from kit.project.servers import Server, source_hash
+from kit.project.servers import Server
 from kit.project.settings import Settings
+from kit.project.sources import source_hash
 from kit.resources import runtime_source_dir
 
 

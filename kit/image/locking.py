@@ -12,12 +12,13 @@ from pathlib import Path
 
 from kit.containers import engine
 from kit.errors import KitError
-from kit.image import wheelhouse
+from kit.image import source_build, wheelhouse
 from kit.image.wheelhouse import PythonTarget
 from kit.project import locks
 from kit.project.locks import Lock
-from kit.project.servers import Server, source_hash
+from kit.project.servers import Server
 from kit.project.settings import Settings
+from kit.project.sources import source_hash
 from kit.reporting import Reporter
 from kit.resources import runtime_source_dir
 
@@ -73,19 +74,21 @@ def lock_server(
 def host_wheels(
     settings: Settings,
     server: Server,
+    target: PythonTarget,
     runtime: Path | None,
     *,
     server_dir: Path,
     local_dir: Path,
     reporter: Reporter,
 ) -> tuple[Path | None, list[Path]]:
-    """A folder server's own wheel (in `server_dir`) and its local packages' (in `local_dir`), built on the host;
-    and where a resolution or an install finds every wheel: the wheelhouse, those local wheels, the runtime's."""
+    """A folder server's own wheel (in `server_dir`) and its local packages' (in `local_dir`), built in a container
+    (their build runs their code); and where a resolution or an install finds every wheel: the wheelhouse, those
+    local wheels, the runtime's."""
     server_wheel = None
     if server.path is not None:
-        server_wheel = wheelhouse.build_server_wheel(server.path, server_dir, reporter)
+        server_wheel = source_build.build_wheel(settings, target, server.path, server_dir, reporter)
         for folder in server.local_package_paths:
-            wheelhouse.build_server_wheel(folder, local_dir, reporter)
+            source_build.build_wheel(settings, target, folder, local_dir, reporter)
     return server_wheel, [settings.wheelhouse, local_dir, *([runtime] if runtime else [])]
 
 
@@ -134,7 +137,7 @@ def lock_servers(
         if lock is None:
             with tempfile.TemporaryDirectory(prefix="mcpkit-lock-") as scratch:
                 wheel, find_links = host_wheels(
-                    settings, server, runtime, server_dir=Path(scratch) / "server",
+                    settings, server, target, runtime, server_dir=Path(scratch) / "server",
                     local_dir=Path(scratch) / "local", reporter=reporter,
                 )  # fmt: skip
                 lock = lock_server(server, target, find_links, reporter, server_wheel=wheel, upgrade=upgrade)

@@ -27,7 +27,7 @@ from packaging.utils import canonicalize_name
 from kit.containers import engine
 from kit.errors import KitError
 from kit.project.locks import LockedPackage
-from kit.project.servers import source_hash
+from kit.project.sources import source_hash
 from kit.reporting import Reporter
 from kit.resources import runtime_source_dir
 
@@ -108,8 +108,9 @@ def probe_python(client: docker.DockerClient, image: str) -> PythonTarget:
     return PythonTarget(info["version"], info["machine"], libc_version if libc_name == "glibc" else None)
 
 
-def build_server_wheel(server_path: Path, destination: Path, reporter: Reporter) -> Path:
-    """A project folder as a wheel, built on the host (its build backend comes from the package index)."""
+def build_kit_wheel(server_path: Path, destination: Path, reporter: Reporter) -> Path:
+    """The kit's own runtime as a wheel, built on the host: the kit's code, not a project's (a project's folders
+    are built in a container, see source_build)."""
     destination.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mcpkit-wheel-") as scratch:
         _pip(
@@ -135,7 +136,7 @@ def runtime_wheel_dir(cache_dir: Path, reporter: Reporter) -> Path:
             tempfile.mkdtemp(prefix=".building-", dir=folder.parent)
         )  # beside it: a rename, not a copy
         try:
-            build_server_wheel(source, scratch, reporter)
+            build_kit_wheel(source, scratch, reporter)
             os.replace(scratch, folder)  # whole or not at all, also when two builds race
         except OSError:
             if not any(folder.glob("*.whl")):

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import tomllib
 from pathlib import Path
@@ -21,21 +20,6 @@ SERVER_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 SERVER_NAME_RULE = "lowercase letters, digits and dashes, starting with a letter and not ending with a dash"
 _VERSION_LINE = re.compile(r"""^__version__\s*=\s*(["'])([^"']+)\1""", re.M)
 _DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
-# Files that never belong in an image nor in the source hash.
-_IGNORED_PARTS = {
-    "__pycache__",
-    ".git",
-    ".venv",
-    "venv",
-    "build",
-    "dist",
-    ".pytest_cache",
-    ".mypy_cache",
-    ".ruff_cache",
-}
-_IGNORED_SUFFIXES = {".pyc", ".pyo", ".egg-info"}
-# Beside the server but not in its image: its tests, and the schema lock that `kit build` checks the image against.
-_NOT_IN_IMAGE = {"tests", "mcp-schema.lock.json"}
 
 
 class RuntimeLimits(BaseModel):
@@ -326,29 +310,3 @@ def _dynamic_version(path: Path, pyproject: dict[str, Any]) -> str | None:
         return None
     match = _VERSION_LINE.search((path / relative).read_text(encoding="utf-8"))
     return match.group(2) if match else None
-
-
-def source_files(path: Path) -> list[Path]:
-    """The server's files that go into its image, in a stable order."""
-    files = []
-    for file in sorted(path.rglob("*")):
-        relative = file.relative_to(path)
-        if (
-            not file.is_file()
-            or _IGNORED_PARTS.intersection(relative.parts)
-            or relative.parts[0] in _NOT_IN_IMAGE
-        ):
-            continue
-        if file.suffix in _IGNORED_SUFFIXES or any(p.endswith(".egg-info") for p in relative.parts):
-            continue
-        files.append(file)
-    return files
-
-
-def source_hash(path: Path) -> str:
-    """A sha256 over the server's file names and contents: changes when anything that goes into the image does."""
-    digest = hashlib.sha256()
-    for file in source_files(path):
-        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(file.read_bytes()).digest())
-    return digest.hexdigest()

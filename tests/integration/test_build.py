@@ -7,8 +7,9 @@ import docker
 from kit.identity import LABEL_PREFIX
 from kit.image.base_image import BaseResult
 from kit.image.builder import BuildResult, build_servers
-from kit.project.servers import Server, load_server, source_hash
+from kit.project.servers import Server, load_server
 from kit.project.settings import Settings
+from kit.project.sources import source_hash
 from kit.reporting import SilentReporter
 
 INSPECT_SCRIPT = """

@@ -65,7 +65,7 @@ def test_runtime_wheel_is_built_once_per_runtime_source(
     (wheel,) = first.glob("mcpkit_runtime-*.whl")
     built = wheel.stat()
     calls: list[Path] = []
-    monkeypatch.setattr(wheelhouse, "build_server_wheel", lambda *args: calls.append(args[0]))
+    monkeypatch.setattr(wheelhouse, "build_kit_wheel", lambda *args: calls.append(args[0]))
     assert runtime_wheel_dir(tmp_path / "fresh-cache", SilentReporter()) == first
     assert calls == [], "the second call builds nothing"
     assert (wheel.stat().st_ino, wheel.stat().st_mtime_ns) == (built.st_ino, built.st_mtime_ns)

@@ -4,8 +4,9 @@ import pytest
 
 from kit.errors import KitError
 from kit.project import locks
-from kit.project.servers import discover, load_server, select, source_hash
+from kit.project.servers import discover, load_server, select
 from kit.project.settings import Settings, load_settings
+from kit.project.sources import source_hash
 
 
 def _write_server(folder: Path, tool_table: str) -> Path:
