@@ -54,7 +54,16 @@ def add_server(
     replace: bool = False,
 ) -> Added:
     """`table` is the [servers.NAME] table to write: package, pins, start, args, env, ... (see IndexDeclaration)."""
-    name = name or default_name(str(table.get("package", "")))
+    package = str(table.get("package", ""))
+    try:
+        parse_requirement(package)
+    except ValueError as exc:
+        raise KitError(
+            f"kit add: {exc}", hint='name a package as pip does: "mcp-server-time" or "name==1.2"'
+        ) from None
+    for requirement in [package, *table.get("pins", [])]:
+        wheelhouse.require_wheel_only(requirement)
+    name = name or default_name(package)
     if not SERVER_NAME.match(name):
         raise KitError(
             f"invalid server name {name!r}", hint="pass --name with lowercase letters, digits and dashes"

@@ -22,6 +22,7 @@ from urllib.request import url2pathname
 
 import docker
 from docker.errors import ContainerError, ImageNotFound
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from kit.containers import engine
@@ -157,6 +158,8 @@ def resolve(
 ) -> list[LockedPackage]:
     """Every package `requirements` need on `target`, pinned with hashes. A wheel found in `find_links` (built here
     from source) is locked as a local package; `exclude` (the server's own wheel) is left out."""
+    for requirement in [*requirements, *(constraints or [])]:
+        require_wheel_only(requirement)
     with tempfile.TemporaryDirectory(prefix="mcpkit-resolve-") as scratch:
         report_path = Path(scratch) / "report.json"
         args = ["install", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report_path)]
@@ -186,6 +189,26 @@ def resolve(
         filename = unquote(Path(urlparse(info["url"]).path).name)
         locked.append(LockedPackage(name, version, sha256=hashes["sha256"], filename=filename))
     return sorted(locked, key=lambda p: canonicalize_name(p.name))
+
+
+def require_wheel_only(requirement: str) -> None:
+    """Only wheels reach the host's resolver: a direct URL or a local path to anything else is a source build,
+    which runs the package's own code (its setup.py, its build backend) on the host."""
+    if requirement.endswith(".whl") and Path(requirement).is_file():
+        return  # a wheel the kit built itself
+    try:
+        url = Requirement(requirement).url
+    except InvalidRequirement:
+        raise KitError(
+            f"{requirement!r} is not a requirement",
+            hint='write it as on pip\'s command line: "name==1.2" or "name>=1"',
+        ) from None
+    if url is not None and not unquote(urlparse(url).path).endswith(".whl"):
+        raise KitError(
+            f"{requirement!r} points at source, not a wheel: building it would run its code on this host",
+            hint="use a released wheel from the package index (name==version), a direct URL to a .whl, or make it "
+            "a server folder under servers/ (folders are built in a container without network)",
+        )
 
 
 _DOWNLOADS = threading.Lock()  # builds run in parallel and share the wheelhouse

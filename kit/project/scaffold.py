@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kit.errors import KitError
+from kit.identity import project_slug
 from kit.project.servers import SERVER_NAME
 from kit.project.settings import MANIFEST_NAME, Settings
 
@@ -21,6 +22,10 @@ class Created:
 def init_project(directory: Path) -> Created:
     """mcpkit.toml, servers/ and a .gitignore in `directory` (created if needed); an existing project is refused."""
     root = directory.resolve()
+    if root.exists() and not root.is_dir():
+        raise KitError(
+            f"{root} exists and is not a folder", hint="pass a new or existing folder: `kit init DIR`"
+        )
     if (root / MANIFEST_NAME).exists():
         raise KitError(
             f"{root} is already an mcpkit project ({MANIFEST_NAME} exists)",
@@ -51,7 +56,11 @@ def new_server(settings: Settings, name: str) -> Created:
     if folder.exists():
         raise KitError(f"{folder} already exists", hint="pick another name, or remove the folder")
     package = name.replace("-", "_")
-    values = {"name": name, "package": package, "image": f"{settings.image_prefix}/{name}:0.1.0"}
+    values = {
+        "name": name,
+        "package": package,
+        "image": f"{settings.image_prefix}/{project_slug(settings.project_dir)}/{name}:0.1.0",
+    }
     files = []
     for template in sorted((TEMPLATES / "server").rglob("*.tmpl")):
         relative = template.relative_to(TEMPLATES / "server").with_suffix("")

@@ -5,9 +5,12 @@ from pathlib import Path
 
 import pytest
 
+from kit.errors import KitError
 from kit.image import wheelhouse
 from kit.image.wheelhouse import PythonTarget, runnables, runtime_wheel_dir
 from kit.reporting import SilentReporter
+
+TARGET = PythonTarget("3.11.2", "x86_64", "2.36")
 
 
 def test_glibc_target_accepts_every_manylinux_tag_down_to_2014() -> None:
@@ -69,3 +72,28 @@ def test_runtime_wheel_is_built_once_per_runtime_source(
     assert runtime_wheel_dir(tmp_path / "fresh-cache", SilentReporter()) == first
     assert calls == [], "the second call builds nothing"
     assert (wheel.stat().st_ino, wheel.stat().st_mtime_ns) == (built.st_ino, built.st_mtime_ns)
+
+
+@pytest.mark.parametrize(
+    "requirement",
+    [
+        "evil @ file:///tmp/evil",
+        "evil @ file:///tmp/evil-1.0.tar.gz",
+        "evil @ https://example.invalid/evil-1.0.tar.gz",
+        "evil @ git+https://example.invalid/evil.git",
+        "evil @ https://example.invalid/evil.zip",
+    ],
+)
+def test_a_requirement_that_needs_a_source_build_never_reaches_the_hosts_resolver(requirement: str) -> None:
+    with pytest.raises(KitError, match="points at source, not a wheel"):
+        wheelhouse.resolve([requirement], TARGET, [], SilentReporter())
+
+
+def test_a_direct_url_to_a_wheel_is_a_wheel_and_passes_the_check() -> None:
+    wheelhouse.require_wheel_only("tool @ https://example.invalid/tool-1.0-py3-none-any.whl")
+    wheelhouse.require_wheel_only("mcp-server-time==2025.1")
+
+
+def test_text_that_is_no_requirement_is_a_clear_error() -> None:
+    with pytest.raises(KitError, match="is not a requirement"):
+        wheelhouse.require_wheel_only("./some/folder")

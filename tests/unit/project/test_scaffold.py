@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kit.errors import KitError
+from kit.identity import project_slug
 from kit.project.scaffold import init_project, new_server
 from kit.project.servers import discover
 from kit.project.settings import load_settings
@@ -44,10 +45,13 @@ def test_new_server_is_discovered_with_its_declaration(tmp_path: Path) -> None:
     (server,) = discover(settings)
     assert (server.name, server.version, server.declaration.module) == ("crm-search", "0.1.0", "crm_search")
     assert (server.path / "crm_search" / "__main__.py").is_file()
-    assert "mcpkit/crm-search:0.1.0" in (server.path / "README.md").read_text()
+    assert (
+        f"mcpkit/{project_slug(server.project_dir)}/crm-search:0.1.0"
+        in (server.path / "README.md").read_text()
+    )
 
 
-@pytest.mark.parametrize("name", ["Hello", "1st", "a_b", "x" * 41, "../up", ""])
+@pytest.mark.parametrize("name", ["Hello", "1st", "a_b", "x" * 41, "../up", "", "a-", "web-"])
 def test_new_refuses_names_that_cannot_be_images_and_packages(tmp_path: Path, name: str) -> None:
     with pytest.raises(KitError, match="invalid server name"):
         new_server(load_settings({}, cwd=_new_project(tmp_path)), name)
@@ -83,3 +87,9 @@ def test_the_generated_server_passes_ruff_and_its_own_tests(tmp_path: Path) -> N
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout
+
+
+def test_init_on_a_file_says_so(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(KitError, match="exists and is not a folder"):
+        init_project(tmp_path / "notes.txt")
