@@ -6,6 +6,6 @@ order `kit --help` lists them: the project, images, clients, then running server
 # isort: skip_file
 
 from kit.cli.app import app
-from kit.cli import project, image, clients, gateway, deploy, operate
+from kit.cli import project, image, clients, gateway, deploy, operate, secret
 
-__all__ = ["app", "clients", "deploy", "gateway", "image", "operate", "project"]
+__all__ = ["app", "clients", "deploy", "gateway", "image", "operate", "project", "secret"]

@@ -16,6 +16,7 @@ from kit.errors import KitError
 from kit.identity import image_tag
 from kit.project.servers import Server
 from kit.project.settings import Settings
+from kit.secrets import names as secret_names
 from kit.walls import LABEL_KEY
 
 
@@ -94,11 +95,14 @@ def launch_entries(
     relative = [path for path in volumes.values() if not Path(path).is_absolute()]
     if relative:
         raise KitError(f"--volume needs an absolute host path: {', '.join(relative)}")
-    return [
-        server_entry(settings, server, env=values_taken([server], env_values), network=network, volumes=volumes,
-                     labels=extra_labels)
-        for server in servers
-    ]  # fmt: skip
+    stored = set(secret_names())
+    entries = []
+    for server in servers:
+        env = values_taken([server], env_values)
+        from_store = [name for name in server.declaration.secrets if name in stored and name not in env]
+        entries.append(server_entry(settings, server, env=env, stored_secrets=from_store, network=network,
+                                    volumes=volumes, labels=extra_labels))  # fmt: skip
+    return entries
 
 
 def values_taken(servers: list[Server], values: Mapping[str, str], *, strict: bool = False) -> dict[str, str]:

@@ -8,8 +8,11 @@ a `LaunchEntry` made here, so what is tested is exactly what clients run.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kit import identity
@@ -63,7 +66,9 @@ def docker_client_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def image_of(args: list[str]) -> str | None:
     """The image of `run OPTIONS... IMAGE [ARGS...]`: the first word after `run` that is neither an option nor an
-    option's value."""
+    option's value. Through `kit launch ... -- docker run ...`, the same after the `--`."""
+    if args[:1] == ["launch"] and "--" in args:
+        args = args[args.index("--") + 2 :]
     if not args or args[0] != "run":
         return None
     words = iter(args[1:])
@@ -120,15 +125,26 @@ def server_entry(
     *,
     image: str | None = None,
     env: Mapping[str, str] | None = None,
+    stored_secrets: list[str] | None = None,
     network: str | None = None,
     volumes: Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None,
 ) -> LaunchEntry:
     """The entry that starts `server` from `image` (its tag by default). `env` holds values for variables the
-    server takes; the arguments name them and never hold a value."""
+    server takes; the arguments name them and never hold a value. `stored_secrets` are taken from `kit secret`'s
+    store at each start, through `kit launch`, so their values are in no file at all."""
     labels = {**settings.container_labels, **(labels or {})}
-    walls = server_walls(server, network=network, volumes=volumes, labels=labels, env_names=list(env or {}))
-    image = image or identity.image_tag(settings, server)
-    return LaunchEntry(
-        server.name, settings.docker_command, ["run", *walls.docker_args(), image], dict(env or {})
-    )
+    names = [*(env or {}), *(stored_secrets or [])]
+    walls = server_walls(server, network=network, volumes=volumes, labels=labels, env_names=names)
+    args = ["run", *walls.docker_args(), image or identity.image_tag(settings, server)]
+    if not stored_secrets:
+        return LaunchEntry(server.name, settings.docker_command, args, dict(env or {}))
+    secrets = [word for name in stored_secrets for word in ("--secret", name)]
+    launch = ["launch", *secrets, "--", settings.docker_command, *args]
+    return LaunchEntry(server.name, kit_command(), launch, dict(env or {}))
+
+
+def kit_command() -> str:
+    """The installed console script: beside this interpreter in its environment, or on PATH."""
+    beside = Path(sys.executable).parent / "kit"
+    return str(beside) if beside.is_file() else shutil.which("kit") or "kit"

@@ -4,18 +4,16 @@ entry that starts it (`kit config --gateway`)."""
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 
 from kit.clients.configure import launch_entries, unbuilt_images, values_taken
-from kit.containers.launch import LaunchEntry
+from kit.containers.launch import LaunchEntry, kit_command
 from kit.errors import KitError
 from kit.gateway.settings import GatewaySettings, load_gateway_settings
 from kit.identity import MANAGED
 from kit.project.servers import Server, discover, select
 from kit.project.settings import Settings
+from kit.secrets import stored_values
 from mcpkit_runtime.gateway.downstream import Downstream
 from mcpkit_runtime.gateway.proxy import Gateway
 
@@ -42,7 +40,10 @@ def build_gateway(
     missing = unbuilt_images(settings, servers)
     if missing:
         raise KitError(f"no image for {', '.join(missing)}", hint="build them first: `kit build`")
-    values = values_taken(servers, environ)
+    # A secret the shell does not set comes from `kit secret`'s store: the gateway passes it to the container's
+    # docker CLI by name, as a client would.
+    declared = [name for server in servers for name in server.declaration.secrets]
+    values = {**stored_values([n for n in declared if n not in environ]), **values_taken(servers, environ)}
     extra = {**(labels or {}), GATEWAY_LABEL: str(os.getpid())}
     entries = launch_entries(settings, servers, values, extra_labels=extra)
     downstreams = [Downstream(e.name, e.stdio_params()) for e in entries]
@@ -83,10 +84,4 @@ def gateway_entry(
     labels = {**settings.container_labels, **(labels or {})}
     extra = [word for key, value in labels.items() for word in ("--label", f"{key}={value}")]
     args = ["gateway", "--label", f"{MANAGED}=true", *extra, *names]
-    return LaunchEntry(GATEWAY_ENTRY, _kit_command(), args, env)
-
-
-def _kit_command() -> str:
-    """The installed console script: beside this interpreter in its environment, or on PATH."""
-    beside = Path(sys.executable).parent / "kit"
-    return str(beside) if beside.is_file() else shutil.which("kit") or "kit"
+    return LaunchEntry(GATEWAY_ENTRY, kit_command(), args, env)
