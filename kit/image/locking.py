@@ -24,13 +24,16 @@ from kit.resources import runtime_source_dir
 
 
 def fingerprint(server: Server, target: PythonTarget) -> str:
+    """What the lock is resolved from, and nothing else: the target, the pins, the requirement or the folder's
+    declared dependencies, and each local package's name, version and dependencies (not its code: a code change
+    resolves to the same lock, and the image's build hash follows the code)."""
     parts = [target.describe(), *server.declaration.pins]
     if server.package is not None:
         parts.append(server.package)
     else:
         assert server.path is not None
         parts.append(_declared_requirements(server.path))
-        parts += [source_hash(p) for p in [*server.local_package_paths, runtime_source_dir()]]
+        parts += [_declared_package(p) for p in [*server.local_package_paths, runtime_source_dir()]]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
@@ -110,6 +113,14 @@ def _declared_requirements(path: Path) -> str:
     if "dependencies" in project.get("dynamic", []):
         return text
     return json.dumps([project.get("dependencies", []), project.get("requires-python", "")])
+
+
+def _declared_package(path: Path) -> str:
+    """A local package as a lock records it: its name, version and dependencies (its sources when its version is
+    read from a file)."""
+    project = tomllib.loads((path / "pyproject.toml").read_text(encoding="utf-8")).get("project", {})
+    version = project.get("version") or source_hash(path)
+    return json.dumps([project.get("name", ""), version, _declared_requirements(path)])
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import docker
 
-from kit.identity import LABEL_PREFIX
+from kit.identity import LABEL_PREFIX, project_slug
 from kit.image.base_image import BaseResult
 from kit.image.builder import BuildResult, build_servers
 from kit.project.servers import Server, load_server
@@ -84,6 +85,12 @@ def _write_server(root: Path, name: str, version: str, dependencies: str, main: 
     return folder
 
 
+def _images_of(client: docker.DockerClient, server: Server) -> list[Any]:
+    """Tagged images of `server` in its project, whatever their prefix."""
+    repository = f"/{project_slug(server.project_dir)}/{server.name}:"
+    return [image for image in client.images.list() if any(repository in tag for tag in image.tags)]
+
+
 def test_a_server_that_cannot_start_fails_its_smoke_test_and_is_not_tagged(
     kit_settings: Settings, base_image: BaseResult, docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:
@@ -93,7 +100,7 @@ def test_a_server_that_cannot_start_fails_its_smoke_test_and_is_not_tagged(
     (result,) = build_servers(settings, [load_server(folder)], SilentReporter())
     assert result.status == "failed" and result.smoke == "failed"
     assert "smoke test failed" in str(result.error) and "BROKEN_TOKEN is not configured" in str(result.error)
-    assert not docker_client.images.list(name="mcpkit-test/broken")
+    assert not _images_of(docker_client, load_server(folder))
     shutil.rmtree(folder)
 
 
@@ -111,12 +118,12 @@ def test_a_breaking_change_against_the_schema_lock_fails_the_build(
             "tools": {"get_weather": {"input_schema": {"properties": {"city": {"type": "string"}}}, "output_schema": None}}}  # fmt: skip
     (folder / "mcp-schema.lock.json").write_text(json.dumps(lock))
     settings = kit_settings.model_copy(update={"image_prefix": "mcpkit-test"})
-    for stale in docker_client.images.list(name="mcpkit-test/weather"):
+    for stale in _images_of(docker_client, load_server(folder)):
         docker_client.images.remove(stale.id, force=True)
     (result,) = build_servers(settings, [load_server(folder)], SilentReporter())
     assert result.status == "failed" and "breaking change" in str(result.error)
     assert "get_weather: tool removed" in str(result.error) and "_v2" in (result.hint or "")
-    assert not docker_client.images.list(name="mcpkit-test/weather")
+    assert not _images_of(docker_client, load_server(folder))
 
 
 def test_any_base_image_named_in_the_settings_is_used(
@@ -132,9 +139,11 @@ def test_any_base_image_named_in_the_settings_is_used(
         (result,) = build_servers(settings, [analyst], SilentReporter())
         labels = docker_client.images.get(result.tag).labels
         assert labels[LABEL_PREFIX + "base-image"] == "mcpkit-test/python:3.11-local"
-        assert result.tag == "mcpkit-test/analyst:0.1.0" and "run_sql" in result.tools
+        assert result.tag == f"mcpkit-test/{project_slug(analyst.project_dir)}/analyst:0.1.0"
+        assert "run_sql" in result.tools
     finally:
-        for image in docker_client.images.list(name="mcpkit-test/analyst") + docker_client.images.list(
+        repository = f"mcpkit-test/{project_slug(analyst.project_dir)}/analyst"
+        for image in docker_client.images.list(name=repository) + docker_client.images.list(
             name="mcpkit-test/python"
         ):
             for tag in image.tags:

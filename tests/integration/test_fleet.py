@@ -22,7 +22,7 @@ from kit.cli import app
 from kit.clients.claude_desktop import user_file
 from kit.clients.common import Machine
 from kit.containers.launch import stdio_params
-from kit.identity import MANAGED, SERVER
+from kit.identity import MANAGED, SERVER, project_slug
 from kit.image.base_image import BaseResult
 from kit.project.settings import Settings
 
@@ -62,7 +62,7 @@ def kit(*args: str) -> Any:
 def fleet(
     base_image: BaseResult, kit_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Path]:
-    """The project, built; our servers' locks are the repository's, so their images are shared with other tests."""
+    """The project, built; our servers' locks are the repository's, so their layers come from the build cache."""
     project = tmp_path_factory.mktemp("fleet")
     for name in ("analyst", "mailer"):
         shutil.copytree(
@@ -139,7 +139,8 @@ def test_each_server_answers_through_its_claude_desktop_entry(
     kit("config", "fetch", "--network", web_network, "--output", str(config))
     entries = json.loads(config.read_text())["mcpServers"]
     assert set(entries) == {"analyst", "mailer", "time", "sqlite", "fetch"}
-    assert "--network" in entries["time"]["args"] and entries["time"]["args"][-1] == "mcpkit/time:2026.10.19"
+    time_image = f"mcpkit/{project_slug(fleet)}/time:2026.10.19"
+    assert "--network" in entries["time"]["args"] and entries["time"]["args"][-1] == time_image
     try:
         assert "Electronics" in _call(
             entries["analyst"], "run_sql", {"query": "SELECT DISTINCT category FROM products"}
@@ -157,7 +158,10 @@ def test_each_server_answers_through_its_claude_desktop_entry(
         page = _call(entries["fetch"], "fetch", {"url": "http://mcpkit-test-web:8000/page.html"})
         assert "Fleet page" in page
     finally:
-        for volume in ("mcpkit-sqlite-data", "mcpkit-mailer-outbox"):
+        for volume in (
+            f"mcpkit-{project_slug(fleet)}-sqlite-data",
+            f"mcpkit-{project_slug(fleet)}-mailer-outbox",
+        ):
             with contextlib.suppress(docker.errors.NotFound):
                 docker_client.volumes.get(volume).remove(force=True)
 
@@ -172,7 +176,7 @@ def test_doctor_reports_what_is_broken_and_nothing_after_gc_and_build(
     installed = user_file(Machine.current())  # HOME is a temporary folder in tests
     installed.parent.mkdir(parents=True, exist_ok=True)
     kit("config", "time", "--output", str(installed))
-    docker_client.images.remove("mcpkit/time:2026.10.19", force=True)
+    docker_client.images.remove(f"mcpkit/{project_slug(fleet)}/time:2026.10.19", force=True)
     docker_client.containers.create(
         kit_settings.base_image, ["true"], labels={MANAGED: "true", SERVER: "time", **session_labels}
     )  # a stopped leftover, as a crashed client would leave (swept with the session's if the test fails)

@@ -15,6 +15,7 @@ import pytest
 from mcp import Client
 
 from kit.containers.launch import stdio_params
+from kit.identity import PROJECT, project_id
 from kit.image.base_image import BaseResult
 from kit.project.settings import Settings
 
@@ -98,5 +99,5 @@ def test_the_installed_kit_scaffolds_builds_and_configures_a_server_that_answers
         greeting, about = anyio.run(call)
         assert greeting == "Hello, Ada!" and "greet" in about
     finally:
-        for image in docker_client.images.list(name=f"{PREFIX}/hello"):
+        for image in docker_client.images.list(filters={"label": f"{PROJECT}={project_id(project)}"}):
             docker_client.images.remove(image.id, force=True)
