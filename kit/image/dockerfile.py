@@ -12,6 +12,7 @@ from kit.resources import images_dir
 
 _PIP = "/opt/pip/bin/python -m pip --python /opt/venv/bin/python install --no-index --no-deps --no-compile"
 _COMPILE = "/opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash"
+_COMPILE_NOTE = 'echo "note: the files above do not byte-compile; they stay as they are"'
 
 
 def entrypoint(declaration: ServerDeclaration, scripts: dict[str, str] | None = None) -> list[str]:
@@ -44,7 +45,7 @@ def render_dockerfile(server: Server, declaration: ServerDeclaration | None = No
     if server.path is not None:  # a folder: its own wheel, apart from its dependencies
         steps += [
             "COPY server /server",
-            f"RUN {_PIP} --target /opt/server /server/*.whl && {_COMPILE} /opt/server",
+            f"RUN {_PIP} --target /opt/server /server/*.whl && {{ {_COMPILE} /opt/server || {_COMPILE_NOTE}; }}",
         ]
     steps += [f"RUN {json.dumps(command)}" for command in declaration.build_commands]
     # Owned by the server's user, so a fresh named volume mounted there starts writable for it. Made before the

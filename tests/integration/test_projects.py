@@ -1,6 +1,7 @@
 """Two projects beside each other on one engine, with a server of the same name and version in each, and a server
 folder holding what a careless developer keeps there: each project builds, runs and collects its own garbage
-without touching the other's; secrets beside the code never reach the image; the build has no network."""
+without touching the other's; secrets beside the code never reach the image; the build has no network; a file
+that does not byte-compile does not fail the build."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ def _make_project(root: Path, marker: str) -> Path:
     server.write_text(
         server.read_text().replace('f"Hello, {name.strip()}!"', f'f"Hello from {marker}, {{name}}!"')
     )
+    (package / "legacy.py").write_text('print "a Python 2 leftover: it does not byte-compile"\n')
     (package / ".env").write_text(f"AWS_KEY={SECRET}\n")
     (package / "id_rsa").write_text(f"-----BEGIN OPENSSH PRIVATE KEY-----\n{SECRET}\n")
     pyproject = root / "servers" / "hello" / "pyproject.toml"
