@@ -53,7 +53,13 @@ def build(
     """Build one image per server, in parallel, each smoke-tested before it is tagged; exit 1 if any failed."""
     cfg = load_settings(ctx)
     selected = selected_servers(ctx, cfg, names)
-    results = run_live(ctx, lambda live: builder.build_servers(cfg, selected, live, force=force, jobs=jobs))
+    # A server named on the command line is always tried again; a fleet build skips what failed from the same inputs.
+    results = run_live(
+        ctx,
+        lambda live: builder.build_servers(
+            cfg, selected, live, force=force, jobs=jobs, retry_failed=bool(names)
+        ),
+    )
     if as_json:
         print_json([asdict(r) for r in results])
     else:

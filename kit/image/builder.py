@@ -23,7 +23,7 @@ from kit.containers import engine, gc
 from kit.containers.launch import server_entry
 from kit.errors import KitError
 from kit.identity import image_tag, labels_of
-from kit.image import diagnosis, entrypoints, freshness, locking, schema_lock, wheelhouse
+from kit.image import diagnosis, entrypoints, failures, freshness, locking, schema_lock, wheelhouse
 from kit.image.base_image import is_kit_base
 from kit.image.dockerfile import entrypoint, render_dockerfile, stage_key
 from kit.image.smoke import SmokeTestFailed, smoke_test
@@ -62,6 +62,7 @@ class _Fleet:
     base_id: str
     runtime_wheels: Path | None
     force: bool
+    retry_failed: bool
 
 
 def build_servers(
@@ -71,8 +72,10 @@ def build_servers(
     *,
     force: bool = False,
     jobs: int | None = None,
+    retry_failed: bool = True,
 ) -> list[BuildResult]:
-    """Build each server (or find it unchanged); the results come in the servers' order."""
+    """Build each server (or find it unchanged); the results come in the servers' order. Without `retry_failed`
+    (a fleet build), a server whose build failed with exactly the same inputs fails again at once, from memory."""
     with engine.connected() as client:
         base = engine.find_image(client, settings.base_image)
         if base is None and is_kit_base(settings):
@@ -85,7 +88,7 @@ def build_servers(
     runtime = None
     if any(server.path is not None for server in servers):
         runtime = wheelhouse.runtime_wheel_dir(settings.cache_dir, reporter)
-    fleet = _Fleet(settings, target, base.id if base else "", runtime, force)
+    fleet = _Fleet(settings, target, base.id if base else "", runtime, force, retry_failed or force)
     workers = max(1, min(len(servers), jobs or os.cpu_count() or 1))
     with ThreadPoolExecutor(workers, thread_name_prefix="kit-build") as pool:
         return list(pool.map(lambda s: _build_safely(fleet, s, reporter.for_server(s.name)), servers))
@@ -100,12 +103,24 @@ def raise_for_failures(results: list[BuildResult]) -> None:
 
 def _build_safely(fleet: _Fleet, server: Server, reporter: Reporter) -> BuildResult:
     started = time.perf_counter()
+    memory = failures.FailureMemory(fleet.settings.cache_dir, server, fleet.base_id)
+    remembered = None if fleet.retry_failed else memory.recall()
+    if remembered is not None:
+        reporter.step(f"failed before: {remembered.error.splitlines()[0]}")
+        return BuildResult(
+            server.name, image_tag(fleet.settings, server), "failed", error=f"failed before: {remembered.error}",
+            hint=f"nothing it is built from changed since; `kit build {server.name}` tries again"
+            + (f" ({remembered.hint})" if remembered.hint else ""), seconds=time.perf_counter() - started,
+        )  # fmt: skip
     try:
         with engine.connected() as client:  # one connection per build thread
-            return _build_one(client, fleet, server, reporter, started)
+            result = _build_one(client, fleet, server, reporter, started)
+        memory.forget()
+        return result
     except KitError as exc:
         reporter.step(f"failed: {exc.message.splitlines()[0]}")
         smoke = "failed" if isinstance(exc, SmokeTestFailed) else "not run"
+        memory.remember(exc.message, exc.hint)
         return BuildResult(
             server.name, image_tag(fleet.settings, server), "failed", smoke=smoke, error=exc.message,
             hint=exc.hint, seconds=time.perf_counter() - started,

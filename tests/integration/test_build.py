@@ -91,7 +91,7 @@ def _images_of(client: docker.DockerClient, server: Server) -> list[Any]:
     return [image for image in client.images.list() if any(repository in tag for tag in image.tags)]
 
 
-def test_a_server_that_cannot_start_fails_its_smoke_test_and_is_not_tagged(
+def test_a_server_that_cannot_start_fails_its_smoke_test_is_not_tagged_and_is_not_rebuilt_unchanged(
     kit_settings: Settings, base_image: BaseResult, docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:
     main = "import sys\nsys.stderr.write('broken: BROKEN_TOKEN is not configured\\n')\nsys.exit(3)\n"
@@ -101,6 +101,14 @@ def test_a_server_that_cannot_start_fails_its_smoke_test_and_is_not_tagged(
     assert result.status == "failed" and result.smoke == "failed"
     assert "smoke test failed" in str(result.error) and "BROKEN_TOKEN is not configured" in str(result.error)
     assert not _images_of(docker_client, load_server(folder))
+    (again,) = build_servers(settings, [load_server(folder)], SilentReporter(), retry_failed=False)
+    assert again.status == "failed" and again.smoke == "not run", "a fleet build remembers the failure"
+    assert str(again.error).startswith("failed before: smoke test failed") and "kit build broken" in str(
+        again.hint
+    )
+    (folder / "broken" / "__main__.py").write_text(main.replace("sys.exit(3)", "sys.exit(4)"))
+    (changed,) = build_servers(settings, [load_server(folder)], SilentReporter(), retry_failed=False)
+    assert changed.smoke == "failed", "a change to what it is built from builds it again"
     shutil.rmtree(folder)
 
 
