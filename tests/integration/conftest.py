@@ -56,7 +56,7 @@ def own_containers(
     def find(server: str | None = None, *, all_states: bool = False, **labels: str) -> list[Any]:
         wanted = {**session_labels, **({SERVER: server} if server else {}), **labels}
         filters = {"label": [f"{key}={value}" for key, value in wanted.items()]}
-        return list(docker_client.containers.list(all=all_states, filters=filters))
+        return list(docker_client.containers.list(ignore_removed=True, all=all_states, filters=filters))
 
     return find
 

@@ -61,7 +61,9 @@ def claude_config(
 
 def _kit_containers(client: docker.DockerClient) -> list:
     return client.containers.list(
-        all=True, filters={"label": [f"{SERVER_LABEL}=analyst", *os.environ["KIT_LABELS"].split(",")]}
+        ignore_removed=True,
+        all=True,
+        filters={"label": [f"{SERVER_LABEL}=analyst", *os.environ["KIT_LABELS"].split(",")]},
     )
 
 

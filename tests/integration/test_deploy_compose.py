@@ -98,6 +98,6 @@ def test_brought_down_nothing_is_left(deployed: dict[str, Any], docker_client: d
         [*deployed["compose"], "down", "-v", "--remove-orphans"], check=True, capture_output=True, timeout=300
     )
     label = {"label": f"com.docker.compose.project={deployed['project']}"}
-    assert not docker_client.containers.list(all=True, filters=label)
+    assert not docker_client.containers.list(ignore_removed=True, all=True, filters=label)
     assert not docker_client.networks.list(filters=label)
     assert not docker_client.volumes.list(filters=label)

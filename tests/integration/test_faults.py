@@ -46,7 +46,9 @@ def _params(entry: dict[str, Any]) -> StdioServerParameters:
 
 def _containers(client: docker.DockerClient, name: str) -> list[Any]:
     return client.containers.list(
-        all=True, filters={"label": [f"{SERVER}={name}", *os.environ["KIT_LABELS"].split(",")]}
+        ignore_removed=True,
+        all=True,
+        filters={"label": [f"{SERVER}={name}", *os.environ["KIT_LABELS"].split(",")]},
     )
 
 

@@ -50,7 +50,9 @@ def project(base_image: BaseResult, kit_settings: Settings, tmp_path_factory: py
 
 def _containers(client: docker.DockerClient) -> list[Any]:
     return client.containers.list(
-        all=True, filters={"label": [GATEWAY_LABEL, *os.environ["KIT_LABELS"].split(",")]}
+        ignore_removed=True,
+        all=True,
+        filters={"label": [GATEWAY_LABEL, *os.environ["KIT_LABELS"].split(",")]},
     )
 
 
@@ -90,7 +92,8 @@ def test_the_gateway_fronts_every_server_restarts_a_dead_one_and_ends_them_all(
                                                      progress_callback=on_progress)  # fmt: skip
                 seen["running"] = len(_containers(docker_client))
                 (analyst,) = docker_client.containers.list(
-                    filters={"label": [f"{SERVER}=analyst", *os.environ["KIT_LABELS"].split(",")]}
+                    ignore_removed=True,
+                    filters={"label": [f"{SERVER}=analyst", *os.environ["KIT_LABELS"].split(",")]},
                 )
                 await anyio.to_thread.run_sync(analyst.kill)
                 await anyio.sleep(1)

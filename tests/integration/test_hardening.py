@@ -71,7 +71,8 @@ def _inside(client: docker.DockerClient, entry: dict[str, Any], name: str, scrip
         params = stdio_params(entry["command"], entry["args"], entry.get("env"))
         async with Client(params, mode="legacy"):
             (container,) = client.containers.list(
-                filters={"label": [f"{SERVER}={name}", *os.environ["KIT_LABELS"].split(",")]}
+                ignore_removed=True,
+                filters={"label": [f"{SERVER}={name}", *os.environ["KIT_LABELS"].split(",")]},
             )
             outputs = [json.loads(container.exec_run(["python", "-c", s]).output) for s in scripts]
             return [container.attrs, *outputs]
@@ -138,7 +139,8 @@ def test_secrets_and_personal_data_appear_nowhere_they_should_not(
         texts = []
         async with Client(params, mode="legacy") as client:
             (container,) = docker_client.containers.list(
-                filters={"label": [f"{SERVER}=analyst", *os.environ["KIT_LABELS"].split(",")]}
+                ignore_removed=True,
+                filters={"label": [f"{SERVER}=analyst", *os.environ["KIT_LABELS"].split(",")]},
             )
             for query in queries:
                 result = await client.call_tool("run_sql", {"query": query})

@@ -15,7 +15,7 @@ import pytest
 from mcp import Client
 
 from kit.containers.launch import stdio_params
-from kit.identity import PROJECT, project_id
+from kit.identity import PROJECT, project_id, project_slug
 from kit.image.base_image import BaseResult
 from kit.project.settings import Settings
 
@@ -86,7 +86,7 @@ def test_the_installed_kit_scaffolds_builds_and_configures_a_server_that_answers
         config_file = tmp_path / "claude_desktop_config.json"
         kit("config", "hello", "--client", "claude-desktop", "--output", str(config_file), cwd=project)
         entry = json.loads(config_file.read_text())["mcpServers"]["hello"]
-        assert entry["args"][-1] == f"{PREFIX}/hello:0.1.0"
+        assert entry["args"][-1] == f"{PREFIX}/{project_slug(project)}/hello:0.1.0"
 
         async def call() -> tuple[str, str]:
             params = stdio_params(entry["command"], entry["args"], entry.get("env"))

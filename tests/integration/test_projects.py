@@ -26,7 +26,10 @@ from kit.project.settings import Settings
 
 SECRET = "AKIA-never-in-an-image"
 # Run at build: what network the build sees (only the loopback interface when it has none).
-NETWORK_PROBE = 'import socket, pathlib; pathlib.Path("/opt/probe/net.txt").write_text(" ".join(n for _, n in socket.if_nameindex()))'
+NETWORK_PROBE = (
+    'import socket, pathlib; p = pathlib.Path("/opt/probe"); p.mkdir(parents=True); '
+    '(p / "net.txt").write_text(" ".join(n for _, n in socket.if_nameindex()))'
+)
 
 
 def _kit(project: Path, *args: str) -> Any:

@@ -175,7 +175,8 @@ def test_ten_thousand_hostile_messages_get_protocol_errors_and_the_server_keeps_
         assert [
             c.status
             for c in docker_client.containers.list(
-                filters={"label": [f"{SERVER}={name}", *os.environ["KIT_LABELS"].split(",")]}
+                ignore_removed=True,
+                filters={"label": [f"{SERVER}={name}", *os.environ["KIT_LABELS"].split(",")]},
             )
         ] == ["running"]
     finally:

@@ -71,13 +71,17 @@ def test_two_hundred_starts_and_stops_leave_no_container(
     deadline = time.monotonic() + 60
     while (
         docker_client.containers.list(
-            all=True, filters={"label": [f"{MANAGED}=true", *os.environ["KIT_LABELS"].split(",")]}
+            ignore_removed=True,
+            all=True,
+            filters={"label": [f"{MANAGED}=true", *os.environ["KIT_LABELS"].split(",")]},
         )
         and time.monotonic() < deadline
     ):
         time.sleep(0.5)
     left = docker_client.containers.list(
-        all=True, filters={"label": [f"{MANAGED}=true", *os.environ["KIT_LABELS"].split(",")]}
+        ignore_removed=True,
+        all=True,
+        filters={"label": [f"{MANAGED}=true", *os.environ["KIT_LABELS"].split(",")]},
     )
     assert not left, f"{len(left)} kit containers left after {CYCLES} cycles: {[c.status for c in left]}"
 
@@ -95,7 +99,8 @@ def test_a_long_lived_servers_memory_stays_flat_over_ten_thousand_calls(
         with open(os.devnull, "w") as devnull:
             async with Client(stdio_client(params, errlog=devnull), mode="legacy") as client:
                 (container,) = docker_client.containers.list(
-                    filters={"label": [f"{SERVER}=analyst", *os.environ["KIT_LABELS"].split(",")]}
+                    ignore_removed=True,
+                    filters={"label": [f"{SERVER}=analyst", *os.environ["KIT_LABELS"].split(",")]},
                 )
                 for index in range(CALLS):
                     result = await client.call_tool("run_sql", {"query": queries[index % len(queries)]})
