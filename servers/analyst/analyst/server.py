@@ -139,7 +139,7 @@ def main() -> None:
     try:
         settings = AnalystSettings.from_env()
         policy = pii.load_policy(settings.pii_policy_file, settings.pii_hash_key)
-        engine = open_engine(settings.database_url)
+        engine = open_engine(settings.database_url, settings.statement_timeout_seconds)
     except (ValidationError, ConfigurationError, OSError, ValueError) as exc:
         log.error("cannot start: %s", pii.scrub(str(exc))[0])
         sys.exit(2)

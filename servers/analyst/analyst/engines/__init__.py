@@ -50,7 +50,9 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-def open_engine(url: str) -> Engine:
+def open_engine(url: str, timeout_seconds: float = Limits.timeout_seconds) -> Engine:
+    """`timeout_seconds` bounds what the engine does outside a call's own limits (its schema reads, and on
+    PostgreSQL the session's timeouts from the moment it connects)."""
     if url.startswith("sqlite:///"):
         from analyst.engines.sqlite import SqliteEngine
 
@@ -58,7 +60,7 @@ def open_engine(url: str) -> Engine:
     if url.startswith(("postgresql://", "postgres://")):
         from analyst.engines.postgres import PostgresEngine
 
-        return PostgresEngine(url)
+        return PostgresEngine(url, timeout_seconds)
     scheme = url.split(":", 1)[0]
     raise ConfigurationError(
         f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH or postgresql://USER@HOST/DB"

@@ -15,6 +15,7 @@ from typing import Any
 import apsw
 
 from analyst.engines import ConfigurationError, EngineError, Limits
+from analyst.engines.watchdog import Watchdog
 from analyst.guard import CheckedQuery
 from analyst.lineage import Column, Lineage
 from analyst.pii import Policy
@@ -136,15 +137,18 @@ class SqliteEngine:
             return True
 
         connection.authorizer = authorize
+        # Two bounds from the first instruction: the progress handler checks the deadline as the statement runs,
+        # and the watchdog interrupts the connection at the deadline should one step take long.
         connection.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
         cursor = connection.cursor()
         cursor.exec_trace = one_read_only_statement
         try:
-            cursor.execute(sql)
-            description = described[0] if described else ()
-            origins: list[Column | None] = [(d[3], d[4]) if d[3] and d[4] else None for d in description]
-            lineage = Lineage(reads=reads, origins=origins)
-            yield _Execution([d[0] for d in description], lineage, cursor)
+            with Watchdog(connection.interrupt, timeout_seconds):
+                cursor.execute(sql)
+                description = described[0] if described else ()
+                origins: list[Column | None] = [(d[3], d[4]) if d[3] and d[4] else None for d in description]
+                lineage = Lineage(reads=reads, origins=origins)
+                yield _Execution([d[0] for d in description], lineage, cursor)
         except apsw.ExecTraceAbort:
             raise EngineError("the statement was refused: only one read-only statement may run") from None
         except apsw.InterruptError:
