@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any, NamedTuple
 
 from sqlparse import lexer
 from sqlparse import tokens as T
@@ -110,14 +111,27 @@ def _check(sql: str) -> CheckedQuery:
         _check_explain(statement)
     _check_tokens(statement)
     ordinals, names = _sort_refs(statement)
-    return CheckedQuery(sql=sql, kind=kind, ordinal_sort_refs=ordinals, sort_names=names)
+    # What runs is the statement alone, as models write it or not: comments around it and a closing `;` dropped
+    # (the engines wrap and prefix it, where a `;` would be a syntax error and a trailing `--` comment would swallow
+    # the wrapper).
+    text = sql[statement[0].start : statement[-1].start + len(statement[-1].text)]
+    return CheckedQuery(sql=text, kind=kind, ordinal_sort_refs=ordinals, sort_names=names)
 
 
-Token = tuple[object, str, str]  # (ttype, text, upper-cased text)
+class Token(NamedTuple):
+    ttype: Any
+    text: str
+    upper: str
+    start: int  # offset in the query's text
 
 
 def _significant(sql: str) -> list[Token]:
-    return [(ttype, text, text.upper()) for ttype, text in lexer.tokenize(sql) if not _is_skipped(ttype)]
+    tokens, start = [], 0
+    for ttype, text in lexer.tokenize(sql):
+        if not _is_skipped(ttype):
+            tokens.append(Token(ttype, text, text.upper(), start))
+        start += len(text)
+    return tokens
 
 
 def _is_skipped(ttype: object) -> bool:
@@ -135,14 +149,14 @@ def _split(tokens: list[Token]) -> list[list[Token]]:
 
 
 def _first_keyword(statement: list[Token]) -> str:
-    for _, text, upper in statement:
+    for _, text, upper, _ in statement:
         if text != "(":
             return upper if text.replace("_", "").isalnum() else text
     return "("
 
 
 def _check_explain(statement: list[Token]) -> None:
-    words = {upper for ttype, _, upper in statement[1:8] if ttype in T.Keyword or ttype in T.Name}
+    words = {upper for ttype, _, upper, _ in statement[1:8] if ttype in T.Keyword or ttype in T.Name}
     if words & {"ANALYZE", "ANALYSE"}:
         raise QueryRefused(
             "EXPLAIN ANALYZE executes the statement; use EXPLAIN without ANALYZE (or explain_sql) to see the plan."
@@ -153,7 +167,7 @@ def _check_explain(statement: list[Token]) -> None:
 
 
 def _check_tokens(statement: list[Token]) -> None:
-    for index, (ttype, text, upper) in enumerate(statement):
+    for index, (ttype, text, upper, _) in enumerate(statement):
         previous = statement[index - 1][2] if index else ""
         if ttype in T.Keyword.DML and upper != "SELECT":
             if upper == "UPDATE" and previous in ("FOR", "KEY"):
@@ -220,7 +234,7 @@ def _sort_refs(statement: list[Token]) -> tuple[tuple[int, ...], frozenset[str]]
     refs: list[int] = []
     names: set[str] = set()
     in_clause = False
-    for index, (ttype, text, upper) in enumerate(statement):
+    for index, (ttype, text, upper, _) in enumerate(statement):
         if " ".join(upper.split()) in ("ORDER BY", "GROUP BY"):
             in_clause = True
             continue
