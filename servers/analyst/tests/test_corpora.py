@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 
-from corpus import LEGITIMATE, PII_ATTEMPTS, variant
+from corpus import DISCOVERY, LEGITIMATE, PII_ATTEMPTS, SERVER_CATALOGS, variant
 
-from analyst.engines import EngineError
+from analyst.engines import EngineError, open_engine
 from analyst.guard import QueryRefused
 from analyst.pii import Policy
 from analyst.runner import Limits, run_query
@@ -109,3 +109,42 @@ def test_ordering_grouping_or_filtering_on_personal_data_is_refused(target) -> N
             assert "personal data" in str(exc), sql
         else:
             raise AssertionError(f"ran: {sql}")
+
+
+def test_schema_discovery_is_answered_with_personal_data_still_masked(target) -> None:
+    failures = []
+    # PostgreSQL shows constraints in information_schema only to roles that own the table or may write it: the
+    # read-only role sees none (describe_table has them), its owner sees them.
+    owner = open_engine(target.admin_url) if target.admin_url else target.engine
+    for query in DISCOVERY:
+        sql = variant(query, target.dialect)
+        engine = owner if "constraint" in sql else target.engine
+        try:
+            result = run_query(engine, Policy(), sql, LIMITS)
+        except (QueryRefused, EngineError) as exc:
+            failures.append(f"{sql}\n  -> {exc}")
+            continue
+        text = json.dumps(result.model_dump())
+        if "email" in sql:
+            assert result.masked_columns == ["email (customers.email: mask)"], sql
+        elif "view" not in sql and not any(t in text for t in ("customers", "orders", "products", "1")):
+            failures.append(f"{sql}\n  -> nothing about the shop: {result.rows[:3]}")
+        assert not _leaked(text, target.pii_values), sql
+    if owner is not target.engine:
+        owner.close()
+    assert not failures, "\n".join(failures)
+
+
+def test_server_catalogs_roles_and_passwords_are_refused_naming_what_is_allowed(target) -> None:
+    answered = []
+    for sql in SERVER_CATALOGS:
+        try:
+            result = run_query(target.engine, Policy(), sql, LIMITS)
+        except QueryRefused as exc:
+            said = str(exc)
+            assert any(hint in said for hint in ("information_schema", "owner columns", "not allowed")), said
+        except EngineError:
+            pass  # the other engine's catalog: no such table or function there
+        else:
+            answered.append(f"{sql} -> {result.rows[:2]}")
+    assert not answered, "\n".join(answered)

@@ -34,6 +34,11 @@ ALLOWED_FUNCTIONS = frozenset(
     changes total_changes median percentile percentile_cont percentile_disc
     """.split()
 )
+# Schema discovery: the schema table's rows, and the pragmas that describe one user table, as table functions.
+SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_temp_master"})
+DESCRIBING_PRAGMAS = frozenset(
+    "table_info table_xinfo index_list index_info index_xinfo foreign_key_list".split()
+)
 PROGRESS_STEPS = 1000  # VM instructions between timeout checks
 
 
@@ -115,10 +120,8 @@ class SqliteEngine:
             action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None
         ) -> int:
             if action == apsw.SQLITE_READ:
-                if arg1 and arg1.lower().startswith("sqlite_"):
-                    return (
-                        apsw.SQLITE_DENY
-                    )  # SQLite's own tables: server facts, not data (db://schema has the schema)
+                if arg1 and arg1.lower().startswith("sqlite_") and arg1.lower() not in SCHEMA_TABLES:
+                    return apsw.SQLITE_DENY  # SQLite's statistics and sequences: server facts, not the schema
                 if arg1 and arg2 is not None:
                     reads[(arg1, arg2)] += 1
                 return apsw.SQLITE_OK
@@ -126,6 +129,8 @@ class SqliteEngine:
                 return apsw.SQLITE_OK
             if action == apsw.SQLITE_FUNCTION and arg2 is not None and arg2.lower() in ALLOWED_FUNCTIONS:
                 return apsw.SQLITE_OK
+            if action == apsw.SQLITE_PRAGMA and _describes_a_user_table(arg1, arg2):
+                return apsw.SQLITE_OK  # pragma_table_info('t') and its kin, run as a table function
             return apsw.SQLITE_DENY
 
         def one_read_only_statement(cursor: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
@@ -169,6 +174,14 @@ class SqliteEngine:
 
     def close(self) -> None:
         pass
+
+
+def _describes_a_user_table(pragma: str | None, argument: str | None) -> bool:
+    return (
+        (pragma or "").lower() in DESCRIBING_PRAGMAS
+        and bool(argument)
+        and not str(argument).lower().startswith("sqlite_")
+    )
 
 
 def _columns(connection: apsw.Connection, table: str) -> list[str]:
