@@ -13,7 +13,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
-from analyst import __version__, pii
+from analyst import __version__, catalog, pii
+from analyst.catalog import TableInfo, TableList
 from analyst.config import AnalystSettings
 from analyst.engines import ConfigurationError, Engine, EngineError, open_engine
 from analyst.guard import QueryRefused
@@ -30,8 +31,8 @@ log = logging.getLogger("analyst")
 T = TypeVar("T")
 
 INSTRUCTIONS = (
-    "Answer questions about a relational database. Read db://schema first for the tables and columns, then call "
-    "run_sql with one read-only SELECT. Results are capped; aggregate in SQL rather than paging. Columns marked as "
+    "Answer questions about a relational database. Find the tables and columns first (list_tables and "
+    "describe_table, or the db://schema resource), then call run_sql with one read-only SELECT. Results are capped; aggregate in SQL rather than paging. Columns marked as "
     "personal data come back masked and cannot be filtered, joined, grouped or sorted on."
 )
 READ_ONLY = ToolAnnotations(
@@ -80,6 +81,27 @@ def create_server(
             content=[TextContent(type="text", text=render_text(result))],
             structured_content=result.model_dump(mode="json"),
         )
+
+    @mcp.tool(annotations=READ_ONLY)
+    def list_tables() -> TableList:
+        """List the tables and views: columns, personal-data columns and an estimated row count for each. Call
+        describe_table for one table's columns, types, keys and indexes."""
+        return catalog.summarise(_described())
+
+    @mcp.tool(annotations=READ_ONLY)
+    def describe_table(
+        name: Annotated[str, Field(description="A table or view name from list_tables, e.g. orders")],
+    ) -> TableInfo:
+        """One table or view: its columns and types, which are personal data (their values come back masked), its
+        primary and foreign keys, its indexes and an estimated row count."""
+        tables = _described()
+        found = catalog.find(tables, name)
+        if found is None:
+            raise ToolError(f"no table or view {name!r}; there are: {', '.join(t.name for t in tables)}")
+        return found
+
+    def _described() -> list[TableInfo]:
+        return catalog.mark_personal_data(_safely("describe", engine.describe), policy)
 
     @mcp.tool(annotations=READ_ONLY)
     def explain_sql(query: QueryArgument) -> str:

@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from analyst.catalog import TableInfo
 from analyst.guard import CheckedQuery
 from analyst.lineage import Lineage
 from analyst.pii import Policy
@@ -41,6 +42,10 @@ class Engine(Protocol):
     def schema_ddl(self, policy: Policy) -> str: ...
 
     def tables(self) -> dict[str, list[str]]: ...
+
+    def describe(self) -> list[TableInfo]:
+        """Every table and view with its columns, keys, indexes and estimated rows (personal data not yet marked)."""
+        ...
 
     def execute(self, query: CheckedQuery, limits: Limits) -> AbstractContextManager[Execution]:
         """Runs the guard's checked query (its kind decided once, there); no value larger than the result cap is

@@ -27,7 +27,9 @@ from typing import Any
 import psycopg
 from psycopg import errors, pq
 
+from analyst.catalog import TableInfo
 from analyst.engines import EngineError, Limits
+from analyst.engines.postgres_describe import describe_tables
 from analyst.engines.postgres_lineage import Catalog, analyse_plan, refuse_system_use
 from analyst.engines.watchdog import Watchdog
 from analyst.guard import CheckedQuery
@@ -143,6 +145,10 @@ class PostgresEngine:
     def schema_ddl(self, policy: Policy) -> str:
         with self._transaction() as connection:
             return _schema_ddl(connection, policy)
+
+    def describe(self) -> list[TableInfo]:
+        with self._transaction() as connection:
+            return describe_tables(connection)
 
     def tables(self) -> dict[str, list[str]]:
         with self._transaction() as connection:

@@ -14,6 +14,7 @@ from typing import Any
 
 import apsw
 
+from analyst.catalog import ColumnInfo, ForeignKey, IndexInfo, TableInfo
 from analyst.engines import ConfigurationError, EngineError, Limits
 from analyst.engines.watchdog import Watchdog
 from analyst.guard import CheckedQuery
@@ -105,6 +106,16 @@ class SqliteEngine:
         finally:
             connection.close()
 
+    def describe(self) -> list[TableInfo]:
+        connection = self._connect()
+        try:
+            return [_describe(connection, str(name), str(kind)) for kind, name in connection.execute(
+                "SELECT type, name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' "
+                "ORDER BY name"
+            )]  # fmt: skip
+        finally:
+            connection.close()
+
     @contextmanager
     def execute(self, query: CheckedQuery, limits: Limits) -> Iterator[_Execution]:
         connection = self._connect()
@@ -182,6 +193,59 @@ def _describes_a_user_table(pragma: str | None, argument: str | None) -> bool:
         and bool(argument)
         and not str(argument).lower().startswith("sqlite_")
     )
+
+
+def _describe(connection: apsw.Connection, table: str, kind: str) -> TableInfo:
+    columns = connection.execute(
+        'SELECT name, type, "notnull", pk FROM pragma_table_info(?)', (table,)
+    ).fetchall()
+    primary_key = [str(name) for name, *_, pk in sorted(columns, key=lambda c: int(c[3] or 0)) if pk]
+    # An INTEGER PRIMARY KEY is the rowid, never NULL whatever its notnull flag says.
+    rowid = {
+        str(name)
+        for name, kind_of, _, pk in columns
+        if pk and len(primary_key) == 1 and str(kind_of).upper() == "INTEGER"
+    }
+    foreign: dict[int, ForeignKey] = {}
+    for key, target, column, referenced in connection.execute(
+        'SELECT id, "table", "from", "to" FROM pragma_foreign_key_list(?) ORDER BY id, seq', (table,)
+    ):
+        entry = foreign.setdefault(
+            key, ForeignKey(columns=[], references_table=str(target), references_columns=[])
+        )
+        entry.columns.append(str(column))
+        entry.references_columns.append(str(referenced) if referenced is not None else "")
+    indexes = [
+        IndexInfo(name=str(name), columns=_index_columns(connection, str(name)), unique=bool(unique))
+        for name, unique in connection.execute('SELECT name, "unique" FROM pragma_index_list(?)', (table,))
+    ]
+    return TableInfo(
+        name=table,
+        kind=kind,
+        columns=[
+            ColumnInfo(name=str(n), type=str(t or ""), nullable=not notnull and str(n) not in rowid)
+            for n, t, notnull, _ in columns
+        ],
+        primary_key=primary_key,
+        foreign_keys=list(foreign.values()),
+        indexes=indexes,
+        estimated_rows=_estimated_rows(connection, table) if kind == "table" else None,
+    )
+
+
+def _index_columns(connection: apsw.Connection, index: str) -> list[str]:
+    query = "SELECT coalesce(name, '<expression>') FROM pragma_index_info(?) ORDER BY seqno"
+    return [str(name) for (name,) in connection.execute(query, (index,))]
+
+
+def _estimated_rows(connection: apsw.Connection, table: str) -> int | None:
+    """The largest rowid: read from the table's b-tree in a few page reads, where count(*) scans it all."""
+    quoted = '"' + table.replace('"', '""') + '"'
+    try:
+        row = connection.execute(f"SELECT max(rowid) FROM {quoted}").fetchone()
+    except apsw.SQLError:  # WITHOUT ROWID
+        return None
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def _columns(connection: apsw.Connection, table: str) -> list[str]:
