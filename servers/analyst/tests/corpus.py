@@ -5,6 +5,8 @@ A query is a string (the same SQL on both databases) or a dict with a "sqlite" a
 
 from __future__ import annotations
 
+import re
+
 Query = str | dict[str, str]
 
 # Statements that try to write, lock, escape or exhaust. Every one must be refused or be harmless, and the
@@ -326,6 +328,51 @@ PII_ATTEMPTS: list[Query] = [
 ]
 
 
+# Statements that run for hours, sent as the first call of a session (where the time limit used to be lost) and
+# after others: each must be stopped at the limit, and the next call answered.
+FIRST_STATEMENT_HANGS: dict[str, list[str]] = {
+    "sqlite": [
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
+        "SELECT count(*) FROM order_items a, order_items b, order_items c, order_items d",
+        "SELECT count(*) FROM page_views a JOIN page_views b ON a.referrer <> b.referrer;",
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 1e12) SELECT max(n) FROM r;",
+        "SELECT sum(length(a.name || b.name)) FROM products a, products b, products c, products d, products e",
+    ],
+    "postgresql": [
+        "SELECT count(*) FROM generate_series(1, 1e12::bigint)",
+        "SELECT count(*) FROM generate_series(1, 1e12::bigint);",
+        "-- how many?\nSELECT count(*) FROM generate_series(1, 1e12::bigint) g;  ",
+        "SELECT count(*) FROM order_items a, order_items b, order_items c, order_items d",
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r;",
+        "SELECT count(*) FROM page_views a JOIN page_views b ON a.referrer <> b.referrer",
+        "SELECT sum(length(a.name || b.name)) FROM products a, products b, products c, products d, products e",
+        "SELECT max(md5(g::text)) FROM generate_series(1, 1e10::bigint) g",
+    ],
+}
+
+# Statement text as models write it: every one answered (products has 100 rows).
+SEMICOLONS: list[str] = [
+    "SELECT count(*) AS n FROM products;",
+    "SELECT count(*) AS n FROM products ;  \n",
+    "SELECT count(*) AS n FROM products; -- all of them\n",
+    "SELECT count(*) AS n FROM products; /* done */",
+    "SELECT count(*) AS n FROM products;\n-- the end",
+    "-- how many products?\nSELECT count(*) AS n FROM products;",
+    "/* count */ SELECT count(*) AS n FROM products -- no semicolon",
+    "\n\tSELECT count(*) AS n\nFROM products\n;\n\n",
+    "SELECT count(*) AS n FROM products;;",
+    "WITH p AS (SELECT id FROM products) SELECT count(*) AS n FROM p;",
+    "SELECT count(*) AS n FROM (SELECT id FROM products) p -- trailing comment, no newline",
+]
+# ... and two statements, however separated, still refused.
+STACKED: list[str] = [
+    "SELECT 1; SELECT 2",
+    "SELECT 1; -- x\nSELECT 2;",
+    "SELECT 1;/* */;SELECT 2",
+    "SELECT count(*) FROM products; DROP TABLE products;",
+    "-- one\nSELECT 1;\n-- two\nDELETE FROM orders;",
+]
+
 # Schema discovery as models and tools-only clients do it: every one answered, naming the shop's tables.
 DISCOVERY: list[Query] = [
     {
@@ -451,3 +498,12 @@ SERVER_CATALOGS: list[Query] = [
 
 def variant(query: Query, dialect: str) -> str:
     return query if isinstance(query, str) else query[dialect]
+
+
+def leaked(text: str, values: set[str]) -> set[str]:
+    """The personal values found in a result or message: whole cells, long substrings, or their digits."""
+    cells = set(re.findall(r'"((?:[^"\\]|\\.)*)"', text)) | set(re.findall(r"[\w.@()+ -]{5,}", text))
+    found = {v for v in values if len(v) >= 5 and (v in cells or (len(v) >= 9 and v in text))}
+    digits = re.sub(r"\D", "", text)
+    found |= {v for v in values if len(re.sub(r"\D", "", v)) >= 9 and re.sub(r"\D", "", v) in digits}
+    return found

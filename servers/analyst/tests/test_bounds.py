@@ -12,23 +12,14 @@ from collections.abc import Iterator
 from contextlib import nullcontext
 
 import pytest
+from corpus import FIRST_STATEMENT_HANGS
 
 from analyst.engines import Engine, EngineError, Limits, open_engine
 from analyst.pii import Policy
 from analyst.runner import run_query
 
 LIMITS = Limits(timeout_seconds=1.0)
-HANGS = {
-    "sqlite": [
-        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
-        "SELECT count(*) FROM order_items a, order_items b, order_items c, order_items d",
-    ],
-    "postgresql": [
-        "SELECT count(*) FROM generate_series(1, 1e12::bigint)",
-        "SELECT count(*) FROM order_items a, order_items b, order_items c, order_items d",
-        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r;",
-    ],
-}
+HANGS = FIRST_STATEMENT_HANGS
 
 
 @pytest.fixture
