@@ -146,7 +146,8 @@ def _safely(operation: str, action: Callable[[], T]) -> T:
         raise ToolError(f"refused: {exc}") from None
     except EngineError as exc:
         raise ToolError(
-            f"the database refused the query: {exc}. Check db://schema and send a corrected query."
+            f"the database refused the query: {exc}. Check the table with describe_table (or db://schema) and send a "
+            "corrected query."
         ) from None
     except Exception:
         error_id = uuid.uuid4().hex[:12]
