@@ -24,12 +24,24 @@ from rich.table import Table
 
 from analyst import guard, lineage
 from analyst.demo_data import create_demo_database, load_postgres
-from analyst.engines import Engine, open_engine
+from analyst.engines import Engine, EngineError, open_engine
+from analyst.guard import QueryRefused
 from analyst.pii import Policy
 from analyst.runner import Limits, _collect, run_query
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers" / "analyst" / "tests"))
-from corpus import LEGITIMATE, variant
+from corpus import (
+    ADVERSARIAL,
+    DISCOVERY,
+    FIRST_STATEMENT_HANGS,
+    LEGITIMATE,
+    PII_ATTEMPTS,
+    SEMICOLONS,
+    SERVER_CATALOGS,
+    STACKED,
+    leaked,
+    variant,
+)
 
 REPEATS = 15
 LIMITS = Limits(row_limit=100, timeout_seconds=30)
@@ -109,8 +121,173 @@ def measure(engine: Engine, dialect: str) -> dict[str, Any]:
     } | {"queries": len(queries), "repeats": REPEATS}
 
 
+WALL_COLUMNS = (
+    "hostile", "refused", "stopped", "ran_harmless", "hung_past_limit_plus_2s", "slowest_hostile_s", "legitimate",
+    "answered", "personal_values_leaked",
+)  # fmt: skip
+WALL_LIMITS = Limits(row_limit=100, timeout_seconds=2.0)
+PII_COLUMNS = "email, phone, ssn, birth_date, street_address, postal_code, card_number"
+
+
+def walls(url: str, dialect: str, pii_values: set[str]) -> dict[str, Any]:
+    """Issue 18's figures: every hostile statement sent as the first call of a fresh engine (where the limit used
+    to be lost) must be refused or stopped within the limit + 2 s; legitimate and discovery queries answered;
+    no personal value anywhere in a result or an error."""
+    hostile = [variant(q, dialect) for q in ADVERSARIAL] + FIRST_STATEMENT_HANGS[dialect]
+    hostile += SERVER_CATALOGS + STACKED
+    outcomes: dict[str, int] = {"refused": 0, "stopped": 0, "ran_harmless": 0}
+    hung, slowest = [], 0.0
+    for sql in hostile:
+        engine = open_engine(url, WALL_LIMITS.timeout_seconds)
+        started = time.perf_counter()
+        try:
+            run_query(engine, Policy(), sql, WALL_LIMITS)
+            outcomes["ran_harmless"] += 1
+        except QueryRefused:
+            outcomes["refused"] += 1
+        except EngineError as exc:
+            outcomes["stopped" if "longer than" in str(exc) else "refused"] += 1
+        elapsed = time.perf_counter() - started
+        engine.close()
+        slowest = max(slowest, elapsed)
+        if elapsed > WALL_LIMITS.timeout_seconds + 2:
+            hung.append(sql)
+    engine = open_engine(url, WALL_LIMITS.timeout_seconds)
+    legitimate = [variant(q, dialect) for q in LEGITIMATE + DISCOVERY] + SEMICOLONS
+    answered, leaks = 0, 0
+    for sql in legitimate:
+        try:
+            result = run_query(engine, Policy(), sql, WALL_LIMITS)
+            answered += 1
+            leaks += len(leaked(json.dumps(result.model_dump()), pii_values))
+        except (QueryRefused, EngineError) as exc:
+            console.print(f"[red]not answered ({dialect}): {sql}: {exc}[/]")
+    for query in PII_ATTEMPTS + SERVER_CATALOGS:
+        try:
+            text = json.dumps(run_query(engine, Policy(), variant(query, dialect), WALL_LIMITS).model_dump())
+        except (QueryRefused, EngineError) as exc:
+            text = str(exc)
+        leaks += len(leaked(text, pii_values))
+    engine.close()
+    return {
+        "hostile": len(hostile),
+        **outcomes,
+        "hung_past_limit_plus_2s": len(hung),
+        "slowest_hostile_s": round(slowest, 2),
+        "limit_s": WALL_LIMITS.timeout_seconds,
+        "legitimate": len(legitimate),
+        "answered": answered,
+        "pii_attempts": len(PII_ATTEMPTS),
+        "personal_values_leaked": leaks,
+    }
+
+
+def sqlite_pii(path: Path) -> set[str]:
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    try:
+        return {str(v) for row in connection.execute(f"SELECT {PII_COLUMNS} FROM customers") for v in row}
+    finally:
+        connection.close()
+
+
+def postgres_pii(url: str) -> set[str]:
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        rows = connection.execute(f"SELECT {PII_COLUMNS} FROM customers").fetchall()
+    return {str(v) for row in rows for v in row}
+
+
+CONTAINER_CALLS = 50
+DISCOVER = {"sqlite": variant(DISCOVERY[0], "sqlite"), "postgresql": variant(DISCOVERY[0], "postgresql")}
+
+
+def in_containers(postgres_container: Any | None) -> dict[str, Any]:
+    """The analyst image as a client starts it: each first-statement hang as the first call of a fresh container
+    (stopped at its 2 s limit, and the next call answered?), then the p50 of run_sql and of a discovery query."""
+    import anyio
+    import docker
+    from mcp import Client
+    from mcp.client.stdio import stdio_client
+
+    from kit.clients.configure import launch_entries
+    from kit.image.builder import build_servers
+    from kit.image.smoke import launch_params
+    from kit.project.servers import discover, select
+    from kit.project.settings import load_settings
+    from kit.reporting import SilentReporter
+
+    settings = load_settings()
+    (server,) = select(discover(settings), ["analyst"])
+    (built,) = build_servers(settings, [server], SilentReporter())
+    if not built.ok:
+        console.print(f"[yellow]container figures skipped: {built.error}[/]")
+        return {}
+    unlimited = {"MCP_RATE_LIMITS": "*=1000000/min:1000000", "MCP_SESSION_BUDGET": "100000000"}
+    env = {**unlimited, "ANALYST_STATEMENT_TIMEOUT": "2"}
+
+    async def session(params: Any, dialect: str) -> dict[str, Any]:
+        with open(os.devnull, "w") as devnull:  # the server's stderr: its log and audit lines
+            return await measured(
+                lambda: Client(stdio_client(params, errlog=devnull), mode="legacy"), dialect
+            )
+
+    async def measured(connect: Callable[[], Any], dialect: str) -> dict[str, Any]:
+        firsts, answered = [], 0
+        for hang in FIRST_STATEMENT_HANGS[dialect]:  # each the first call of a fresh container
+            async with connect() as client:
+                started = time.perf_counter()
+                stopped = await client.call_tool("run_sql", {"query": hang})
+                firsts.append(time.perf_counter() - started)
+                following = await client.call_tool("run_sql", {"query": "SELECT count(*) FROM products;"})
+                answered += (
+                    stopped.is_error
+                    and "longer than 2 s" in stopped.content[0].text
+                    and not following.is_error
+                )
+        samples: dict[str, list[float]] = {"run_sql": [], "discovery": []}
+        async with connect() as client:
+            for _ in range(CONTAINER_CALLS):
+                for key, sql in (
+                    ("run_sql", "SELECT count(*) FROM products"),
+                    ("discovery", DISCOVER[dialect]),
+                ):
+                    started = time.perf_counter()
+                    await client.call_tool("run_sql", {"query": sql})
+                    samples[key].append((time.perf_counter() - started) * 1000)
+        return {
+            "first_call_hangs": len(firsts),
+            "stopped_and_next_answered": answered,
+            "slowest_first_call_s": round(max(firsts), 2),
+            **{f"{k}_p50_ms": round(statistics.median(v), 2) for k, v in samples.items()},
+        }
+
+    figures = {}
+    (entry,) = launch_entries(settings, [server], env)
+    figures["sqlite"] = anyio.run(session, launch_params(entry.command, entry.args, entry.env), "sqlite")
+    if postgres_container is not None:
+        client = docker.from_env()
+        network = client.networks.create(
+            f"mcpkit-bench-{os.getpid()}", internal=True, labels={"io.mcpkit.test": "bench"}
+        )
+        try:
+            network.connect(postgres_container.get_wrapped_container(), aliases=["shop-db"])
+            url = "postgresql://bench:bench@shop-db:5432/shop"
+            (entry,) = launch_entries(
+                settings, [server], {**env, "ANALYST_DATABASE_URL": url}, network=network.name
+            )
+            params = launch_params(entry.command, entry.args, entry.env)
+            figures["postgresql"] = anyio.run(session, params, "postgresql")
+        finally:
+            network.disconnect(postgres_container.get_wrapped_container(), force=True)
+            network.remove()
+    return figures
+
+
 @contextmanager
-def postgres() -> Iterator[str | None]:
+def postgres() -> Iterator[tuple[str, Any] | None]:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     try:
         from testcontainers.community.postgres import PostgresContainer
@@ -134,19 +311,24 @@ def postgres() -> Iterator[str | None]:
     with container:
         url = container.get_connection_url()
         load_postgres(url)
-        yield url
+        yield url, container
 
 
 def main() -> None:
     results: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()}}
     with tempfile.TemporaryDirectory() as folder:
-        engine = open_engine(f"sqlite:///{create_demo_database(Path(folder) / 'demo.db')}")
+        path = create_demo_database(Path(folder) / "demo.db")
+        engine = open_engine(f"sqlite:///{path}")
         results["sqlite"] = measure(engine, "sqlite")
-    with postgres() as url:
-        if url:
+        results["sqlite"]["walls"] = walls(f"sqlite:///{path}", "sqlite", sqlite_pii(path))
+    with postgres() as database:
+        if database:
+            url = database[0]
             engine = open_engine(url)
             results["postgresql"] = measure(engine, "postgresql")
             engine.close()
+            results["postgresql"]["walls"] = walls(url, "postgresql", postgres_pii(url))
+        results["containers"] = in_containers(database[1] if database else None)
     table = Table(
         "database", "measure", "p50 ms", "p99 ms", "max ms", title="analyst: per query, legitimate corpus"
     )
@@ -161,6 +343,16 @@ def main() -> None:
     console.print(
         "safety_layer = guard (uncached) + lineage check + masking and detectors; run_sql = the whole call"
     )
+    walls_table = Table(
+        "database", *WALL_COLUMNS, title="analyst: walls (each hostile statement a first call)"
+    )
+    for dialect in ("sqlite", "postgresql"):
+        if dialect in results:
+            figures = results[dialect]["walls"]
+            walls_table.add_row(dialect, *(str(figures[key]) for key in WALL_COLUMNS))
+    console.print(walls_table)
+    for dialect, figures in results.get("containers", {}).items():
+        console.print(f"analyst image, {dialect}: {figures}")
     out = Path(".bench") / "analyst.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

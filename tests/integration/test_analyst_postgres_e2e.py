@@ -4,6 +4,7 @@ the analyst started through its generated Claude Desktop entry with the database
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +41,75 @@ def database_network(
     finally:
         network.disconnect(postgres_container.get_wrapped_container(), force=True)
         network.remove()
+
+
+def _entry_params(database_network: str, tmp_path: Path, *env: str) -> Any:
+    path = tmp_path / "claude_desktop_config.json"
+    options = [item for value in env for item in ("--env", value)]
+    result = CliRunner().invoke(
+        app,
+        ["config", "analyst", "--output", str(path), "--network", database_network,
+         "--env", f"ANALYST_DATABASE_URL={READ_ONLY_URL}", *options],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    entry = json.loads(path.read_text())["mcpServers"]["analyst"]
+    return launch_params(entry["command"], entry["args"], entry["env"])
+
+
+def test_a_hostile_first_call_in_a_fresh_container_is_stopped_and_discovery_answered(
+    analyst_image: BuildResult,
+    kit_settings: Settings,
+    database_network: str,
+    postgres_admin_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every client launch is a new container: its first call must be bounded like any other (it used to run
+    without a limit), and a model that finds the schema by querying must be answered."""
+    monkeypatch.chdir(kit_settings.project_dir)
+    monkeypatch.setenv("KIT_BASE_IMAGE", kit_settings.base_image)
+    params = _entry_params(database_network, tmp_path, "ANALYST_STATEMENT_TIMEOUT=2")
+
+    async def session() -> dict[str, Any]:
+        async with Client(params, mode="legacy") as client:
+            started = time.monotonic()
+            hang = await client.call_tool(
+                "run_sql", {"query": "SELECT count(*) FROM generate_series(1, 1e12::bigint)"}
+            )
+            seen: dict[str, Any] = {"hang": hang, "hang_seconds": time.monotonic() - started}
+            seen["next"] = await client.call_tool(
+                "run_sql", {"query": "SELECT count(*) AS n FROM customers;"}
+            )
+            seen["tables"] = await client.call_tool(
+                "run_sql",
+                {"query": "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"},
+            )
+            seen["roles"] = await client.call_tool(
+                "run_sql", {"query": "SELECT rolname, rolpassword FROM pg_authid"}
+            )
+            seen["list"] = await client.call_tool("list_tables", {})
+            seen["describe"] = await client.call_tool("describe_table", {"name": "customers"})
+            return seen
+
+    seen = anyio.run(session)
+    assert seen["hang"].is_error and "ran longer than 2 s" in seen["hang"].content[0].text
+    assert seen["hang_seconds"] < 2 + 2, "the first call was not stopped at its limit"
+    assert seen["next"].structured_content["rows"] == [[2000]]
+    assert {row[0] for row in seen["tables"].structured_content["rows"]} >= {
+        "customers",
+        "orders",
+        "products",
+    }
+    assert seen["roles"].is_error and "information_schema" in seen["roles"].content[0].text
+    assert "customers" in {t["name"] for t in seen["list"].structured_content["tables"]}
+    email = next(c for c in seen["describe"].structured_content["columns"] if c["name"] == "email")
+    assert email["personal_data"] == "mask"
+    with psycopg.connect(postgres_admin_url) as connection:
+        running = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%generate_series(1, 1e12%' AND state = 'active'"
+            " AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert running == (0,), "the stopped statement still runs on the server"
 
 
 def test_analyst_container_reads_postgres_masks_pii_and_refuses_writes(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any, NamedTuple
 
 from sqlparse import lexer
 from sqlparse import tokens as T
@@ -34,16 +35,30 @@ DENIED_FUNCTIONS = frozenset(
     load_extension readfile writefile edit fts3_tokenizer zeroblob randomblob sqlite_drop_column
     """.split()
 )
-# Facts about the server itself (settings, paths, addresses, versions, other sessions) that a read-only analyst
-# does not need: refused as firmly as file access. System catalogs and views go the same way (db://schema has the
-# schema). Names are matched on the unqualified, case-folded name; `pg_` covers PostgreSQL's catalogs and its
-# administration functions, `sqlite_` SQLite's.
+# Facts about the server itself (settings, paths, addresses, versions, roles, other sessions) that a read-only
+# analyst does not need: refused as firmly as file access. System catalogs go the same way, except the views that
+# describe the user's own tables (DISCOVERY). Names are matched on the unqualified, case-folded name; `pg_` covers
+# PostgreSQL's catalogs and its administration functions, `sqlite_` and `pragma_` SQLite's.
 SERVER_FACT_FUNCTIONS = frozenset(
     "current_setting version inet_server_addr inet_server_port inet_client_addr inet_client_port".split()
 )
 SYSTEM_PREFIXES = ("pg_", "sqlite_", "pragma_")
 SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "pg_toast"})
 ALLOWED_SYSTEM_NAMES = frozenset({"pg_typeof"})  # answers about the query's own values only
+# Schema discovery as models do it: the views and table functions that describe tables, columns, views, keys and
+# indexes, and nothing about the server (the engines check what they expand to).
+DISCOVERY = {
+    "information_schema": frozenset(
+        "tables columns views table_constraints key_column_usage referential_constraints constraint_column_usage".split()
+    ),
+    "pg_catalog": frozenset({"pg_tables", "pg_views", "pg_indexes"}),
+    "sqlite": frozenset({"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"}),
+    "pragma": frozenset(
+        "pragma_table_info pragma_table_xinfo pragma_index_list pragma_index_info pragma_index_xinfo "
+        "pragma_foreign_key_list".split()
+    ),
+}
+DISCOVERY_NAMES = DISCOVERY["pg_catalog"] | DISCOVERY["sqlite"] | DISCOVERY["pragma"]
 DENIED_FUNCTION_PREFIXES = (
     "lo_",
     "pg_replication_",
@@ -51,7 +66,6 @@ DENIED_FUNCTION_PREFIXES = (
     "pg_create_",
     "pg_drop_",
     "pg_import_",
-    "pragma_",
 )
 
 _SKIPPED = (T.Whitespace, T.Newline, T.Comment)
@@ -110,14 +124,27 @@ def _check(sql: str) -> CheckedQuery:
         _check_explain(statement)
     _check_tokens(statement)
     ordinals, names = _sort_refs(statement)
-    return CheckedQuery(sql=sql, kind=kind, ordinal_sort_refs=ordinals, sort_names=names)
+    # What runs is the statement alone, as models write it or not: comments around it and a closing `;` dropped
+    # (the engines wrap and prefix it, where a `;` would be a syntax error and a trailing `--` comment would swallow
+    # the wrapper).
+    text = sql[statement[0].start : statement[-1].start + len(statement[-1].text)]
+    return CheckedQuery(sql=text, kind=kind, ordinal_sort_refs=ordinals, sort_names=names)
 
 
-Token = tuple[object, str, str]  # (ttype, text, upper-cased text)
+class Token(NamedTuple):
+    ttype: Any
+    text: str
+    upper: str
+    start: int  # offset in the query's text
 
 
 def _significant(sql: str) -> list[Token]:
-    return [(ttype, text, text.upper()) for ttype, text in lexer.tokenize(sql) if not _is_skipped(ttype)]
+    tokens, start = [], 0
+    for ttype, text in lexer.tokenize(sql):
+        if not _is_skipped(ttype):
+            tokens.append(Token(ttype, text, text.upper(), start))
+        start += len(text)
+    return tokens
 
 
 def _is_skipped(ttype: object) -> bool:
@@ -135,14 +162,14 @@ def _split(tokens: list[Token]) -> list[list[Token]]:
 
 
 def _first_keyword(statement: list[Token]) -> str:
-    for _, text, upper in statement:
+    for _, text, upper, _ in statement:
         if text != "(":
             return upper if text.replace("_", "").isalnum() else text
     return "("
 
 
 def _check_explain(statement: list[Token]) -> None:
-    words = {upper for ttype, _, upper in statement[1:8] if ttype in T.Keyword or ttype in T.Name}
+    words = {upper for ttype, _, upper, _ in statement[1:8] if ttype in T.Keyword or ttype in T.Name}
     if words & {"ANALYZE", "ANALYSE"}:
         raise QueryRefused(
             "EXPLAIN ANALYZE executes the statement; use EXPLAIN without ANALYZE (or explain_sql) to see the plan."
@@ -153,7 +180,7 @@ def _check_explain(statement: list[Token]) -> None:
 
 
 def _check_tokens(statement: list[Token]) -> None:
-    for index, (ttype, text, upper) in enumerate(statement):
+    for index, (ttype, text, upper, _) in enumerate(statement):
         previous = statement[index - 1][2] if index else ""
         if ttype in T.Keyword.DML and upper != "SELECT":
             if upper == "UPDATE" and previous in ("FOR", "KEY"):
@@ -170,8 +197,17 @@ def _check_tokens(statement: list[Token]) -> None:
             raise QueryRefused(_LOCKING)
         if _is_function_call(statement, index):
             _check_function(text)
-        elif ttype in T.Name or ttype in T.Literal.String.Symbol:
-            _check_name(text)
+        elif ttype in T.Name or ttype in T.Literal.String.Symbol or _follows_schema(statement, index):
+            _check_name(statement, index)
+
+
+def _follows_schema(statement: list[Token], index: int) -> bool:
+    """A keyword the lexer found after `schema.` is a name there (information_schema.views)."""
+    return (
+        index >= 2
+        and statement[index - 1].text == "."
+        and statement[index - 2].upper in ("INFORMATION_SCHEMA",)
+    )
 
 
 def _is_function_call(statement: list[Token], index: int) -> bool:
@@ -181,9 +217,15 @@ def _is_function_call(statement: list[Token], index: int) -> bool:
     return index + 1 < len(statement) and statement[index + 1][1] == "("
 
 
+DISCOVERY_HINT = (
+    "For the schema, use the list_tables and describe_table tools or db://schema, or query information_schema "
+    "(tables, columns, views, table_constraints, key_column_usage, referential_constraints), pg_tables, pg_views "
+    "and pg_indexes (PostgreSQL), sqlite_schema and pragma_table_info / pragma_index_list / pragma_foreign_key_list "
+    "(SQLite)."
+)
 _SERVER_FACTS = (
-    "settings, paths, versions and other facts about the database server are not available to this analyst; "
-    "the tables and columns are in db://schema."
+    "settings, paths, versions, roles, statistics and other facts about the database server are not available to "
+    f"this analyst. {DISCOVERY_HINT}"
 )
 
 
@@ -197,9 +239,18 @@ def is_server_fact_function(name: str) -> bool:
     return name in SERVER_FACT_FUNCTIONS or is_system_name(name)
 
 
-def _check_name(text: str) -> None:
-    name = text.strip('"').lower()
-    if name in SYSTEM_SCHEMAS or is_system_name(name):
+def _check_name(statement: list[Token], index: int) -> None:
+    name = statement[index].text.strip('"').lower()
+    if name in SYSTEM_SCHEMAS:
+        member = statement[index + 2].text.strip('"').lower() if index + 2 < len(statement) else ""
+        if (
+            statement[index + 1 : index + 2]
+            and statement[index + 1].text == "."
+            and member in DISCOVERY.get(name, ())
+        ):
+            return
+        raise QueryRefused(f"{name}.{member or '...'} is not available: {_SERVER_FACTS}")
+    if is_system_name(name) and name not in DISCOVERY_NAMES:
         raise QueryRefused(f"{name} is a system catalog: {_SERVER_FACTS}")
 
 
@@ -210,7 +261,7 @@ def _check_function(text: str) -> None:
             f"the function {name}() is not allowed: it can write, wait, reach files or other servers, or run SQL "
             "hidden in a string. Use ordinary SQL functions and operators instead."
         )
-    if is_server_fact_function(name):
+    if is_server_fact_function(name) and name not in DISCOVERY["pragma"]:
         raise QueryRefused(f"the function {name}() is refused: {_SERVER_FACTS}")
 
 
@@ -220,7 +271,7 @@ def _sort_refs(statement: list[Token]) -> tuple[tuple[int, ...], frozenset[str]]
     refs: list[int] = []
     names: set[str] = set()
     in_clause = False
-    for index, (ttype, text, upper) in enumerate(statement):
+    for index, (ttype, text, upper, _) in enumerate(statement):
         if " ".join(upper.split()) in ("ORDER BY", "GROUP BY"):
             in_clause = True
             continue

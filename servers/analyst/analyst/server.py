@@ -13,7 +13,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
-from analyst import __version__, pii
+from analyst import __version__, catalog, pii
+from analyst.catalog import TableInfo, TableList
 from analyst.config import AnalystSettings
 from analyst.engines import ConfigurationError, Engine, EngineError, open_engine
 from analyst.guard import QueryRefused
@@ -30,8 +31,8 @@ log = logging.getLogger("analyst")
 T = TypeVar("T")
 
 INSTRUCTIONS = (
-    "Answer questions about a relational database. Read db://schema first for the tables and columns, then call "
-    "run_sql with one read-only SELECT. Results are capped; aggregate in SQL rather than paging. Columns marked as "
+    "Answer questions about a relational database. Find the tables and columns first (list_tables and "
+    "describe_table, or the db://schema resource), then call run_sql with one read-only SELECT. Results are capped; aggregate in SQL rather than paging. Columns marked as "
     "personal data come back masked and cannot be filtered, joined, grouped or sorted on."
 )
 READ_ONLY = ToolAnnotations(
@@ -82,6 +83,27 @@ def create_server(
         )
 
     @mcp.tool(annotations=READ_ONLY)
+    def list_tables() -> TableList:
+        """List the tables and views: columns, personal-data columns and an estimated row count for each. Call
+        describe_table for one table's columns, types, keys and indexes."""
+        return catalog.summarise(_described())
+
+    @mcp.tool(annotations=READ_ONLY)
+    def describe_table(
+        name: Annotated[str, Field(description="A table or view name from list_tables, e.g. orders")],
+    ) -> TableInfo:
+        """One table or view: its columns and types, which are personal data (their values come back masked), its
+        primary and foreign keys, its indexes and an estimated row count."""
+        tables = _described()
+        found = catalog.find(tables, name)
+        if found is None:
+            raise ToolError(f"no table or view {name!r}; there are: {', '.join(t.name for t in tables)}")
+        return found
+
+    def _described() -> list[TableInfo]:
+        return catalog.mark_personal_data(_safely("describe", engine.describe), policy)
+
+    @mcp.tool(annotations=READ_ONLY)
     def explain_sql(query: QueryArgument) -> str:
         """Show the database's plan for a query without running it (to check joins and index use)."""
         result = _safely(
@@ -124,7 +146,8 @@ def _safely(operation: str, action: Callable[[], T]) -> T:
         raise ToolError(f"refused: {exc}") from None
     except EngineError as exc:
         raise ToolError(
-            f"the database refused the query: {exc}. Check db://schema and send a corrected query."
+            f"the database refused the query: {exc}. Check the table with describe_table (or db://schema) and send a "
+            "corrected query."
         ) from None
     except Exception:
         error_id = uuid.uuid4().hex[:12]
@@ -139,7 +162,7 @@ def main() -> None:
     try:
         settings = AnalystSettings.from_env()
         policy = pii.load_policy(settings.pii_policy_file, settings.pii_hash_key)
-        engine = open_engine(settings.database_url)
+        engine = open_engine(settings.database_url, settings.statement_timeout_seconds)
     except (ValidationError, ConfigurationError, OSError, ValueError) as exc:
         log.error("cannot start: %s", pii.scrub(str(exc))[0])
         sys.exit(2)

@@ -31,10 +31,12 @@ def anyio_backend() -> str:
 @dataclass
 class Target:
     dialect: str
+    url: str
     engine: Engine
     raw_rows: Callable[[str, int], list[list[Any]]]  # the database's own answer, without any wall
     digest: Callable[[], str]  # changes when anything in the database does
     pii_values: set[str]
+    admin_url: str | None = None  # PostgreSQL's owner, for what the tests do to the server behind the engine
 
 
 PII_COLUMNS = ("email", "phone", "ssn", "birth_date", "street_address", "postal_code", "card_number")
@@ -75,6 +77,7 @@ def _sqlite_target(path: Path) -> Target:
     pii = {str(v) for row in raw_rows(f"SELECT {', '.join(PII_COLUMNS)} FROM customers", 10**6) for v in row}
     return Target(
         "sqlite",
+        f"sqlite:///{path}",
         open_engine(f"sqlite:///{path}"),
         raw_rows,
         lambda: hashlib.sha256(path.read_bytes()).hexdigest(),
@@ -107,4 +110,4 @@ def _postgres_target(url: str, admin_url: str) -> Target:
         return repr((parts, roles, tables))
 
     pii = {str(v) for row in raw_rows(f"SELECT {', '.join(PII_COLUMNS)} FROM customers", 10**6) for v in row}
-    return Target("postgresql", open_engine(url), raw_rows, digest, pii)
+    return Target("postgresql", url, open_engine(url), raw_rows, digest, pii, admin_url)

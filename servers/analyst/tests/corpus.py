@@ -5,6 +5,8 @@ A query is a string (the same SQL on both databases) or a dict with a "sqlite" a
 
 from __future__ import annotations
 
+import re
+
 Query = str | dict[str, str]
 
 # Statements that try to write, lock, escape or exhaust. Every one must be refused or be harmless, and the
@@ -135,7 +137,6 @@ WRITES: list[str] = [
     "SELECT fts3_tokenizer('simple')",
     "SELECT zeroblob(1000000000)",
     "SELECT randomblob(1000000000)",
-    "SELECT * FROM pragma_table_info('customers')",
 ]
 
 # Harmless-looking or resource-heavy statements that may run: they must be stopped by the timeout or the caps, or
@@ -327,5 +328,182 @@ PII_ATTEMPTS: list[Query] = [
 ]
 
 
+# Statements that run for hours, sent as the first call of a session (where the time limit used to be lost) and
+# after others: each must be stopped at the limit, and the next call answered.
+FIRST_STATEMENT_HANGS: dict[str, list[str]] = {
+    "sqlite": [
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
+        "SELECT count(*) FROM order_items a, order_items b, order_items c, order_items d",
+        "SELECT count(*) FROM page_views a JOIN page_views b ON a.referrer <> b.referrer;",
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 1e12) SELECT max(n) FROM r;",
+        "SELECT sum(length(a.name || b.name)) FROM products a, products b, products c, products d, products e",
+    ],
+    "postgresql": [
+        "SELECT count(*) FROM generate_series(1, 1e12::bigint)",
+        "SELECT count(*) FROM generate_series(1, 1e12::bigint);",
+        "-- how many?\nSELECT count(*) FROM generate_series(1, 1e12::bigint) g;  ",
+        "SELECT count(*) FROM order_items a, order_items b, order_items c, order_items d",
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r;",
+        "SELECT count(*) FROM page_views a JOIN page_views b ON a.referrer <> b.referrer",
+        "SELECT sum(length(a.name || b.name)) FROM products a, products b, products c, products d, products e",
+        "SELECT max(md5(g::text)) FROM generate_series(1, 1e10::bigint) g",
+    ],
+}
+
+# Statement text as models write it: every one answered (products has 100 rows).
+SEMICOLONS: list[str] = [
+    "SELECT count(*) AS n FROM products;",
+    "SELECT count(*) AS n FROM products ;  \n",
+    "SELECT count(*) AS n FROM products; -- all of them\n",
+    "SELECT count(*) AS n FROM products; /* done */",
+    "SELECT count(*) AS n FROM products;\n-- the end",
+    "-- how many products?\nSELECT count(*) AS n FROM products;",
+    "/* count */ SELECT count(*) AS n FROM products -- no semicolon",
+    "\n\tSELECT count(*) AS n\nFROM products\n;\n\n",
+    "SELECT count(*) AS n FROM products;;",
+    "WITH p AS (SELECT id FROM products) SELECT count(*) AS n FROM p;",
+    "SELECT count(*) AS n FROM (SELECT id FROM products) p -- trailing comment, no newline",
+]
+# ... and two statements, however separated, still refused.
+STACKED: list[str] = [
+    "SELECT 1; SELECT 2",
+    "SELECT 1; -- x\nSELECT 2;",
+    "SELECT 1;/* */;SELECT 2",
+    "SELECT count(*) FROM products; DROP TABLE products;",
+    "-- one\nSELECT 1;\n-- two\nDELETE FROM orders;",
+]
+
+# Schema discovery as models and tools-only clients do it: every one answered, naming the shop's tables.
+DISCOVERY: list[Query] = [
+    {
+        "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table'",
+        "postgresql": "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+    },
+    {
+        "sqlite": "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name;",
+        "postgresql": "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename;",
+    },
+    {
+        "sqlite": "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+        "postgresql": "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')",
+    },
+    {
+        "sqlite": "SELECT * FROM pragma_table_info('customers')",
+        "postgresql": "SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns WHERE table_name = 'customers' ORDER BY ordinal_position",
+    },
+    {
+        "sqlite": "SELECT name, type, pk FROM pragma_table_info('orders') ORDER BY cid",
+        "postgresql": "SELECT * FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'orders'",
+    },
+    {
+        "sqlite": "SELECT m.name AS table_name, p.name AS column_name, p.type FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY 1, p.cid",
+        "postgresql": "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
+    },
+    {
+        "sqlite": "SELECT * FROM pragma_index_list('orders')",
+        "postgresql": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'orders'",
+    },
+    {
+        "sqlite": "SELECT * FROM pragma_foreign_key_list('order_items')",
+        "postgresql": "SELECT * FROM information_schema.referential_constraints",
+    },
+    {
+        "sqlite": "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'orders'",
+        "postgresql": "SELECT * FROM pg_indexes WHERE schemaname = 'public'",
+    },
+    {
+        "sqlite": "SELECT name FROM sqlite_master WHERE type = 'view'",
+        "postgresql": "SELECT table_name, view_definition FROM information_schema.views WHERE table_schema = 'public'",
+    },
+    {
+        "sqlite": "SELECT name FROM pragma_index_info('orders_customer_id')",
+        "postgresql": "SELECT viewname, definition FROM pg_views WHERE schemaname = 'public'",
+    },
+    {
+        "sqlite": "SELECT * FROM pragma_table_xinfo('products')",
+        "postgresql": "SELECT constraint_name, table_name, constraint_type FROM information_schema.table_constraints WHERE table_schema = 'public' ORDER BY table_name, constraint_name",
+    },
+    {
+        "sqlite": 'SELECT "from", "table", "to" FROM pragma_foreign_key_list(\'orders\')',
+        "postgresql": "SELECT kcu.table_name, kcu.column_name, ccu.table_name AS references_table, ccu.column_name AS references_column FROM information_schema.table_constraints tc JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = tc.constraint_name JOIN information_schema.constraint_column_usage ccu ON ccu.constraint_name = tc.constraint_name WHERE tc.constraint_type = 'FOREIGN KEY'",
+    },
+    {
+        "sqlite": "-- which tables are there?\nSELECT name FROM sqlite_master WHERE type = 'table';  -- done",
+        "postgresql": "-- which tables are there?\nSELECT table_name FROM information_schema.tables WHERE table_schema = 'public';  -- done",
+    },
+    {
+        "sqlite": "SELECT count(*) AS columns FROM pragma_table_info('customers')",
+        "postgresql": "SELECT count(*) AS columns FROM information_schema.columns WHERE table_name = 'customers'",
+    },
+    {
+        "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%order%'",
+        "postgresql": "SELECT table_name FROM information_schema.tables WHERE table_name LIKE '%order%'",
+    },
+    {
+        "sqlite": "SELECT c.email, m.name FROM customers c, sqlite_master m WHERE m.type = 'table' LIMIT 3",
+        "postgresql": "SELECT c.email, t.table_name FROM customers c CROSS JOIN information_schema.tables t WHERE t.table_schema = 'public' LIMIT 3",
+    },
+]
+
+# Facts about the server, its roles and their passwords, other databases: refused on both engines, whatever
+# catalog or function they are asked of.
+SERVER_CATALOGS: list[Query] = [
+    "SELECT * FROM pg_roles",
+    "SELECT rolname, rolpassword FROM pg_authid",
+    "SELECT usename, passwd FROM pg_shadow",
+    "SELECT * FROM pg_user",
+    "SELECT rolname FROM pg_catalog.pg_roles WHERE rolsuper",
+    "SELECT * FROM pg_catalog.pg_authid",
+    'SELECT * FROM "pg_authid"',
+    "SELECT name, setting FROM pg_settings",
+    "SELECT current_setting('data_directory')",
+    "SELECT current_setting('hba_file')",
+    "SELECT version()",
+    "SELECT pg_read_file('postgresql.conf')",
+    "SELECT * FROM pg_ls_dir('.')",
+    "SELECT * FROM pg_stat_activity",
+    "SELECT datname, xact_commit FROM pg_stat_database",
+    "SELECT * FROM pg_stat_user_tables",
+    "SELECT * FROM pg_stats WHERE tablename = 'customers'",
+    "SELECT most_common_vals FROM pg_catalog.pg_stats",
+    "SELECT * FROM pg_database",
+    "SELECT * FROM pg_hba_file_rules",
+    "SELECT * FROM pg_file_settings",
+    "SELECT * FROM pg_user_mappings",
+    "SELECT tableowner FROM pg_tables",
+    "SELECT * FROM pg_tables",
+    "SELECT viewowner FROM pg_views",
+    "SELECT * FROM information_schema.schemata",
+    "SELECT * FROM information_schema.enabled_roles",
+    "SELECT * FROM information_schema.applicable_roles",
+    "SELECT * FROM information_schema.table_privileges",
+    "SELECT * FROM information_schema.role_table_grants",
+    "SELECT * FROM information_schema.sql_implementation_info",
+    "SELECT * FROM information_schema.user_mappings",
+    "SELECT relname, relacl FROM pg_class",
+    "SELECT * FROM pg_catalog.pg_statistic",
+    "SELECT pg_get_userbyid(10)",
+    "SELECT pg_has_role('postgres', 'MEMBER')",
+    "SELECT table_name FROM information_schema.tables WHERE table_name IN (SELECT rolname FROM pg_authid)",
+    "SELECT sqlite_version()",
+    "SELECT sqlite_source_id()",
+    "SELECT * FROM pragma_database_list",
+    "SELECT * FROM pragma_compile_options",
+    "SELECT * FROM sqlite_stat1",
+    "SELECT * FROM sqlite_sequence",
+    "SELECT * FROM pragma_table_info('sqlite_master')",
+    "SELECT * FROM pragma_function_list",
+]
+
+
 def variant(query: Query, dialect: str) -> str:
     return query if isinstance(query, str) else query[dialect]
+
+
+def leaked(text: str, values: set[str]) -> set[str]:
+    """The personal values found in a result or message: whole cells, long substrings, or their digits."""
+    cells = set(re.findall(r'"((?:[^"\\]|\\.)*)"', text)) | set(re.findall(r"[\w.@()+ -]{5,}", text))
+    found = {v for v in values if len(v) >= 5 and (v in cells or (len(v) >= 9 and v in text))}
+    digits = re.sub(r"\D", "", text)
+    found |= {v for v in values if len(re.sub(r"\D", "", v)) >= 9 and re.sub(r"\D", "", v) in digits}
+    return found

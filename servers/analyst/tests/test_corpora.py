@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 
-from corpus import LEGITIMATE, PII_ATTEMPTS, variant
+from corpus import DISCOVERY, LEGITIMATE, PII_ATTEMPTS, SEMICOLONS, SERVER_CATALOGS, STACKED, leaked, variant
 
-from analyst.engines import EngineError
+from analyst.engines import EngineError, open_engine
 from analyst.guard import QueryRefused
 from analyst.pii import Policy
 from analyst.runner import Limits, run_query
@@ -47,7 +46,7 @@ def test_personal_data_never_leaves_in_results_or_errors(target) -> None:
         except (QueryRefused, EngineError) as exc:
             text = str(exc)
             outcomes["refused"] += 1
-        found = _leaked(text, target.pii_values)
+        found = leaked(text, target.pii_values)
         if found:
             leaks.append(f"{sql}: {sorted(found)[:3]}")
     assert not leaks, "\n".join(leaks)
@@ -68,26 +67,18 @@ def _same(rows: list[list[object]], expected: list[list[object]]) -> bool:
     return True
 
 
-def _leaked(text: str, values: set[str]) -> set[str]:
-    cells = set(re.findall(r'"((?:[^"\\]|\\.)*)"', text)) | set(re.findall(r"[\w.@()+ -]{5,}", text))
-    found = {v for v in values if len(v) >= 5 and (v in cells or (len(v) >= 9 and v in text))}
-    digits = re.sub(r"\D", "", text)
-    found |= {v for v in values if len(re.sub(r"\D", "", v)) >= 9 and re.sub(r"\D", "", v) in digits}
-    return found
-
-
 def test_the_leak_check_itself_catches_unmasked_personal_data(target) -> None:
     """Guards the test above: with an empty policy, values no detector knows (addresses, dates) come through."""
     bare = Policy(rules=(), refuse_pii_in_filters=False)
     result = run_query(target.engine, bare, "SELECT street_address, birth_date FROM customers", LIMITS)
-    assert _leaked(json.dumps(result.model_dump()), target.pii_values)
+    assert leaked(json.dumps(result.model_dump()), target.pii_values)
 
 
 def test_value_detectors_redact_even_when_the_policy_misses_a_column(target) -> None:
     bare = Policy(rules=(), refuse_pii_in_filters=False)
     result = run_query(target.engine, bare, "SELECT email, ssn, phone, card_number FROM customers", LIMITS)
     assert result.redacted_values == 4 * result.row_count
-    assert not _leaked(json.dumps(result.model_dump()), target.pii_values)
+    assert not leaked(json.dumps(result.model_dump()), target.pii_values)
 
 
 ORACLES = [
@@ -107,5 +98,57 @@ def test_ordering_grouping_or_filtering_on_personal_data_is_refused(target) -> N
             run_query(target.engine, Policy(), sql, LIMITS)
         except QueryRefused as exc:
             assert "personal data" in str(exc), sql
+        else:
+            raise AssertionError(f"ran: {sql}")
+
+
+def test_schema_discovery_is_answered_with_personal_data_still_masked(target) -> None:
+    failures = []
+    # PostgreSQL shows constraints in information_schema only to roles that own the table or may write it: the
+    # read-only role sees none (describe_table has them), its owner sees them.
+    owner = open_engine(target.admin_url) if target.admin_url else target.engine
+    for query in DISCOVERY:
+        sql = variant(query, target.dialect)
+        engine = owner if "constraint" in sql else target.engine
+        try:
+            result = run_query(engine, Policy(), sql, LIMITS)
+        except (QueryRefused, EngineError) as exc:
+            failures.append(f"{sql}\n  -> {exc}")
+            continue
+        text = json.dumps(result.model_dump())
+        if "email" in sql:
+            assert result.masked_columns == ["email (customers.email: mask)"], sql
+        elif "view" not in sql and not any(t in text for t in ("customers", "orders", "products", "1")):
+            failures.append(f"{sql}\n  -> nothing about the shop: {result.rows[:3]}")
+        assert not leaked(text, target.pii_values), sql
+    if owner is not target.engine:
+        owner.close()
+    assert not failures, "\n".join(failures)
+
+
+def test_server_catalogs_roles_and_passwords_are_refused_naming_what_is_allowed(target) -> None:
+    answered = []
+    for sql in SERVER_CATALOGS:
+        try:
+            result = run_query(target.engine, Policy(), sql, LIMITS)
+        except QueryRefused as exc:
+            said = str(exc)
+            assert any(hint in said for hint in ("information_schema", "owner columns", "not allowed")), said
+        except EngineError:
+            pass  # the other engine's catalog: no such table or function there
+        else:
+            answered.append(f"{sql} -> {result.rows[:2]}")
+    assert not answered, "\n".join(answered)
+
+
+def test_statements_as_models_write_them_are_answered_and_stacked_ones_refused(target) -> None:
+    for sql in SEMICOLONS:
+        assert run_query(target.engine, Policy(), sql, LIMITS).rows == [[100]], sql
+        assert run_query(target.engine, Policy(), sql, LIMITS, explain=True).rows, sql
+    for sql in STACKED:
+        try:
+            run_query(target.engine, Policy(), sql, LIMITS)
+        except QueryRefused as exc:
+            assert "only one statement per call; received 2" in str(exc), sql
         else:
             raise AssertionError(f"ran: {sql}")

@@ -132,3 +132,28 @@ async def test_profiles_never_include_personal_data(demo_db: Path) -> None:
     columns = {c["column"]: c for c in result.structured_content["result"]["columns"]}
     assert columns["email"] == {"column": "email", "personal_data": "mask", "profiled": False}
     assert "@" not in json.dumps(result.structured_content)
+
+
+async def test_list_tables_and_describe_table_give_the_schema_to_clients_without_resources(
+    demo_db: Path,
+) -> None:
+    async with _client(demo_db) as client:
+        listed = (await client.call_tool("list_tables", {})).structured_content
+        orders = (await client.call_tool("describe_table", {"name": "Orders"})).structured_content
+        customers = (await client.call_tool("describe_table", {"name": "customers"})).structured_content
+        missing = await client.call_tool("describe_table", {"name": "nope"})
+    by_name = {t["name"]: t for t in listed["tables"]}
+    assert set(by_name) == {"customers", "products", "orders", "order_items", "page_views"}
+    assert by_name["customers"]["personal_data_columns"] == [
+        "email", "phone", "ssn", "birth_date", "street_address", "postal_code", "card_number"
+    ]  # fmt: skip
+    assert by_name["customers"]["estimated_rows"] == 2000
+    assert orders["primary_key"] == ["id"]
+    assert orders["foreign_keys"] == [
+        {"columns": ["customer_id"], "references_table": "customers", "references_columns": ["id"]}
+    ]
+    assert {"name": "orders_customer_id", "columns": ["customer_id"], "unique": False} in orders["indexes"]
+    columns = {c["name"]: c for c in customers["columns"]}
+    assert columns["email"]["personal_data"] == "mask" and columns["city"]["personal_data"] is None
+    assert columns["id"]["nullable"] is False and columns["phone"]["nullable"] is True
+    assert missing.is_error and "there are: customers" in missing.content[0].text

@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from analyst.catalog import TableInfo
 from analyst.guard import CheckedQuery
 from analyst.lineage import Lineage
 from analyst.pii import Policy
@@ -42,6 +43,10 @@ class Engine(Protocol):
 
     def tables(self) -> dict[str, list[str]]: ...
 
+    def describe(self) -> list[TableInfo]:
+        """Every table and view with its columns, keys, indexes and estimated rows (personal data not yet marked)."""
+        ...
+
     def execute(self, query: CheckedQuery, limits: Limits) -> AbstractContextManager[Execution]:
         """Runs the guard's checked query (its kind decided once, there); no value larger than the result cap is
         ever received, and the time limit holds from start to the last row."""
@@ -50,7 +55,9 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-def open_engine(url: str) -> Engine:
+def open_engine(url: str, timeout_seconds: float = Limits.timeout_seconds) -> Engine:
+    """`timeout_seconds` bounds what the engine does outside a call's own limits (its schema reads, and on
+    PostgreSQL the session's timeouts from the moment it connects)."""
     if url.startswith("sqlite:///"):
         from analyst.engines.sqlite import SqliteEngine
 
@@ -58,7 +65,7 @@ def open_engine(url: str) -> Engine:
     if url.startswith(("postgresql://", "postgres://")):
         from analyst.engines.postgres import PostgresEngine
 
-        return PostgresEngine(url)
+        return PostgresEngine(url, timeout_seconds)
     scheme = url.split(":", 1)[0]
     raise ConfigurationError(
         f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH or postgresql://USER@HOST/DB"

@@ -2,8 +2,12 @@
 
 Writes are refused three times over: every statement goes through the extended protocol, which runs exactly one
 statement (`SELECT 1; COMMIT; DROP ...` is a syntax error, not three statements); the session and each
-transaction are READ ONLY; and every call ends in a rollback, so no state survives on the connection. A
-server-side statement_timeout bounds each call. Lineage comes from the engine: the verbose plan says where each
+transaction are READ ONLY; and every call ends in a rollback, so no state survives on the connection.
+
+Every call is bounded whatever ran before it: statement and lock timeouts are session settings from the moment the
+connection opens (a startup option, which no rolled-back transaction can undo), each call's own limit is set again as
+the first statement of its transaction (which nothing ends before the query runs: the catalog loads inside it), and a
+watchdog cancels the running statement on the connection when the call's deadline passes. Lineage comes from the engine: the verbose plan says where each
 column is used, and each output column's table origin comes from the result's RowDescription.
 """
 
@@ -11,19 +15,23 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg import errors, pq
 
+from analyst.catalog import TableInfo
 from analyst.engines import EngineError, Limits
+from analyst.engines.postgres_describe import describe_tables
 from analyst.engines.postgres_lineage import Catalog, analyse_plan, refuse_system_use
+from analyst.engines.watchdog import Watchdog
 from analyst.guard import CheckedQuery
 from analyst.lineage import Column, Lineage
 from analyst.pii import Policy
@@ -65,8 +73,9 @@ class _Execution:
 class PostgresEngine:
     dialect = "postgresql"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout_seconds: float = Limits.timeout_seconds) -> None:
         self.url = url
+        self.timeout_seconds = timeout_seconds  # the session's bound, for calls that bring none of their own
         self._connection: psycopg.Connection | None = None
         self._catalog: Catalog | None = None
         self._lock = threading.Lock()
@@ -74,14 +83,16 @@ class PostgresEngine:
 
     def _connect(self) -> psycopg.Connection:
         if self._connection is None or self._connection.closed:
+            bound = _milliseconds(self.timeout_seconds)
             try:
                 self._connection = psycopg.connect(
                     self.url,
                     autocommit=False,
-                    connect_timeout=10,
+                    connect_timeout=max(2, math.ceil(self.timeout_seconds)),
                     application_name="mcpkit-analyst",
                     # a query whose client went away is stopped within a second instead of at its timeout
-                    options="-c default_transaction_read_only=on -c client_connection_check_interval=1000",
+                    options="-c default_transaction_read_only=on -c client_connection_check_interval=1000 "
+                    f"-c statement_timeout={bound} -c lock_timeout={bound}",
                 )
             except psycopg.Error as exc:
                 raise EngineError(f"cannot connect to the database: {_primary(exc)}") from None
@@ -90,22 +101,36 @@ class PostgresEngine:
         return self._connection
 
     def _catalog_for(self, connection: psycopg.Connection) -> Catalog:
+        # Loaded inside the calling transaction, under its timeouts: ending it here would drop the call's limit.
         if self._catalog is None:
             self._catalog = Catalog.load(connection)
-            connection.rollback()
         return self._catalog
 
     @contextmanager
     def _transaction(self, timeout_seconds: float | None = None) -> Iterator[psycopg.Connection]:
-        """One call's transaction on the shared connection: serialised, read-only, rolled back whatever happens,
-        with psycopg's errors turned into EngineError (and a lost connection dropped, to reconnect next time)."""
-        with self._lock:
+        """One call's transaction on the shared connection: serialised, read-only, bounded in time on the database
+        and by a watchdog here, rolled back whatever happens, with psycopg's errors turned into EngineError (and a
+        lost connection dropped, to reconnect next time)."""
+        seconds = timeout_seconds or self.timeout_seconds
+        limit = f"{seconds:g} s"
+        if not self._lock.acquire(timeout=seconds):
+            raise EngineError(f"another call held the database connection for more than {limit}; try again")
+        try:
             connection = self._connect()
             try:
-                yield connection
+                with Watchdog(lambda: _cancel(connection), seconds):
+                    connection.execute(
+                        "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)",
+                        (_milliseconds(seconds), _milliseconds(seconds)),
+                        prepare=True,
+                    )
+                    yield connection
             except errors.QueryCanceled:
-                limit = f"{timeout_seconds:g} s" if timeout_seconds else "its time limit"
                 raise EngineError(f"the query ran longer than {limit} and was stopped") from None
+            except errors.LockNotAvailable:
+                raise EngineError(
+                    f"the query waited longer than {limit} for a lock and was stopped"
+                ) from None
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 self._discard()
                 raise EngineError(f"the database connection failed ({_primary(exc)}); try again") from None
@@ -114,10 +139,16 @@ class PostgresEngine:
             finally:
                 if self._connection is not None and not self._connection.closed:
                     self._connection.rollback()
+        finally:
+            self._lock.release()
 
     def schema_ddl(self, policy: Policy) -> str:
         with self._transaction() as connection:
             return _schema_ddl(connection, policy)
+
+    def describe(self) -> list[TableInfo]:
+        with self._transaction() as connection:
+            return describe_tables(connection)
 
     def tables(self) -> dict[str, list[str]]:
         with self._transaction() as connection:
@@ -127,12 +158,6 @@ class PostgresEngine:
     def execute(self, query: CheckedQuery, limits: Limits) -> Iterator[_Execution]:
         deadline = time.monotonic() + limits.timeout_seconds
         with self._transaction(limits.timeout_seconds) as connection:
-            milliseconds = f"{int(limits.timeout_seconds * 1000)}ms"
-            connection.execute(
-                "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)",
-                (milliseconds, milliseconds),
-                prepare=True,
-            )
             execution = self._run(connection, query, limits, deadline)
             try:
                 yield execution
@@ -177,6 +202,17 @@ class PostgresEngine:
     def close(self) -> None:
         with self._lock:
             self._discard()
+
+
+def _cancel(connection: psycopg.Connection) -> None:
+    # The call waits for a cancel in flight (so none reaches its next call): a server that cannot take one within
+    # 2 s is unreachable, and the call fails on its own.
+    with suppress(psycopg.Error):
+        connection.cancel_safe(timeout=2)
+
+
+def _milliseconds(seconds: float) -> str:
+    return f"{max(1, int(seconds * 1000))}ms"
 
 
 def _describe(

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from analyst.guard import SYSTEM_SCHEMAS, QueryRefused, is_server_fact_function
+from analyst.guard import DISCOVERY_HINT, SYSTEM_SCHEMAS, QueryRefused, is_server_fact_function
 from analyst.lineage import Column, Lineage
 
 # Plan keys that hold expressions: conditions, keys and sort orders. A personal-data column in any of them is used
@@ -22,6 +22,19 @@ CONDITION_KEYS = (
     "Filter", "Join Filter", "Hash Cond", "Merge Cond", "Index Cond", "Recheck Cond", "Sort Key", "Presorted Key",
     "Group Key", "Hash Key", "Cache Key", "One-Time Filter", "Run Condition", "TID Cond", "Order By",
 )  # fmt: skip
+# What the discovery views (information_schema's tables, columns, views, keys; pg_tables, pg_views, pg_indexes)
+# expand to: the catalog tables they scan and the functions they call. Only the guard sees which view a query named;
+# here, whatever the text looked like, nothing else of the catalog runs: not pg_authid, pg_statistic, the settings,
+# the statistics views or the role functions behind an owner column.
+CATALOG_TABLES = frozenset(
+    "pg_class pg_namespace pg_type pg_attribute pg_attrdef pg_collation pg_depend pg_sequence pg_trigger "
+    "pg_constraint pg_index pg_tablespace".split()
+)
+CATALOG_FUNCTIONS = frozenset(
+    "pg_has_role pg_is_other_temp_schema pg_my_temp_schema pg_relation_is_updatable pg_column_is_updatable "
+    "pg_get_expr pg_get_viewdef pg_get_indexdef".split()
+)
+ROLE_FUNCTIONS = frozenset({"pg_get_userbyid"})
 SET_OPERATIONS = {"Append", "Merge Append", "SetOp", "HashSetOp", "Recursive Union"}
 _CATALOG_SQL = """
 SELECT c.oid, n.nspname, c.relname, a.attnum, a.attname
@@ -65,21 +78,30 @@ class Catalog:
 
 
 def refuse_system_use(plan: dict[str, Any]) -> None:
-    """The engine's own word on what runs: a system catalog scanned, or a server-facts function called, is refused
-    whatever the query's text looked like to the guard."""
+    """The engine's own word on what runs: a system catalog scanned, or a server-facts function called, beyond what
+    the discovery views need, is refused whatever the query's text looked like to the guard."""
     for node in _nodes(plan):
         schema = (
             node.get("Schema", "") if "Relation Name" in node else ""
         )  # a function scan names its function's
         function = str(node.get("Function Name", "")).lower()
         texts = " ".join(str(v) for k, v in node.items() if k not in ("Plans",) and isinstance(v, str | list))
-        called = {m.lower() for m in _CALL.findall(texts)}
-        system = [f for f in called | {function} if f and is_server_fact_function(f)]
-        if schema in SYSTEM_SCHEMAS or system:
-            what = f"{schema}.{node.get('Relation Name')}" if schema in SYSTEM_SCHEMAS else f"{system[0]}()"
+        called = {m.lower() for m in _CALL.findall(texts)} | {function}
+        roles = sorted(called & ROLE_FUNCTIONS)
+        if roles:
+            raise QueryRefused(
+                "the owner columns (tableowner of pg_tables, viewowner of pg_views) name database roles, which are "
+                "not available to this analyst; select the other columns, e.g. SELECT schemaname, tablename FROM "
+                "pg_tables WHERE schemaname = 'public'."
+            )
+        system = sorted(f for f in called if f and is_server_fact_function(f) and f not in CATALOG_FUNCTIONS)
+        relation = node.get("Relation Name", "")
+        scanned = schema in SYSTEM_SCHEMAS and not (schema == "pg_catalog" and relation in CATALOG_TABLES)
+        if scanned or system:
+            what = f"{schema}.{relation}" if scanned else f"{system[0]}()"
             raise QueryRefused(
                 f"{what} is part of the database server's own catalog or settings, which are not available to this "
-                "analyst; the tables and columns are in db://schema."
+                f"analyst. {DISCOVERY_HINT}"
             )
 
 

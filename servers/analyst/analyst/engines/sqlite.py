@@ -14,7 +14,9 @@ from typing import Any
 
 import apsw
 
+from analyst.catalog import ColumnInfo, ForeignKey, IndexInfo, TableInfo
 from analyst.engines import ConfigurationError, EngineError, Limits
+from analyst.engines.watchdog import Watchdog
 from analyst.guard import CheckedQuery
 from analyst.lineage import Column, Lineage
 from analyst.pii import Policy
@@ -32,6 +34,11 @@ ALLOWED_FUNCTIONS = frozenset(
     row_number rank dense_rank percent_rank cume_dist ntile lag lead first_value last_value nth_value
     changes total_changes median percentile percentile_cont percentile_disc
     """.split()
+)
+# Schema discovery: the schema table's rows, and the pragmas that describe one user table, as table functions.
+SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_temp_master"})
+DESCRIBING_PRAGMAS = frozenset(
+    "table_info table_xinfo index_list index_info index_xinfo foreign_key_list".split()
 )
 PROGRESS_STEPS = 1000  # VM instructions between timeout checks
 
@@ -99,6 +106,16 @@ class SqliteEngine:
         finally:
             connection.close()
 
+    def describe(self) -> list[TableInfo]:
+        connection = self._connect()
+        try:
+            return [_describe(connection, str(name), str(kind)) for kind, name in connection.execute(
+                "SELECT type, name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' "
+                "ORDER BY name"
+            )]  # fmt: skip
+        finally:
+            connection.close()
+
     @contextmanager
     def execute(self, query: CheckedQuery, limits: Limits) -> Iterator[_Execution]:
         connection = self._connect()
@@ -114,10 +131,8 @@ class SqliteEngine:
             action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None
         ) -> int:
             if action == apsw.SQLITE_READ:
-                if arg1 and arg1.lower().startswith("sqlite_"):
-                    return (
-                        apsw.SQLITE_DENY
-                    )  # SQLite's own tables: server facts, not data (db://schema has the schema)
+                if arg1 and arg1.lower().startswith("sqlite_") and arg1.lower() not in SCHEMA_TABLES:
+                    return apsw.SQLITE_DENY  # SQLite's statistics and sequences: server facts, not the schema
                 if arg1 and arg2 is not None:
                     reads[(arg1, arg2)] += 1
                 return apsw.SQLITE_OK
@@ -125,6 +140,8 @@ class SqliteEngine:
                 return apsw.SQLITE_OK
             if action == apsw.SQLITE_FUNCTION and arg2 is not None and arg2.lower() in ALLOWED_FUNCTIONS:
                 return apsw.SQLITE_OK
+            if action == apsw.SQLITE_PRAGMA and _describes_a_user_table(arg1, arg2):
+                return apsw.SQLITE_OK  # pragma_table_info('t') and its kin, run as a table function
             return apsw.SQLITE_DENY
 
         def one_read_only_statement(cursor: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
@@ -136,15 +153,18 @@ class SqliteEngine:
             return True
 
         connection.authorizer = authorize
+        # Two bounds from the first instruction: the progress handler checks the deadline as the statement runs,
+        # and the watchdog interrupts the connection at the deadline should one step take long.
         connection.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
         cursor = connection.cursor()
         cursor.exec_trace = one_read_only_statement
         try:
-            cursor.execute(sql)
-            description = described[0] if described else ()
-            origins: list[Column | None] = [(d[3], d[4]) if d[3] and d[4] else None for d in description]
-            lineage = Lineage(reads=reads, origins=origins)
-            yield _Execution([d[0] for d in description], lineage, cursor)
+            with Watchdog(connection.interrupt, timeout_seconds):
+                cursor.execute(sql)
+                description = described[0] if described else ()
+                origins: list[Column | None] = [(d[3], d[4]) if d[3] and d[4] else None for d in description]
+                lineage = Lineage(reads=reads, origins=origins)
+                yield _Execution([d[0] for d in description], lineage, cursor)
         except apsw.ExecTraceAbort:
             raise EngineError("the statement was refused: only one read-only statement may run") from None
         except apsw.InterruptError:
@@ -165,6 +185,67 @@ class SqliteEngine:
 
     def close(self) -> None:
         pass
+
+
+def _describes_a_user_table(pragma: str | None, argument: str | None) -> bool:
+    return (
+        (pragma or "").lower() in DESCRIBING_PRAGMAS
+        and bool(argument)
+        and not str(argument).lower().startswith("sqlite_")
+    )
+
+
+def _describe(connection: apsw.Connection, table: str, kind: str) -> TableInfo:
+    columns = connection.execute(
+        'SELECT name, type, "notnull", pk FROM pragma_table_info(?)', (table,)
+    ).fetchall()
+    primary_key = [str(name) for name, *_, pk in sorted(columns, key=lambda c: int(c[3] or 0)) if pk]
+    # An INTEGER PRIMARY KEY is the rowid, never NULL whatever its notnull flag says.
+    rowid = {
+        str(name)
+        for name, kind_of, _, pk in columns
+        if pk and len(primary_key) == 1 and str(kind_of).upper() == "INTEGER"
+    }
+    foreign: dict[int, ForeignKey] = {}
+    for key, target, column, referenced in connection.execute(
+        'SELECT id, "table", "from", "to" FROM pragma_foreign_key_list(?) ORDER BY id, seq', (table,)
+    ):
+        entry = foreign.setdefault(
+            key, ForeignKey(columns=[], references_table=str(target), references_columns=[])
+        )
+        entry.columns.append(str(column))
+        entry.references_columns.append(str(referenced) if referenced is not None else "")
+    indexes = [
+        IndexInfo(name=str(name), columns=_index_columns(connection, str(name)), unique=bool(unique))
+        for name, unique in connection.execute('SELECT name, "unique" FROM pragma_index_list(?)', (table,))
+    ]
+    return TableInfo(
+        name=table,
+        kind=kind,
+        columns=[
+            ColumnInfo(name=str(n), type=str(t or ""), nullable=not notnull and str(n) not in rowid)
+            for n, t, notnull, _ in columns
+        ],
+        primary_key=primary_key,
+        foreign_keys=list(foreign.values()),
+        indexes=indexes,
+        estimated_rows=_estimated_rows(connection, table) if kind == "table" else None,
+    )
+
+
+def _index_columns(connection: apsw.Connection, index: str) -> list[str]:
+    query = "SELECT coalesce(name, '<expression>') FROM pragma_index_info(?) ORDER BY seqno"
+    return [str(name) for (name,) in connection.execute(query, (index,))]
+
+
+def _estimated_rows(connection: apsw.Connection, table: str) -> int | None:
+    """The largest rowid: read from the table's b-tree in a few page reads, where count(*) scans it all."""
+    quoted = '"' + table.replace('"', '""') + '"'
+    try:
+        row = connection.execute(f"SELECT max(rowid) FROM {quoted}").fetchone()
+    except apsw.SQLError:  # WITHOUT ROWID
+        return None
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def _columns(connection: apsw.Connection, table: str) -> list[str]:
