@@ -214,7 +214,6 @@ def in_containers(postgres_container: Any | None) -> dict[str, Any]:
 
     from kit.clients.configure import launch_entries
     from kit.image.builder import build_servers
-    from kit.image.smoke import launch_params
     from kit.project.servers import discover, select
     from kit.project.settings import load_settings
     from kit.reporting import SilentReporter
@@ -266,7 +265,7 @@ def in_containers(postgres_container: Any | None) -> dict[str, Any]:
 
     figures = {}
     (entry,) = launch_entries(settings, [server], env)
-    figures["sqlite"] = anyio.run(session, launch_params(entry.command, entry.args, entry.env), "sqlite")
+    figures["sqlite"] = anyio.run(session, entry.stdio_params(), "sqlite")
     if postgres_container is not None:
         client = docker.from_env()
         network = client.networks.create(
@@ -278,7 +277,7 @@ def in_containers(postgres_container: Any | None) -> dict[str, Any]:
             (entry,) = launch_entries(
                 settings, [server], {**env, "ANALYST_DATABASE_URL": url}, network=network.name
             )
-            params = launch_params(entry.command, entry.args, entry.env)
+            params = entry.stdio_params()
             figures["postgresql"] = anyio.run(session, params, "postgresql")
         finally:
             network.disconnect(postgres_container.get_wrapped_container(), force=True)

@@ -30,11 +30,16 @@ def fresh(target) -> Iterator[Engine]:
     engine.close()
 
 
+# A hang, not a speed: a stopped call takes its limit plus the stop (figures in make bench); an unbounded one takes
+# far longer. The margin keeps a loaded machine from reading as a hang.
+HANG_MARGIN = 20
+
+
 def assert_stopped(engine: Engine, sql: str) -> None:
     started = time.monotonic()
     with pytest.raises(EngineError, match=r"ran longer than 1 s and was stopped"):
         run_query(engine, Policy(), sql, LIMITS)
-    assert time.monotonic() - started < LIMITS.timeout_seconds + 2, f"not stopped in time: {sql}"
+    assert time.monotonic() - started < LIMITS.timeout_seconds + HANG_MARGIN, f"not stopped: {sql}"
 
 
 def assert_answered(engine: Engine) -> None:
@@ -106,7 +111,7 @@ def test_the_watchdog_alone_cancels_a_statement_the_database_does_not_bound(targ
         started = time.monotonic()
         with pytest.raises(psycopg.errors.QueryCanceled), Watchdog(lambda: _cancel(connection), 1.0) as dog:
             connection.execute("SELECT count(*) FROM generate_series(1, 1e12::bigint)")
-        assert dog.fired and time.monotonic() - started < 3
+        assert dog.fired and time.monotonic() - started < 1 + HANG_MARGIN
 
 
 @pytest.mark.parametrize("target", [pytest.param("postgresql", marks=pytest.mark.docker)], indirect=True)
@@ -118,7 +123,7 @@ def test_a_first_call_waiting_for_a_lock_is_stopped(target, fresh: Engine) -> No
         started = time.monotonic()
         with pytest.raises(EngineError, match="longer than 1 s"):
             run_query(fresh, Policy(), "SELECT count(*) FROM products", LIMITS)
-        assert time.monotonic() - started < LIMITS.timeout_seconds + 2
+        assert time.monotonic() - started < LIMITS.timeout_seconds + HANG_MARGIN
         holder.rollback()
     assert_answered(fresh)
 
