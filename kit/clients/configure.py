@@ -44,31 +44,6 @@ def clients_named(name: str, machine: Machine) -> list[Client]:
     return found
 
 
-def parse_env_options(options: list[str], environ: Mapping[str, str]) -> dict[str, str]:
-    """`NAME=VALUE` sets a value; a bare `NAME` copies it from the current environment."""
-    values = {}
-    for option in options:
-        name, sep, value = option.partition("=")
-        if not sep:
-            if name not in environ:
-                raise KitError(
-                    f"--env {name}: {name} is not set in this shell", hint=f"use --env {name}=VALUE"
-                )
-            value = environ[name]
-        values[name] = value
-    return values
-
-
-def parse_volume_options(options: list[str]) -> dict[str, str]:
-    volumes = {}
-    for option in options:
-        name, sep, path = option.partition("=")
-        if not sep or not name or not path:
-            raise KitError(f"--volume {option!r}: write NAME=/absolute/host/folder")
-        volumes[name] = path
-    return volumes
-
-
 def launch_entries(
     settings: Settings,
     servers: list[Server],
