@@ -123,6 +123,14 @@ def test_env_reports_effective_settings_as_json(in_project: Path, monkeypatch: p
     }
 
 
+def test_no_kit_variable_of_the_shell_running_the_tests_reaches_them(in_project: Path) -> None:
+    """tests/conftest.py removes one KIT_* variable per setting: run under `KIT_CACHE_DIR=... pytest`, this fails
+    if a setting is added without being isolated."""
+    result = runner.invoke(app, ["env", "--json"])
+    assert result.exit_code == 0, result.output
+    assert {r["name"]: r["source"] for r in json.loads(result.stdout) if r["source"] != "default"} == {}
+
+
 def test_version_option() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("mcpkit ")
