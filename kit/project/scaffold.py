@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kit.errors import KitError
+from kit.project.manifest import MANIFEST_NAME
 from kit.project.servers import SERVER_NAME
-from kit.project.settings import MANIFEST_NAME, Settings
+from kit.project.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
