@@ -2,7 +2,8 @@
 becomes a message and an exit code.
 
 Start-up time matters here (`kit --version` must answer at once): this module and the command modules import
-only Typer and rich's console at module level; each command imports the core modules it uses when it runs.
+only Typer at module level; rich when something is printed, and each command the core modules it uses when it
+runs (tests/unit/test_cli.py checks what `import kit.cli` loads).
 """
 
 from __future__ import annotations
