@@ -10,6 +10,8 @@ KIT_BASE_IMAGE ?=
 
 setup: $(STAMP)
 
+# The kit depends on mcpkit-runtime at its own version, which is on no package index: one pip call installs both
+# from this checkout (editable: the kit then builds the servers' runtime wheel from runtime/).
 $(STAMP): pyproject.toml runtime/pyproject.toml servers/*/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e runtime -e "servers/analyst[test]" -e "servers/mailer[test]"

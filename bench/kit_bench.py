@@ -3,7 +3,8 @@ trip, image size, build times, idle memory. Every figure is a median over repeat
 every comparison is a ratio taken in this run. Prints a table, writes .bench/kit.json and .bench/kit.png.
 
 Run after `make setup` (`make bench` does): it builds what it needs, in a temporary copy of the servers for the
-build timings, and removes its own images afterwards.
+build timings, and removes its own images afterwards. `python bench/kit_bench.py cli` measures only the command
+line's start-up (no Docker needed) and writes .bench/kit-cli.json.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -158,6 +160,53 @@ def drop_caches() -> bool:
         return True
     except OSError:
         return False
+
+
+# -- the command line's start-up ----------------------------------------------------------------------------------
+
+
+def process_seconds(command: list[str]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of a whole process: CPU time moves less when the machine is busy."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = seconds(command)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def cli_figures() -> dict[str, Any]:
+    """`kit --version` and `kit --help` through the installed console script, beside a bare interpreter, runs
+    interleaved; and how many modules importing the command line loads."""
+    kit = str(Path(sys.executable).parent / "kit")
+    commands = {"python_pass": [sys.executable, "-c", "pass"], "kit_version": [kit, "--version"],
+                "kit_help": [kit, "--help"]}  # fmt: skip
+    samples: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in commands}
+    for _ in range(max(STARTS, 15)):
+        for name, command in commands.items():
+            wall, cpu = process_seconds(command)
+            samples[name][0].append(wall)
+            samples[name][1].append(cpu)
+    probe = "import sys, kit.cli; print(len(sys.modules))"
+    modules = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    figures: dict[str, Any] = {"modules_after_import_kit_cli": int(modules)}
+    for name, (walls, cpus) in samples.items():
+        figures[f"{name}_s"], figures[f"{name}_cpu_s"] = figure(walls, "s"), figure(cpus, "s")
+    return figures
+
+
+CLI_TARGETS = {"kit_version_s": ("<=", 0.25), "kit_help_s": ("<=", 0.25)}
+
+
+def report_cli(figures: dict[str, Any]) -> None:
+    table = Table("figure", "median (min-max)", "target", title="The command line's start-up")
+    for key, value in figures.items():
+        op, bound = CLI_TARGETS.get(key, ("", None))
+        cell = (
+            f"{value['median']:.3f} ({value['min']:.3f}-{value['max']:.3f})"
+            if isinstance(value, dict)
+            else str(value)
+        )
+        table.add_row(key, cell, f"{op} {bound}" if bound is not None else "")
+    console.print(table)
 
 
 # -- sizes and builds -----------------------------------------------------------------------------------------------
@@ -415,12 +464,14 @@ def plot(results: dict[str, Any], path: Path) -> None:
     figure_.savefig(path, dpi=110)
 
 
-def machine() -> dict[str, Any]:
+def machine(with_engine: bool = True) -> dict[str, Any]:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
-    with engine.connected() as client:
-        engine_version = client.version().get("Version")
+    engine_version = None
+    if with_engine:
+        with engine.connected() as client:
+            engine_version = client.version().get("Version")
     return {
         "commit": commit, "kit": __version__, "python": platform.python_version(), "platform": platform.platform(),
         "cpus": os.cpu_count(), "docker": engine_version, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -428,6 +479,14 @@ def machine() -> dict[str, Any]:
 
 
 def main() -> None:
+    cli = cli_figures()
+    report_cli(cli)
+    if sys.argv[1:] == ["cli"]:
+        OUT.mkdir(exist_ok=True)
+        document = {"machine": machine(with_engine=False), "cli": cli, "targets": CLI_TARGETS}
+        (OUT / "kit-cli.json").write_text(json.dumps(document, indent=2) + "\n")
+        console.print(f"saved {OUT / 'kit-cli.json'}")
+        return
     settings = load_settings(cwd=REPO)
     if is_kit_base(settings):
         ensure_base_image(settings, SilentReporter())
@@ -442,7 +501,8 @@ def main() -> None:
     rates = ratios(results)
     report(results, rates)
     OUT.mkdir(exist_ok=True)
-    document = {"machine": machine(), "results": results, "ratios": rates, "targets": TARGETS}
+    document = {"machine": machine(), "cli": cli, "results": results, "ratios": rates,
+                "targets": {**TARGETS, **CLI_TARGETS}}  # fmt: skip
     (OUT / "kit.json").write_text(json.dumps(document, indent=2) + "\n")
     plot(results, OUT / "kit.png")
     console.print(f"saved {OUT / 'kit.json'} and {OUT / 'kit.png'}")

@@ -1,6 +1,11 @@
 """The one error type users see: what went wrong, and the command or setting that fixes it."""
 
-from pydantic import ValidationError
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pydantic is not imported at start-up: every command imports this module
+    from pydantic import ValidationError
 
 
 class KitError(Exception):

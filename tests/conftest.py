@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from kit.project.settings import ENV_PREFIX, Settings
+from kit.project.trust import SAFE_DIRECTORIES
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -20,15 +23,22 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
+def kit_variables() -> list[str]:
+    """Every KIT_* variable the kit reads: one per settings field, so a new setting is isolated as it is added,
+    and the two that are not settings (which projects the user trusts; where secrets are kept)."""
+    return [ENV_PREFIX + name.upper() for name in Settings.model_fields] + [
+        SAFE_DIRECTORIES,
+        "KIT_SECRET_BACKEND",
+    ]
+
+
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in (
-        "KIT_PROJECT_DIR",
-        "KIT_SERVERS_DIR",
-        "KIT_BASE_IMAGE",
-        "KIT_IMAGE_PREFIX",
-        "KIT_DEBIAN_SUITE",
-    ):
+    """No KIT_* value of the shell that runs the tests, and a home (with its config and cache folders) of its own."""
+    for name in kit_variables():
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))

@@ -1,7 +1,8 @@
 """The `kit` command line: each command parses, calls one core function, renders its result.
 
 Commands live in modules by what they are about; importing a module registers its commands on `app`, in the
-order `kit --help` lists them: the project, images, clients, then running servers.
+order `kit --help` lists them: the project, images, clients, then running servers. The command modules import
+the kit's core (and through it the MCP SDK, the Docker SDK, the SBOM library) only when a command runs.
 """
 # isort: skip_file
 

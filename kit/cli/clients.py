@@ -3,35 +3,23 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.table import Table
 
-from kit.cli.app import (
-    JsonOption,
-    NamesArgument,
-    app,
-    err,
-    load_settings,
-    out,
-    print_error,
-    print_json,
-    run,
-    selected_servers,
-    warn,
-)
-from kit.clients import configure
-from kit.clients.common import ConfigChange, Machine, apply_change
+from kit.cli.app import app, err, load_settings, out, print_error, selected_servers, warn
+from kit.cli.params import JsonOption, NamesArgument, assignments
+from kit.cli.render import show
 from kit.errors import KitError
-from kit.gateway.serve import gateway_entry
+
+if TYPE_CHECKING:
+    from kit.clients.common import ConfigChange
+    from kit.clients.configure import ClientStatus
 
 
 @app.command()
 def config(
-    ctx: typer.Context,
     names: NamesArgument = None,
     client: Annotated[
         str,
@@ -85,26 +73,26 @@ def config(
 ) -> None:
     """Print client config entries that launch the servers' containers, or merge them into (or remove them from)
     a client's config file."""
-    cfg = load_settings(ctx)
+    from kit.clients import configure
+    from kit.clients.common import Machine, apply_change
+    from kit.gateway.serve import gateway_entry
+
+    cfg = load_settings()
     machine = Machine.current()
-    targets = run(ctx, lambda: configure.clients_named(client, machine))
+    targets = configure.clients_named(client, machine)
     if output is not None and (install or len(targets) > 1):
-        err.print("[bold red]error:[/] --output takes one client and no --install")
-        raise typer.Exit(2)
+        raise typer.BadParameter("--output takes one client and no --install", param_hint="--output")
     if uninstall and not (install or output):
         install = True  # removing only makes sense in a file
-    selected = [] if uninstall and not names else selected_servers(ctx, cfg, names)
-    values = run(ctx, lambda: configure.parse_env_options(env or [], os.environ))
-    volumes = run(ctx, lambda: configure.parse_volume_options(volume or []))
-    labels = run(ctx, lambda: configure.parse_label_options(label or []))
+    selected = [] if uninstall and not names else selected_servers(cfg, names)
+    values = assignments(env, "--env", "NAME=VALUE", environ=os.environ)
+    volumes = assignments(volume, "--volume", "NAME=/absolute/host/folder")
+    labels = assignments(label, "--label", "KEY=VALUE")
     if gateway:
-        entries = [run(ctx, lambda: gateway_entry(cfg, names or [], values, labels))]
+        entries = [gateway_entry(cfg, names or [], values, labels)]
     else:
-        entries = run(
-            ctx,
-            lambda: configure.launch_entries(
-                cfg, selected, values, extra_labels=labels, network=network, volumes=volumes
-            ),
+        entries = configure.launch_entries(
+            cfg, selected, values, extra_labels=labels, network=network, volumes=volumes
         )
     if not uninstall:
         for tag in configure.unbuilt_images(cfg, selected):
@@ -113,7 +101,7 @@ def config(
         (only,) = targets if len(targets) == 1 else (None,)
         if only is None:
             raise typer.BadParameter("printing takes one client", param_hint="--client")
-        print_json(configure.render(only, entries))
+        show(configure.render(only, entries), as_json=True)
         return
     changes, failed = [], False
     for target in targets:
@@ -123,18 +111,15 @@ def config(
         except KitError as exc:  # one client's broken file does not stop the others
             print_error(exc, prefix=f"{target.display_name}: ")
             failed = True
-    _report(changes, as_json, dry_run)
+    show(changes, as_json, lambda changes: _report(changes, dry_run))
     if failed:
         raise typer.Exit(1)
 
 
-def _report(changes: list[ConfigChange], as_json: bool, dry_run: bool) -> None:
-    if as_json:
-        print_json([{**asdict(c), "path": str(c.path), "backup": str(c.backup or "")} for c in changes])
-        return
+def _report(changes: list[ConfigChange], dry_run: bool) -> None:
     for change in changes:
         if dry_run:
-            out.print(
+            out().print(
                 change.diff or f"{change.path}: already up to date",
                 markup=False,
                 highlight=False,
@@ -143,23 +128,27 @@ def _report(changes: list[ConfigChange], as_json: bool, dry_run: bool) -> None:
             continue
         parts = [f"{verb} {', '.join(names)}" for verb, names in
                  (("added", change.added), ("updated", change.updated), ("removed", change.removed)) if names]  # fmt: skip
-        err.print(
+        err().print(
             f"{change.client} {change.path}: {'; '.join(parts) or 'already up to date'}", highlight=False
         )
         if change.backup:
-            err.print(f"  backup of the previous file: {change.backup}", highlight=False)
+            err().print(f"  backup of the previous file: {change.backup}", highlight=False)
     if dry_run:
-        err.print("dry run: nothing was written")
+        err().print("dry run: nothing was written")
 
 
 @app.command("clients")
-def list_clients(ctx: typer.Context, as_json: JsonOption = False) -> None:
+def list_clients(as_json: JsonOption = False) -> None:
     """Supported clients: where each one's config file is, whether it is installed here and holds the kit's entries."""
-    cfg = load_settings(ctx)
-    statuses = run(ctx, lambda: configure.client_statuses(cfg, Machine.current()))
-    if as_json:
-        print_json([asdict(s) for s in statuses])
-        return
+    from kit.clients import configure
+    from kit.clients.common import Machine
+
+    show(configure.client_statuses(load_settings(), Machine.current()), as_json, _clients_table)
+
+
+def _clients_table(statuses: list[ClientStatus]) -> None:
+    from rich.table import Table
+
     table = Table("client", "installed", "config file (user scope)", "project file", "format", "kit entries")
     for s in statuses:
         entries = s.problem or (
@@ -168,4 +157,4 @@ def list_clients(ctx: typer.Context, as_json: JsonOption = False) -> None:
         table.add_row(
             s.name, "yes" if s.installed else "no", s.path, s.project_path or "-", s.format, entries
         )
-    out.print(table)
+    out().print(table)

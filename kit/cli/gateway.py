@@ -7,13 +7,12 @@ from typing import Annotated
 
 import typer
 
-from kit.cli.app import NamesArgument, app, load_settings, run
-from kit.gateway.serve import run_gateway
+from kit.cli.app import app, load_settings
+from kit.cli.params import NamesArgument, assignments
 
 
 @app.command()
 def gateway(
-    ctx: typer.Context,
     names: NamesArgument = None,
     http: Annotated[bool, typer.Option("--http", help="Serve streamable HTTP instead of stdio.")] = False,
     host: Annotated[
@@ -29,12 +28,11 @@ def gateway(
 ) -> None:
     """One MCP endpoint in front of the project's servers: starts them as hardened containers, namespaces their
     tools (server__tool), applies the gateway's limits, restarts a server that dies."""
-    cfg = load_settings(ctx)
+    from kit.gateway.serve import run_gateway
+
+    cfg = load_settings()
     token = os.environ.get(token_env) if token_env else None
     if token_env and not token:
         raise typer.BadParameter(f"{token_env} is not set", param_hint="--token-env")
-    labels = dict(item.partition("=")[::2] for item in label or [])
-    run(
-        ctx,
-        lambda: run_gateway(cfg, names or [], http=http, host=host, port=port, token=token, labels=labels),
-    )
+    labels = assignments(label, "--label", "KEY=VALUE")
+    run_gateway(cfg, names or [], http=http, host=host, port=port, token=token, labels=labels)

@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from kit.cli.app import (
-    JsonOption,
-    NamesArgument,
-    app,
-    err,
-    load_settings,
-    out,
-    print_error,
-    print_json,
-    reporter,
-    run,
-    run_live,
-    selected_servers,
-)
+from kit.cli.app import app, err, load_settings, out, print_error, reporter, run_live, selected_servers
+from kit.cli.params import JsonOption, NamesArgument
+from kit.cli.render import show
 from kit.errors import KitError
-from kit.image import base_image, builder, locking, sbom, schemas, wheelhouse
+
+if TYPE_CHECKING:
+    from kit.image.base_image import BaseResult
+    from kit.image.builder import BuildResult
+    from kit.image.locking import LockReport
+    from kit.image.schemas import SchemaReport
 
 
 @app.command()
@@ -34,10 +26,16 @@ def base(
     as_json: JsonOption = False,
 ) -> None:
     """Build the Python base image from Debian packages (needs root and debootstrap)."""
-    cfg = load_settings(ctx)
-    result = run_live(ctx, lambda live: base_image.ensure_base_image(cfg, live, force=force))
-    if as_json:
-        print_json(asdict(result))
+    from kit.image import base_image
+
+    cfg = load_settings()
+
+    def text(result: BaseResult) -> None:
+        size = f"{result.size_bytes / 1e6:.0f} MB"
+        state = "built" if result.built else "already there"
+        err().print(f"base image {result.tag} ({size}): {state}", highlight=False)
+
+    show(run_live(ctx, lambda live: base_image.ensure_base_image(cfg, live, force=force)), as_json, text)
 
 
 @app.command()
@@ -51,8 +49,10 @@ def build(
     as_json: JsonOption = False,
 ) -> None:
     """Build one image per server, in parallel, each smoke-tested before it is tagged; exit 1 if any failed."""
-    cfg = load_settings(ctx)
-    selected = selected_servers(ctx, cfg, names)
+    from kit.image import builder
+
+    cfg = load_settings()
+    selected = selected_servers(cfg, names)
     # A server named on the command line is always tried again; a fleet build skips what failed from the same inputs.
     results = run_live(
         ctx,
@@ -60,19 +60,22 @@ def build(
             cfg, selected, live, force=force, jobs=jobs, retry_failed=bool(names)
         ),
     )
-    if as_json:
-        print_json([asdict(r) for r in results])
-    else:
-        table = Table("server", "image", "status", "smoke test", "size", "time")
-        for r in results:
-            size = f"{r.size_bytes / 1e6:.0f} MB" if r.size_bytes else "-"
-            table.add_row(r.server, r.tag, r.status, r.smoke, size, f"{r.seconds:.1f}s")
-        out.print(table)
-        for r in results:
-            if not r.ok:
-                print_error(KitError(r.error or "failed", hint=r.hint), prefix=f"{r.server}: ")
+    show(results, as_json, _build_table)
     if not all(r.ok for r in results):
         raise typer.Exit(1)
+
+
+def _build_table(results: list[BuildResult]) -> None:
+    from rich.table import Table
+
+    table = Table("server", "image", "status", "smoke test", "size", "time")
+    for r in results:
+        size = f"{r.size_bytes / 1e6:.0f} MB" if r.size_bytes else "-"
+        table.add_row(r.server, r.tag, r.status, r.smoke, size, f"{r.seconds:.1f}s")
+    out().print(table)
+    for r in results:
+        if not r.ok:
+            print_error(KitError(r.error or "failed", hint=r.hint), prefix=f"{r.server}: ")
 
 
 @app.command()
@@ -85,41 +88,50 @@ def lock(
     as_json: JsonOption = False,
 ) -> None:
     """Bring each server's lock (locks/NAME.lock) up to date with its requirements and pins."""
-    cfg = load_settings(ctx)
-    selected = selected_servers(ctx, cfg, names)
-    reports = run_live(ctx, lambda live: locking.lock_servers(cfg, selected, live, upgrade=upgrade))
-    if as_json:
-        print_json([asdict(r) for r in reports])
-        return
-    for report in reports:
-        out.print(
-            f"{report.server}: {report.status}, {report.packages} packages in {report.path}", highlight=False
-        )
+    from kit.image import locking
+
+    cfg = load_settings()
+    selected = selected_servers(cfg, names)
+
+    def text(reports: list[LockReport]) -> None:
+        for r in reports:
+            out().print(f"{r.server}: {r.status}, {r.packages} packages in {r.path}", highlight=False)
+
+    show(
+        run_live(ctx, lambda live: locking.lock_servers(cfg, selected, live, upgrade=upgrade)), as_json, text
+    )
 
 
 @app.command("sbom")
 def write_sbom(
-    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Server name.")],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default: NAME.cdx.json).")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Write a CycloneDX (JSON) bill of materials of what is installed in the server's image."""
-    cfg = load_settings(ctx)
-    (server,) = selected_servers(ctx, cfg, [name])
+    from kit.image import sbom
+
+    cfg = load_settings()
+    (server,) = selected_servers(cfg, [name])
     target = output or Path(f"{name}.cdx.json")
-    bom = run(ctx, lambda: sbom.write_sbom(cfg, server, target))
-    err.print(f"wrote {target}: {len(bom.components)} components", highlight=False)
+    bom = sbom.write_sbom(cfg, server, target)
+    written = {"file": target, "components": len(bom.components)}
+    show(
+        written,
+        as_json,
+        lambda w: err().print(f"wrote {w['file']}: {w['components']} components", highlight=False),
+    )
 
 
 @app.command("runtime-wheel")
 def runtime_wheel(ctx: typer.Context) -> None:
     """Print the folder holding the mcpkit-runtime wheel, for `pip install --find-links` outside the kit."""
-    cfg = load_settings(ctx)
-    out.print(
-        str(run(ctx, lambda: wheelhouse.runtime_wheel_dir(cfg.cache_dir, reporter(ctx)))), highlight=False
-    )
+    from kit.image import wheelhouse
+
+    folder = wheelhouse.runtime_wheel_dir(load_settings().cache_dir, reporter(ctx))
+    out().print(str(folder), highlight=False, soft_wrap=True)
 
 
 schema_app = typer.Typer(
@@ -128,33 +140,30 @@ schema_app = typer.Typer(
 app.add_typer(schema_app, name="schema")
 
 
-def _render_schema_reports(reports: list[schemas.SchemaReport], as_json: bool) -> None:
-    if as_json:
-        print_json([asdict(r) for r in reports])
-        return
+def _schema_text(reports: list[SchemaReport]) -> None:
     for report in reports:
         verb = "locked" if report.written else "matches"
-        out.print(f"{report.server}: {verb} {report.lock}", highlight=False)
+        out().print(f"{report.server}: {verb} {report.lock}", highlight=False)
         for change in report.changes:
-            out.print(
+            out().print(
                 f"  {'BREAKING' if change.breaking else 'ok'}  {change.tool}: {change.detail}",
                 highlight=False,
             )
 
 
 @schema_app.command("lock")
-def schema_lock_command(ctx: typer.Context, names: NamesArgument = None, as_json: JsonOption = False) -> None:
+def schema_lock_command(names: NamesArgument = None, as_json: JsonOption = False) -> None:
     """Record each built server's tools, schemas and resources in its schema lock file."""
-    cfg = load_settings(ctx)
-    selected = selected_servers(ctx, cfg, names)
-    _render_schema_reports(run(ctx, lambda: schemas.lock(cfg, selected)), as_json)
+    from kit.image import schemas
+
+    cfg = load_settings()
+    show(schemas.lock(cfg, selected_servers(cfg, names)), as_json, _schema_text)
 
 
 @schema_app.command("check")
-def schema_check_command(
-    ctx: typer.Context, names: NamesArgument = None, as_json: JsonOption = False
-) -> None:
+def schema_check_command(names: NamesArgument = None, as_json: JsonOption = False) -> None:
     """Compare each built server with its schema lock; fail on a breaking change (exit 1)."""
-    cfg = load_settings(ctx)
-    selected = selected_servers(ctx, cfg, names)
-    _render_schema_reports(run(ctx, lambda: schemas.check(cfg, selected)), as_json)
+    from kit.image import schemas
+
+    cfg = load_settings()
+    show(schemas.check(cfg, selected_servers(cfg, names)), as_json, _schema_text)

@@ -2,53 +2,56 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from kit.cli.app import (
-    JsonOption,
-    NamesArgument,
-    app,
-    err,
-    load_settings,
-    out,
-    print_json,
-    run,
-    run_live,
-    selected_servers,
-)
-from kit.image import index_servers, listing
-from kit.project import scaffold, settings
+from kit.cli.app import app, err, load_settings, out, run_live, selected_servers
+from kit.cli.params import JsonOption, NamesArgument, assignments
+from kit.cli.render import show
+
+if TYPE_CHECKING:
+    from kit.image.index_servers import Added
+    from kit.image.listing import ServerStatus
+    from kit.project.scaffold import Created
 
 
 @app.command()
 def init(
-    ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="Project folder (created if needed).")] = Path("."),
+    as_json: JsonOption = False,
 ) -> None:
     """Create an mcpkit project: mcpkit.toml, servers/ and a .gitignore."""
-    created = run(ctx, lambda: scaffold.init_project(directory))
-    err.print(f"created the project {created.root}", highlight=False)
-    err.print(
-        "next: `kit new NAME` scaffolds a server in it, `kit add PACKAGE` adds one from the package index"
-    )
+    from kit.project import scaffold
+
+    created = scaffold.init_project(directory)
+
+    def text(created: Created) -> None:
+        err().print(f"created the project {created.root}", highlight=False)
+        err().print(
+            "next: `kit new NAME` scaffolds a server in it, `kit add PACKAGE` adds one from the package index"
+        )
+
+    show(created, as_json, text)
 
 
 @app.command()
 def new(
-    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Server name: lowercase letters, digits and dashes.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Scaffold a server under servers/NAME that builds, passes its smoke test and answers as it is."""
-    cfg = load_settings(ctx)
-    created = run(ctx, lambda: scaffold.new_server(cfg, name))
-    for file in created.files:
-        out.print(str(file.relative_to(cfg.project_dir)), highlight=False)
-    err.print(f"next: `kit build {name}`, then `kit config {name}`", highlight=False)
+    from kit.project import scaffold
+
+    cfg = load_settings()
+
+    def text(created: Created) -> None:
+        for file in created.files:
+            out().print(str(file.relative_to(cfg.project_dir)), highlight=False)
+        err().print(f"next: `kit build {name}`, then `kit config {name}`", highlight=False)
+
+    show(scaffold.new_server(cfg, name), as_json, text)
 
 
 @app.command()
@@ -93,8 +96,10 @@ def add(
     as_json: JsonOption = False,
 ) -> None:
     """Add a server from the package index to mcpkit.toml: resolved, locked, and its start found and checked."""
-    cfg = load_settings(ctx)
-    volumes = dict(v.partition("=")[::2] for v in volume or [])
+    from kit.image import index_servers
+
+    cfg = load_settings()
+    volumes = assignments(volume, "--volume", "NAME=/path/in/container")
     table: dict[str, Any] = {
         "package": package, "pins": pin or [], "script": script, "module": module, "function": function,
         "args": args or [], "network": network, "env": env or [], "secrets": secret or [], "volumes": volumes,
@@ -102,11 +107,12 @@ def add(
     }  # fmt: skip
     table = {k: v for k, v in table.items() if v not in (None, [], {}, False)}
     added = run_live(ctx, lambda live: index_servers.add_server(cfg, table, live, name=name, replace=replace))
-    if as_json:
-        print_json(asdict(added))
-        return
+    show(added, as_json, _print_added)
+
+
+def _print_added(added: Added) -> None:
     start = " ".join(f"{k} {v}" for k, v in added.start.items())
-    err.print(
+    err().print(
         f"added {added.name}: {added.package} {added.version} ({added.dependencies} locked packages), "
         f"started by {start}; next: `kit build {added.name}`",
         highlight=False,
@@ -115,25 +121,33 @@ def add(
 
 @app.command()
 def remove(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="A package-index server's name.")]
+    name: Annotated[str, typer.Argument(help="A package-index server's name.")], as_json: JsonOption = False
 ) -> None:
     """Remove a package-index server from mcpkit.toml, with its lock files (`kit gc` removes its images)."""
-    cfg = load_settings(ctx)
-    for path in run(ctx, lambda: index_servers.remove_server(cfg, name)):
-        err.print(
-            f"removed {name} from {path}" if path.suffix == ".toml" else f"deleted {path}", highlight=False
-        )
+    from kit.image import index_servers
+
+    removed = index_servers.remove_server(load_settings(), name)
+
+    def text(paths: list[Path]) -> None:
+        for path in paths:
+            what = f"removed {name} from {path}" if path.suffix == ".toml" else f"deleted {path}"
+            err().print(what, highlight=False)
+
+    show(removed, as_json, text)
 
 
 @app.command("list")
-def list_servers(ctx: typer.Context, names: NamesArgument = None, as_json: JsonOption = False) -> None:
+def list_servers(names: NamesArgument = None, as_json: JsonOption = False) -> None:
     """Servers, where each comes from, their images, versions, sizes and build state."""
-    cfg = load_settings(ctx)
-    selected = selected_servers(ctx, cfg, names)
-    statuses = run(ctx, lambda: listing.server_statuses(cfg, selected))
-    if as_json:
-        print_json([asdict(s) for s in statuses])
-        return
+    from kit.image import listing
+
+    cfg = load_settings()
+    show(listing.server_statuses(cfg, selected_servers(cfg, names)), as_json, _status_table)
+
+
+def _status_table(statuses: list[ServerStatus]) -> None:
+    from rich.table import Table
+
     table = Table("server", "source", "version", "image", "state", "size", "network", "env")
     for s in statuses:
         size = f"{s.size_bytes / 1e6:.0f} MB" if s.size_bytes else "-"
@@ -147,17 +161,21 @@ def list_servers(ctx: typer.Context, names: NamesArgument = None, as_json: JsonO
             "yes" if s.network else "none",
             ", ".join(s.env),
         )
-    out.print(table)
+    out().print(table)
 
 
 @app.command("env")
-def show_env(ctx: typer.Context, as_json: JsonOption = False) -> None:
+def show_env(as_json: JsonOption = False) -> None:
     """The effective KIT_* settings and where each came from."""
-    rows = run(ctx, settings.describe_settings)
-    if as_json:
-        print_json(rows)
-        return
+    from kit.project import settings
+
+    show(settings.describe_settings(), as_json, _settings_table)
+
+
+def _settings_table(rows: list[dict[str, str]]) -> None:
+    from rich.table import Table
+
     table = Table("setting", "value", "source", "meaning")
     for row in rows:
         table.add_row(row["name"], row["value"], row["source"], row["description"])
-    out.print(table)
+    out().print(table)

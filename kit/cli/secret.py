@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
-from kit.cli.app import JsonOption, app, err, out, print_json, run
+from kit.cli.app import app, err, out
+from kit.cli.params import JsonOption
+from kit.cli.render import show
 
 secret_app = typer.Typer(help="Keep secret values out of every file a client reads.", no_args_is_help=True)
 app.add_typer(secret_app, name="secret")
@@ -16,7 +18,6 @@ app.add_typer(secret_app, name="secret")
 
 @secret_app.command("set")
 def set_(
-    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The variable a server takes, e.g. ANALYST_DATABASE_URL.")],
 ) -> None:
     """Store a secret's value (typed at a hidden prompt, or read from standard input). `kit config` then writes
@@ -27,8 +28,8 @@ def set_(
         value = typer.prompt(f"value of {name}", hide_input=True)
     else:
         value = sys.stdin.read().rstrip("\n")
-    where = run(ctx, lambda: secrets.set_secret(name, value))
-    err.print(f"stored {name} in the {where}; run `kit config --install` to use it", highlight=False)
+    where = secrets.set_secret(name, value)
+    err().print(f"stored {name} in the {where}; run `kit config --install` to use it", highlight=False)
 
 
 @secret_app.command("list")
@@ -36,22 +37,23 @@ def list_(as_json: JsonOption = False) -> None:
     """The names of the stored secrets (never their values)."""
     from kit import secrets
 
-    names = secrets.names()
-    if as_json:
-        print_json({"backend": secrets.backend_name(), "names": names})
-        return
-    for name in names:
-        out.print(name, highlight=False)
-    err.print(f"{len(names)} secret(s) in the {secrets.backend_name()}", highlight=False)
+    found = {"backend": secrets.backend_name(), "names": secrets.names()}
+
+    def text(_: object) -> None:
+        for name in found["names"]:
+            out().print(name, highlight=False)
+        err().print(f"{len(found['names'])} secret(s) in the {found['backend']}", highlight=False)
+
+    show(found, as_json, text)
 
 
 @secret_app.command("rm")
-def remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The secret's name.")]) -> None:
+def remove(name: Annotated[str, typer.Argument(help="The secret's name.")]) -> None:
     """Forget a stored secret."""
     from kit import secrets
 
-    if not run(ctx, lambda: secrets.delete_secret(name)):
-        err.print(f"no stored secret named {name}", highlight=False)
+    if not secrets.delete_secret(name):
+        err().print(f"no stored secret named {name}", highlight=False)
         raise typer.Exit(1)
 
 
@@ -68,5 +70,5 @@ def launch(
     command = list(ctx.args)
     if not command:
         raise typer.BadParameter("give the command after --", param_hint="COMMAND")
-    values = run(ctx, lambda: secrets.launch_environment(secret or []))
+    values = secrets.launch_environment(secret or [])
     os.execvpe(command[0], command, {**os.environ, **values})

@@ -105,7 +105,7 @@ def is_kit_entry(entry: Any) -> bool:
         return any(is_kit_entry(v) for v in entry.values())
     if isinstance(entry, list):
         return any(is_kit_entry(v) for v in entry)
-    return entry == KIT_MARK
+    return isinstance(entry, str) and entry == KIT_MARK
 
 
 @dataclass(frozen=True)

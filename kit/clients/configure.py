@@ -17,7 +17,6 @@ from kit.identity import image_tag
 from kit.project.servers import Server
 from kit.project.settings import Settings
 from kit.secrets import names as secret_names
-from kit.walls import LABEL_KEY
 
 
 def client_named(name: str) -> Client:
@@ -39,41 +38,6 @@ def clients_named(name: str, machine: Machine) -> list[Client]:
             "no supported client is installed on this machine", hint="`kit clients` lists where each looks"
         )
     return found
-
-
-def parse_env_options(options: list[str], environ: Mapping[str, str]) -> dict[str, str]:
-    """`NAME=VALUE` sets a value; a bare `NAME` copies it from the current environment."""
-    values = {}
-    for option in options:
-        name, sep, value = option.partition("=")
-        if not sep:
-            if name not in environ:
-                raise KitError(
-                    f"--env {name}: {name} is not set in this shell", hint=f"use --env {name}=VALUE"
-                )
-            value = environ[name]
-        values[name] = value
-    return values
-
-
-def parse_volume_options(options: list[str]) -> dict[str, str]:
-    volumes = {}
-    for option in options:
-        name, sep, path = option.partition("=")
-        if not sep or not name or not path:
-            raise KitError(f"--volume {option!r}: write NAME=/absolute/host/folder")
-        volumes[name] = path
-    return volumes
-
-
-def parse_label_options(options: list[str]) -> dict[str, str]:
-    labels = {}
-    for option in options:
-        key, sep, value = option.partition("=")
-        if not sep or not LABEL_KEY.match(key):
-            raise KitError(f"--label {option!r}: write KEY=VALUE, KEY of lowercase letters, digits and . _ -")
-        labels[key] = value
-    return labels
 
 
 def launch_entries(

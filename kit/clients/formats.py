@@ -138,7 +138,8 @@ class Yaml:
 
     def parse(self, text: str) -> dict[str, Any]:
         data, _ = self._load(text)
-        return _plain(data)
+        plain: dict[str, Any] = _plain(data)
+        return plain
 
     def empty(self) -> str:
         return ""

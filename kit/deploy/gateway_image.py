@@ -6,7 +6,7 @@ from __future__ import annotations
 from kit.files import write_atomically
 from kit.project.servers import Server, load_server
 from kit.project.settings import Settings
-from kit.resources import runtime_source_dir
+from kit.resources import runtime_distribution
 
 NAME = "mcpkit-gateway"
 PYPROJECT = """\
@@ -33,16 +33,9 @@ secrets = ["MCP_HTTP_TOKEN"]
 
 def gateway_server(settings: Settings) -> Server:
     folder = settings.cache_dir / "gateway-project" / NAME
-    version = _runtime_version()
+    version = runtime_distribution().version
     write_atomically(folder / "pyproject.toml", PYPROJECT.format(name=NAME, version=version))
     write_atomically(
         folder / "mcpkit_gateway" / "__init__.py", '"""The gateway is mcpkit_runtime.gateway."""\n'
     )
     return load_server(folder, settings.project_dir).model_copy(update={"name": NAME})
-
-
-def _runtime_version() -> str:
-    for line in (runtime_source_dir() / "pyproject.toml").read_text(encoding="utf-8").splitlines():
-        if line.startswith("version"):
-            return line.split("=", 1)[1].strip().strip('"')
-    raise ValueError("the runtime's pyproject.toml has no version")

@@ -20,7 +20,7 @@ from kit.project.servers import Server
 from kit.project.settings import Settings
 from kit.project.sources import source_hash
 from kit.reporting import Reporter
-from kit.resources import runtime_source_dir
+from kit.resources import runtime_distribution
 
 
 def fingerprint(server: Server, target: PythonTarget) -> str:
@@ -33,7 +33,8 @@ def fingerprint(server: Server, target: PythonTarget) -> str:
     else:
         assert server.path is not None
         parts.append(_declared_requirements(server.path))
-        parts += [_declared_package(p) for p in [*server.local_package_paths, runtime_source_dir()]]
+        parts += [_declared_package(p) for p in server.local_package_paths]
+        parts.append(_runtime_package())
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
@@ -121,6 +122,12 @@ def _declared_package(path: Path) -> str:
     project = tomllib.loads((path / "pyproject.toml").read_text(encoding="utf-8")).get("project", {})
     version = project.get("version") or source_hash(path)
     return json.dumps([project.get("name", ""), version, _declared_requirements(path)])
+
+
+def _runtime_package() -> str:
+    """The runtime as a lock records it, from its installed metadata (editable or not)."""
+    runtime = runtime_distribution()
+    return json.dumps([runtime.metadata["Name"], runtime.version, sorted(runtime.requires or [])])
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from kit.errors import KitError
 from kit.project.locks import LockedPackage
 from kit.project.sources import source_hash
 from kit.reporting import Reporter
-from kit.resources import runtime_source_dir
+from kit.resources import pack_installed_runtime, runtime_project, runtime_source_dir
 
 _PROBE = (
     "import json, platform, sys; "
@@ -125,7 +125,7 @@ def build_kit_wheel(server_path: Path, destination: Path, reporter: Reporter) ->
 
 
 def runtime_wheel_dir(cache_dir: Path, reporter: Reporter) -> Path:
-    """A folder holding the mcpkit-runtime wheel, built once per runtime source from the copy this kit ships.
+    """A folder holding the mcpkit-runtime wheel, made once per runtime source from the installed distribution.
 
     Servers depend on `mcpkit-runtime` like on any package; no index has it, so every resolution also looks here.
     """
@@ -137,7 +137,11 @@ def runtime_wheel_dir(cache_dir: Path, reporter: Reporter) -> Path:
             tempfile.mkdtemp(prefix=".building-", dir=folder.parent)
         )  # beside it: a rename, not a copy
         try:
-            build_kit_wheel(source, scratch, reporter)
+            project = runtime_project()
+            if project is not None:
+                build_kit_wheel(project, scratch, reporter)
+            else:
+                pack_installed_runtime(scratch)
             os.replace(scratch, folder)  # whole or not at all, also when two builds race
         except OSError:
             if not any(folder.glob("*.whl")):

@@ -92,7 +92,7 @@ def read(path: Path) -> Lock | None:
         match = _LINE.match(line)
         if match is None or (match["local"] is None and not (match["sha256"] and match["filename"])):
             return None
-        packages.append(LockedPackage(**{k: v for k, v in match.groupdict().items() if v is not None}))  # type: ignore[arg-type]
+        packages.append(LockedPackage(**{k: v for k, v in match.groupdict().items() if v is not None}))
     if "fingerprint" not in header:
         return None
     return Lock(path.stem, header.get("target", ""), header["fingerprint"], packages)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from kit.errors import KitError
 from kit.identity import project_slug
+from kit.project.manifest import MANIFEST_NAME
 from kit.project.servers import SERVER_NAME
-from kit.project.settings import MANIFEST_NAME, Settings
+from kit.project.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

@@ -1,5 +1,5 @@
-"""The kit as a user installs it: the wheel in a fresh virtual environment outside the checkout, driven as a
-console script from a temporary folder, on a project that `kit init` and `kit new` create."""
+"""The kit as a user installs it: its wheel and the runtime's in a fresh virtual environment outside the checkout,
+driven as a console script from a temporary folder, on a project that `kit init` and `kit new` create."""
 
 from __future__ import annotations
 
@@ -27,29 +27,24 @@ PREFIX = "mcpkit-test-installed"
 
 @pytest.fixture(scope="module")
 def installed_kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The `kit` console script of a wheel built from this checkout and installed into a new virtual environment."""
+    """The `kit` console script of the wheels built from this checkout (the kit's and the runtime's it depends on,
+    which is on no package index) installed into a new virtual environment."""
     root = tmp_path_factory.mktemp("installed")
     env = {**os.environ, "PIP_CACHE_DIR": PIP_CACHE, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    dist = root / "dist"
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(dist)]
+    subprocess.run([*pip_wheel, str(REPO), str(REPO / "runtime")], check=True, env=env)
+    (wheel,) = dist.glob("mcpkit-*.whl")
+    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True)
+    python = str(root / "venv/bin/python")
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--quiet",
-            "--wheel-dir",
-            str(root / "dist"),
-            str(REPO),
-        ],
+        [python, "-m", "pip", "install", "--quiet", "--find-links", str(dist), str(wheel)],
         check=True,
         env=env,
     )
-    (wheel,) = (root / "dist").glob("mcpkit-*.whl")
-    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True)
-    subprocess.run(
-        [str(root / "venv/bin/python"), "-m", "pip", "install", "--quiet", str(wheel)], check=True, env=env
-    )
+    owners = "import importlib.metadata as m; print(m.packages_distributions()['mcpkit_runtime'])"
+    owner = subprocess.run([python, "-c", owners], check=True, capture_output=True, text=True).stdout
+    assert owner.strip() == "['mcpkit-runtime']", "one distribution owns the runtime's files"
     return root / "venv" / "bin" / "kit"
 
 

@@ -1,12 +1,16 @@
 """The CLI driven in-process. Docker is made unreachable on purpose where a command must cope without it."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from kit.cli import app
+from kit.cli.params import assignments
 from kit.identity import project_slug
 
 runner = CliRunner()
@@ -123,6 +127,14 @@ def test_env_reports_effective_settings_as_json(in_project: Path, monkeypatch: p
     }
 
 
+def test_no_kit_variable_of_the_shell_running_the_tests_reaches_them(in_project: Path) -> None:
+    """tests/conftest.py removes one KIT_* variable per setting: run under `KIT_CACHE_DIR=... pytest`, this fails
+    if a setting is added without being isolated."""
+    result = runner.invoke(app, ["env", "--json"])
+    assert result.exit_code == 0, result.output
+    assert {r["name"]: r["source"] for r in json.loads(result.stdout) if r["source"] != "default"} == {}
+
+
 def test_version_option() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("mcpkit ")
@@ -148,6 +160,82 @@ def test_error_messages_keep_their_brackets(in_project: Path) -> None:
     result = runner.invoke(app, ["list"])
     assert result.exit_code == 1
     assert "has no [tool.mcpkit] table" in result.stderr
+
+
+def test_init_new_and_remove_report_what_they_did_as_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    initialised = runner.invoke(app, ["init", "proj", "--json"])
+    assert initialised.exit_code == 0, initialised.output
+    assert json.loads(initialised.stdout)["root"] == str(tmp_path / "proj")
+    monkeypatch.chdir(tmp_path / "proj")
+    created = runner.invoke(app, ["new", "hello", "--json"])
+    assert created.exit_code == 0, created.output
+    assert str(tmp_path / "proj/servers/hello/hello/server.py") in json.loads(created.stdout)["files"]
+    with (tmp_path / "proj" / "mcpkit.toml").open("a") as manifest:
+        manifest.write('\n[servers.time]\npackage = "mcp-server-time==2026.10.19"\n')
+    (tmp_path / "proj" / "locks").mkdir()
+    (tmp_path / "proj" / "locks" / "time.lock").write_text("")
+    removed = runner.invoke(app, ["remove", "time", "--json"])
+    assert removed.exit_code == 0, removed.output
+    assert json.loads(removed.stdout) == [
+        str(tmp_path / "proj" / "mcpkit.toml"),
+        str(tmp_path / "proj" / "locks" / "time.lock"),
+    ]
+
+
+def test_an_unexpected_error_exits_70_and_verbose_shows_its_traceback(
+    in_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr("kit.project.settings.describe_settings", broken)
+    quiet = runner.invoke(app, ["env"])
+    assert quiet.exit_code == 70 and "Traceback" not in quiet.output
+    assert "unexpected error: ZeroDivisionError: a bug" in quiet.stderr and "--verbose" in quiet.stderr
+    loud = runner.invoke(app, ["--verbose", "env"])
+    assert isinstance(loud.exception, ZeroDivisionError)
+
+
+def test_name_value_options_take_values_or_copy_them_from_the_shell() -> None:
+    shell = {"B": "from-shell"}
+    assert assignments(["A=1", "B", "C="], "--env", "NAME=VALUE", shell) == {
+        "A": "1",
+        "B": "from-shell",
+        "C": "",
+    }
+    assert assignments(["URL=a=b"], "--env", "NAME=VALUE", {}) == {"URL": "a=b"}
+    assert assignments(["outbox=/srv/out"], "--volume", "NAME=/folder") == {"outbox": "/srv/out"}
+    for options, environ in ((["MISSING"], {}), (["outbox"], None), (["outbox="], None), (["=x"], None)):
+        with pytest.raises(typer.BadParameter):
+            assignments(options, "--x", "NAME=VALUE", environ)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["config", "--env", "ANALYST_ROW_LIMIT"],
+        ["config", "--volume", "outbox"],
+        ["gateway", "--label", "io.example.team"],
+        ["add", "mcp-server-time", "--volume", "data"],
+    ],
+)
+def test_a_malformed_name_value_option_is_a_usage_error_before_anything_runs(
+    in_project: Path, arguments: list[str]
+) -> None:
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert arguments[-2] in result.output
+
+
+def test_importing_the_cli_loads_neither_the_sdks_nor_the_kits_core() -> None:
+    """What `kit --version` and `kit --help` pay for: the commands import the rest when they run."""
+    heavy = ["mcp", "docker", "cyclonedx", "pydantic", "rich", "kit.image", "kit.clients", "kit.containers"]
+    probe = f"import sys, kit.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
 
 
 def test_init_and_new_scaffold_a_project_from_anywhere(

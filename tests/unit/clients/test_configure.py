@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from kit.clients.claude_desktop import CLIENT
-from kit.clients.configure import client_named, launch_entries, parse_env_options, render
+from kit.clients.configure import client_named, launch_entries, render
 from kit.errors import KitError
 from kit.identity import project_id, project_slug
 from kit.project.servers import discover, select
@@ -41,13 +41,6 @@ def test_a_value_for_a_variable_no_server_takes_is_refused(project: Path) -> Non
         _entries(project, {"OPENAI_API_KEY": "x"})
 
 
-def test_env_options_take_values_or_copy_them_from_the_shell() -> None:
-    assert parse_env_options(["A=1", "B"], {"B": "from-shell"}) == {"A": "1", "B": "from-shell"}
-    assert parse_env_options(["URL=a=b"], {}) == {"URL": "a=b"}
-    with pytest.raises(KitError, match="not set in this shell"):
-        parse_env_options(["MISSING"], {})
-
-
 def test_unknown_client_lists_the_supported_ones() -> None:
     with pytest.raises(KitError) as caught:
         client_named("notepad")
@@ -55,13 +48,8 @@ def test_unknown_client_lists_the_supported_ones() -> None:
 
 
 def test_volume_options_are_checked(project: Path) -> None:
-    from kit.clients.configure import parse_volume_options
-
     settings = load_settings({}, cwd=project)
     servers = discover(settings)
-    assert parse_volume_options(["outbox=/srv/out"]) == {"outbox": "/srv/out"}
-    with pytest.raises(KitError, match="NAME=/absolute"):
-        parse_volume_options(["outbox"])
     with pytest.raises(KitError, match="declares the volume"):
         launch_entries(settings, servers, volumes={"inbox": "/x"})
     with pytest.raises(KitError, match="absolute host path"):

@@ -3,6 +3,7 @@ another checkout or a code change leaves the committed locks as they are."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -11,25 +12,13 @@ import pytest
 from kit.image import locking
 from kit.image.wheelhouse import PythonTarget
 from kit.project.servers import load_server
-from kit.resources import runtime_source_dir
 
 TARGET = PythonTarget("3.11.2", "x86_64", "2.36")
 
 
-@pytest.fixture
-def runtime_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    copy = tmp_path / "runtime"
-    shutil.copytree(runtime_source_dir(), copy, ignore=shutil.ignore_patterns("__pycache__", "tests"))
-    monkeypatch.setattr(locking, "runtime_source_dir", lambda: copy)
-    return copy
-
-
-def test_code_changes_and_other_paths_leave_the_fingerprint_alone(
-    project: Path, runtime_copy: Path, tmp_path: Path
-) -> None:
+def test_code_changes_and_other_paths_leave_the_fingerprint_alone(project: Path, tmp_path: Path) -> None:
     analyst = load_server(project / "servers" / "analyst")
     before = locking.fingerprint(analyst, TARGET)
-    (runtime_copy / "mcpkit_runtime" / "limits.py").write_text("# changed code\n", encoding="utf-8")
     (project / "servers" / "analyst" / "analyst" / "guard.py").write_text(
         "# changed code\n", encoding="utf-8"
     )
@@ -38,14 +27,15 @@ def test_code_changes_and_other_paths_leave_the_fingerprint_alone(
     assert locking.fingerprint(load_server(moved / "servers" / "analyst"), TARGET) == before
 
 
-def test_what_the_lock_is_resolved_from_changes_the_fingerprint(project: Path, runtime_copy: Path) -> None:
+def test_what_the_lock_is_resolved_from_changes_the_fingerprint(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     analyst = load_server(project / "servers" / "analyst")
     before = locking.fingerprint(analyst, TARGET)
     assert locking.fingerprint(analyst, PythonTarget("3.13.1", "x86_64", "2.36")) != before
-    pinned = analyst.model_copy(
-        update={"declaration": analyst.declaration.model_copy(update={"pins": ["mcp<2.3.1"]})}
-    )
-    assert locking.fingerprint(pinned, TARGET) != before
-    pyproject = runtime_copy / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('version = "', 'version = "9', 1))
+    pins = analyst.declaration.model_copy(update={"pins": ["mcp<2.3.1"]})
+    assert locking.fingerprint(analyst.model_copy(update={"declaration": pins}), TARGET) != before
+    name, version, requires = json.loads(locking._runtime_package())
+    assert name == "mcpkit-runtime" and version and requires
+    monkeypatch.setattr(locking, "_runtime_package", lambda: json.dumps([name, "9.9.9", requires]))
     assert locking.fingerprint(analyst, TARGET) != before, "the runtime's version is in the lock"
