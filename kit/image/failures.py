@@ -26,7 +26,7 @@ class FailureMemory:
     def __init__(self, cache_dir: Path, server: Server, base_id: str) -> None:
         folder = cache_dir / "failed-builds" / identity.project_id(server.project_dir)
         self.path = folder / f"{server.name}.json"
-        self.inputs = _inputs(server, base_id)
+        self.server, self.base_id = server, base_id
 
     def recall(self) -> Failure | None:
         """The failure of a build from these same inputs, if the last build of them failed."""
@@ -36,10 +36,12 @@ class FailureMemory:
             failure = Failure(**json.loads(self.path.read_text(encoding="utf-8")))
         except (ValueError, TypeError):
             return None
-        return failure if failure.inputs == self.inputs else None
+        return failure if failure.inputs == _inputs(self.server, self.base_id) else None
 
     def remember(self, error: str, hint: str | None) -> None:
-        files.write_atomically(self.path, json.dumps(asdict(Failure(self.inputs, error, hint))))
+        """Recorded with the inputs as the failed build left them (it may have written the server's lock)."""
+        failure = Failure(_inputs(self.server, self.base_id), error, hint)
+        files.write_atomically(self.path, json.dumps(asdict(failure)))
 
     def forget(self) -> None:
         self.path.unlink(missing_ok=True)

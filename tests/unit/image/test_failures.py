@@ -20,3 +20,13 @@ def test_a_failure_is_recalled_until_what_the_build_reads_changes(project: Path,
     assert FailureMemory(tmp_path / "cache", mailer, "sha256:base").recall() is None
     memory.forget()
     assert not memory.path.exists()
+
+
+def test_a_lock_the_failed_build_wrote_counts_as_an_input_it_had(project: Path, tmp_path: Path) -> None:
+    mailer = load_server(project / "servers" / "mailer")
+    memory = FailureMemory(tmp_path / "cache", mailer, "sha256:base")
+    lock = project / "locks" / "mailer.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text("# written by the build that then failed\n")
+    memory.remember("smoke test failed", None)
+    assert FailureMemory(tmp_path / "cache", mailer, "sha256:base").recall() is not None
