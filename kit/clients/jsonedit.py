@@ -91,8 +91,17 @@ def delete(text: str, path: tuple[str, ...], name: str, *, comments: bool) -> st
         return text
     members = node.members
     index = next(i for i, m in enumerate(members) if m.key == name)
-    if len(members) == 1:
-        return text[: node.start + 1] + text[node.end - 1 :]
+    if len(members) == 1:  # what is left inside is the comments, if any: the member's own line goes
+        before = text[node.start + 1 : members[0].key_start]
+        after = text[members[0].value.end : node.end - 1]
+        if after.lstrip().startswith(","):  # a trailing comma (JSONC)
+            after = after[len(after) - len(after.lstrip()) + 1 :]
+        if not (before + after).strip():
+            return text[: node.start + 1] + text[node.end - 1 :]
+        line_start = before.rfind("\n")
+        if line_start >= 0 and not before[line_start:].strip():
+            before = before[:line_start]
+        return text[: node.start + 1] + before + after + text[node.end - 1 :]
     if index == len(members) - 1:  # from the end of the one before: its comma goes too
         return text[: members[index - 1].value.end] + text[members[index].value.end :]
     return text[: members[index].key_start] + text[members[index + 1].key_start :]
