@@ -260,6 +260,14 @@ def _apply(
     return dataclasses.replace(change, written=True, backup=backup, warnings=_exposed(path, secrets, private))
 
 
+def fragment(client: Client, entries: list[LaunchEntry]) -> str:
+    """The entries alone in the client's format, as an install writes them into an empty file."""
+    text = client.format.empty()
+    for launch in reversed(entries) if client.format.inserts_first else entries:
+        text = client.format.upsert(text, client.section, launch.name, client.render(launch))
+    return text
+
+
 def _check_kept(client: Client, before: dict[str, Any], text: str, expected: dict[str, Any]) -> None:
     """The new text, read back, holds exactly the expected entries and everything else as it was: an edit that
     would change anything else (a shape the editors did not foresee) is refused instead of written."""
@@ -272,34 +280,39 @@ def _check_kept(client: Client, before: dict[str, Any], text: str, expected: dic
 
 
 def _outside(client: Client, data: dict[str, Any]) -> Any:
-    """The data without the section the entries are in."""
+    """The data without the section the entries are in (nor the tables above it that hold nothing else)."""
     copy = json.loads(json.dumps(data, default=str))
-    node: Any = copy
-    for key in client.section[:-1]:
-        node = node.get(key) if isinstance(node, dict) else None
-    if isinstance(node, dict):
-        node.pop(client.section[-1], None)
+    for depth in range(len(client.section), 0, -1):
+        parent = _at(copy, client.section[: depth - 1])
+        key = client.section[depth - 1]
+        if isinstance(parent, dict) and (depth == len(client.section) or parent.get(key) == {}):
+            parent.pop(key, None)
     return copy
+
+
+def _at(data: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
 
 
 def _emptied(client: Client, path: Path, text: str) -> str:
     """A section the last entry left: kept when the file had it before the kit came (its last backup without kit
-    entries says so), gone when the kit made it; a file that was empty is empty again."""
+    entries says so), gone when the kit made it (with the tables above it the kit made); a file that was empty is
+    empty again."""
     original = _before_kit(client, path)
-    if original is None or not _has_section(client, _parse(client, original)):
-        text = client.format.delete(text, client.section[:-1], client.section[-1])
+    had = _parse(client, original) if original is not None else {}
+    for depth in range(len(client.section), 0, -1):
+        keys = client.section[:depth]
+        parent = _at(had, keys[:-1])
+        if isinstance(parent, dict) and keys[-1] in parent:
+            break
+        if depth < len(client.section) and _at(client.format.parse(text), keys) != {}:
+            break
+        text = client.format.delete(text, keys[:-1], keys[-1])
     if original is not None and not original.strip() and text == _editable(client, original):
         return original
     return text
-
-
-def _has_section(client: Client, data: dict[str, Any]) -> bool:
-    node: Any = data
-    for key in client.section:
-        if not isinstance(node, dict) or key not in node:
-            return False
-        node = node[key]
-    return True
 
 
 def _before_kit(client: Client, path: Path) -> str | None:
