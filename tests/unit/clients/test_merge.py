@@ -155,7 +155,7 @@ JSON_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     other=st.dictionaries(
         st.text(min_size=1, max_size=10).filter(lambda k: k != "mcpServers"), JSON_VALUES, max_size=5
