@@ -236,7 +236,7 @@ def _apply(
             text = client.format.upsert(text, client.section, launch.name, rendered)
             expected[launch.name] = rendered
     if text != before:
-        _check_kept(client, data, text, expected)
+        _check_kept(client, _parse(client, _editable(client, before)), text, expected)
     diff = "".join(
         difflib.unified_diff(
             before.splitlines(keepends=True), text.splitlines(keepends=True), str(path), str(path)
@@ -248,16 +248,20 @@ def _apply(
     if dry_run:
         return change
     secrets = sorted({n for e in entries for n in e.env} if not uninstall else set())
-    if text == before or not (added or updated or removed):
-        if private and path.exists():
-            _narrow(path)
-        return dataclasses.replace(change, warnings=_exposed(path, secrets, private))
-    _check_writable(path)
-    mode = 0o600 if private else None
-    backup = files.backup(path, mode=mode) if path.exists() and not uninstall else None
-    files.write_atomically(path, stored.encode(text), expected=stored.encode(before), mode=mode)
-    _tidy_backups(client, path, uninstall=uninstall, private=private)
-    return dataclasses.replace(change, written=True, backup=backup, warnings=_exposed(path, secrets, private))
+    written, backup = False, None
+    if text != before and (added or updated or removed):
+        _check_writable(path)
+        mode = 0o600 if private else None
+        backup = files.backup(path, mode=mode) if path.exists() and not uninstall else None
+        files.write_atomically(path, stored.encode(text), expected=stored.encode(before), mode=mode)
+        _tidy_backups(client, path, uninstall=uninstall)
+        written = True
+    if private and path.exists():
+        for copy in [path, *files.backups(path)]:
+            _narrow(copy)
+    return dataclasses.replace(
+        change, written=written, backup=backup, warnings=_exposed(path, secrets, private)
+    )
 
 
 def fragment(client: Client, entries: list[LaunchEntry]) -> str:
@@ -271,7 +275,7 @@ def fragment(client: Client, entries: list[LaunchEntry]) -> str:
 def _check_kept(client: Client, before: dict[str, Any], text: str, expected: dict[str, Any]) -> None:
     """The new text, read back, holds exactly the expected entries and everything else as it was: an edit that
     would change anything else (a shape the editors did not foresee) is refused instead of written."""
-    after = client.format.parse(text)
+    after = _parse(client, text)
     if client.entries_in(after) != expected or _outside(client, after) != _outside(client, before):
         raise FormatError(
             "a shape the kit cannot change without changing other settings "
@@ -328,10 +332,10 @@ def _holds_kit_entries(client: Client, copy: Path) -> bool:
         data = _parse(client, files.read(copy).text)
     except (FormatError, KitError):
         return False
-    return any(is_kit_entry(e) for e in client.entries_in(data))
+    return any(is_kit_entry(e) for e in client.entries_in(data).values())
 
 
-def _tidy_backups(client: Client, path: Path, *, uninstall: bool, private: bool) -> None:
+def _tidy_backups(client: Client, path: Path, *, uninstall: bool) -> None:
     """At most BACKUPS_KEPT per file, the one from before the kit's entries came among them; after an uninstall,
     none that holds the kit's entries (their values are the kit's to take away)."""
     found = files.backups(path)
@@ -347,8 +351,6 @@ def _tidy_backups(client: Client, path: Path, *, uninstall: bool, private: bool)
     for copy in found:
         if copy not in kept:
             copy.unlink()
-        elif private:
-            _narrow(copy)
 
 
 def _narrow(path: Path) -> None:
