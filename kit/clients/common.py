@@ -210,10 +210,10 @@ def _apply(
     removed: list[str] = []
     if uninstall:
         wanted = {e.name for e in entries}
-        for name, entry in existing.items():
+        for name, entry in reversed(existing.items()):  # last first: the inverse of the installs
             if is_kit_entry(entry) and (not wanted or name in wanted):
                 text = client.format.delete(text, client.section, name)
-                removed.append(name)
+                removed.insert(0, name)
                 del expected[name]
         if removed and not client.entries_in(client.format.parse(text)) and client.section:
             text = _emptied(client, path, text)

@@ -31,8 +31,12 @@ def upsert(text: str, path: Path, name: str, value: dict[str, Any]) -> str:
     document = parse(text)
     inline = _inline_node(document, path)
     if inline is not None:
+        old = inline.as_string()
+        trail = old[:-1][len(old[:-1].rstrip()) :]
+        separator = ", " if inline else " "
+        new = old[: len(old) - 1 - len(trail)] + separator + _member(name, value) + trail + "}"
         inline[name] = _inline(value)
-        return tomlkit.dumps(document)
+        return _replaced(text, old, new, document)
     block = tomlkit.document()
     node: Any = block
     for key in path:
@@ -54,8 +58,11 @@ def delete(text: str, path: Path, name: str) -> str:
         return text
     inline = _inline_node(document, path)
     if inline is not None:
+        old = inline.as_string()
+        member = _member(name, section[name])
+        new = next((old.replace(s + member, "", 1) for s in (", ", " ") if old.count(s + member) == 1), None)
         del inline[name]
-        return tomlkit.dumps(document)
+        return _replaced(text, old, new if new is not None else inline.as_string(), document)
     lines = text.splitlines(keepends=True)
     entry = (*path, name)
     starts = [i for i, line in enumerate(lines) if (_header(line) or ())[: len(entry)] == entry]
@@ -80,6 +87,19 @@ def delete(text: str, path: Path, name: str) -> str:
             if 0 < start < len(lines) and lines[start - 1] == "\n" == lines[start]:
                 del lines[start]
     return "".join(lines)
+
+
+def _member(name: str, value: dict[str, Any]) -> str:
+    """An entry as one `name = { ... }` inside an inline table."""
+    return f"{tomlkit.key(name).as_string()} = {_inline(value).as_string()}"
+
+
+def _replaced(text: str, old: str, new: str, document: Any) -> str:
+    """The inline table's text replaced where it is (tomlkit's dump of the whole document can move arrays of
+    tables); rendered whole only when the old text is not found once."""
+    if text.count(old) == 1:
+        return text.replace(old, new)
+    return str(tomlkit.dumps(document))
 
 
 def _header(line: str) -> tuple[str, ...] | None:
