@@ -7,8 +7,13 @@ Every operation takes the file's text and returns the new text, so one merge ser
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from ruamel.yaml.error import YAMLError
+from tomlkit.exceptions import TOMLKitError
 
 from kit.clients import jsonedit, tomledit, yamledit
 
@@ -88,13 +93,12 @@ class Toml:
 
     def upsert(self, text: str, path: Path, name: str, value: dict[str, Any]) -> str:
         self._check(text, path)
-        return tomledit.upsert(text, path, name, value)
+        with _refused():
+            return tomledit.upsert(text, path, name, value)
 
     def delete(self, text: str, path: Path, name: str) -> str:
-        try:
+        with _refused():
             return tomledit.delete(text, path, name)
-        except tomledit.TomlError as exc:
-            raise FormatError(str(exc)) from None
 
     def _check(self, text: str, path: Path) -> None:
         node: Any = self.parse(text)
@@ -122,25 +126,44 @@ class Yaml:
     def upsert(self, text: str, path: Path, name: str, value: dict[str, Any]) -> str:
         (key,) = path
         item = {self.list_key: name, **value} if self.list_key else value
-        try:
+        with _refused():
             return yamledit.upsert(text, key, name, item, self.list_key)
-        except yamledit.YamlError as exc:
-            raise FormatError(str(exc)) from None
 
     def delete(self, text: str, path: Path, name: str) -> str:
-        try:
+        with _refused():
             if not path:
                 return yamledit.remove_section(text, name)
             (key,) = path
             return yamledit.delete(text, key, name, self.list_key)
-        except yamledit.YamlError as exc:
-            raise FormatError(str(exc)) from None
 
     def _doc(self, text: str) -> yamledit.Document:
         try:
             return yamledit.Document(text)
         except yamledit.YamlError as exc:
             raise FormatError(str(exc)) from None
+
+
+@contextmanager
+def _refused() -> Iterator[None]:
+    """A file the editor cannot change (its library raising on a shape nobody foresaw) refused with a message,
+    never a traceback."""
+    try:
+        yield
+    except FormatError:
+        raise
+    except (tomledit.TomlError, yamledit.YamlError) as exc:
+        raise FormatError(str(exc)) from None
+    except (
+        TOMLKitError,
+        YAMLError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        RecursionError,
+    ) as exc:
+        raise FormatError(f"not what the kit can change safely ({type(exc).__name__}: {exc})") from None
 
 
 def _plain(value: Any) -> Any:

@@ -173,7 +173,7 @@ def _value(tokens: list[tuple[str, int, str]], index: int, text: str, comments: 
             index = _separator(tokens, index, "]", text, comments)
         return Node(start, tokens[index][1] + 1, items), index + 1
     if kind in ("string", "number", "word"):
-        return Node(start, start + len(raw), json.loads(raw)), index + 1
+        return Node(start, start + len(raw), _scalar(raw, text, start)), index + 1
     raise JsonError(f"expected a value, found {raw!r}", text, start)
 
 
@@ -187,7 +187,7 @@ def _object(
             raise JsonError(
                 "expected a quoted key", text, tokens[index][1] if index < len(tokens) else len(text)
             )
-        key_start, key = tokens[index][1], json.loads(tokens[index][2])
+        key_start, key = tokens[index][1], _scalar(tokens[index][2], text, tokens[index][1])
         if not _is(tokens, index + 1, ":"):
             raise JsonError(f"expected ':' after {tokens[index][2]}", text, key_start)
         value, index = _value(tokens, index + 2, text, comments)
@@ -196,6 +196,13 @@ def _object(
         index = _separator(tokens, index, "}", text, comments)
     node.end = tokens[index][1] + 1
     return node, index + 1
+
+
+def _scalar(raw: str, text: str, position: int) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as exc:  # a string with an escape JSON does not have
+        raise JsonError(f"{raw[:20]}: {exc.args[0].split(':')[0]}", text, position) from None
 
 
 def _separator(

@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 import tomlkit
 import yaml
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from kit.clients import CLIENTS
 from kit.clients.common import LaunchEntry, apply_change
+from kit.errors import KitError
 
 CASES = 200  # per format: the number the report quotes
 PROPERTY = settings(
@@ -193,11 +194,13 @@ def goose_files(draw: st.DrawFn) -> str:
     if anchors:
         top.insert(0, f"defaults: &defaults  # shared\n{pad}enabled: true\n{pad}timeout: 300")
     section = draw(st.sampled_from(["absent", "{}", "block"]))
+    event(f"extensions: {section}")
     entries = []
     for index, name in enumerate(
         draw(st.lists(WORD.filter(lambda w: w not in KIT), max_size=4, unique=True))
     ):
         style = draw(st.sampled_from(["block", "flow", "alias"] if anchors else ["block", "flow"]))
+        event(f"a {style} entry")
         enabled = draw(st.booleans())
         if style == "alias":
             entries.append(f"{pad}{name}: *defaults")
@@ -225,6 +228,7 @@ def continue_files(draw: st.DrawFn) -> str:
     top = ["name: Local Assistant", "version: 1.0.0", "schema: v1", "# my assistant",
            f"models:\n{dash}- name: {draw(QUOTED)}\n{dash}  provider: ollama  # local"]  # fmt: skip
     section = draw(st.sampled_from(["absent", "[]", "block"]))
+    event(f"mcpServers: {section}")
     items = []
     for name in draw(st.lists(WORD.filter(lambda w: w not in KIT), max_size=4, unique=True)):
         if draw(st.booleans()):
@@ -263,11 +267,12 @@ def test_continue_yaml_any_shape(original: str, tmp_path_factory: pytest.TempPat
 
 # ---- JSON with comments, as VS Code writes and reads it ----
 
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | TEXT,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
-    max_leaves=8,
-)
+
+def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3)
+
+
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | TEXT, _containers, max_leaves=8)
 COMMENTS = st.sampled_from(
     ["", "// a line comment", "/* a block */", "/* multi\n   line */", '// has "quotes" {']
 )
@@ -300,7 +305,9 @@ def jsonc_files(draw: st.DrawFn) -> str:
         at = draw(st.integers(0, len(members)))
         members.insert(at, ("servers", obj([(k, json.dumps(v)) for k, v in servers.items()], 1)))
     text = draw(COMMENTS.map(lambda c: c + "\n" if c else "")) + obj(members, 0) + "\n"
-    return text.replace("\n", "\r\n") if draw(st.booleans()) else text
+    crlf = draw(st.booleans())
+    event(f"servers {section}, {'CRLF' if crlf else 'LF'}, indent {unit!r}")
+    return text.replace("\n", "\r\n") if crlf else text
 
 
 def _jsonc(text: str) -> Any:
@@ -319,3 +326,36 @@ def _jsonc(text: str) -> Any:
 @given(original=jsonc_files())
 def test_vscode_jsonc_any_shape(original: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     _check("vscode", original, _jsonc, lambda d: d.get("servers", {}), tmp_path_factory.mktemp("j"))
+
+
+# ---- any file at all: installed into, or refused with a message; never a traceback ----
+
+GENERATORS = {
+    "codex": toml_files(),
+    "goose": goose_files(),
+    "continue": continue_files(),
+    "vscode": jsonc_files(),
+}
+
+
+@settings(
+    max_examples=CASES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data(), name=st.sampled_from(sorted(GENERATORS)))
+def test_a_damaged_file_is_changed_safely_or_refused_with_a_message(
+    data: st.DataObject, name: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    original = data.draw(GENERATORS[name])
+    at = data.draw(st.integers(0, len(original)))
+    cut = data.draw(st.integers(0, 3))
+    damaged = original[:at] + data.draw(st.sampled_from(["", "[", "{", "}", ":", "=", ",", "\n", "&a", "*a", '"', "- "])) + original[at + cut :]  # fmt: skip
+    path = tmp_path_factory.mktemp("d") / "config"
+    path.write_bytes(damaged.encode())
+    try:
+        apply_change(CLIENTS[name], path, ENTRIES, dry_run=False)
+    except KitError as exc:
+        assert "untouched" in exc.message and path.read_bytes() == damaged.encode()
+        return
+    apply_change(CLIENTS[name], path, [], dry_run=False, uninstall=True)
