@@ -60,15 +60,18 @@ def write_atomically(path: Path, text: str, *, expected: str | None = None, mode
     target = Path(os.path.realpath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
     old = target.stat() if target.exists() else None
+    # A new file made with root rights (sudo) in a user's folder is that user's, like the folder.
+    owner = old or (target.parent.stat() if os.geteuid() == 0 else None)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-            if old is not None or mode is not None:  # mkstemp made it 0600: never wider than the original
-                os.fchmod(handle.fileno(), mode if mode is not None else stat.S_IMODE(old.st_mode))  # type: ignore[union-attr]
-            owned = old is None or _same_owner(handle.fileno(), old)
+            permissions = mode if mode is not None else stat.S_IMODE(old.st_mode) if old else None
+            if permissions is not None:  # mkstemp made it 0600: never wider than the original
+                os.fchmod(handle.fileno(), permissions)
+            owned = owner is None or _same_owner(handle.fileno(), owner)
         if expected is not None and _current_text(target) != expected:
             raise KitError(
                 f"{path} changed while the kit was writing it; it was left as the other program wrote it",
@@ -78,6 +81,8 @@ def write_atomically(path: Path, text: str, *, expected: str | None = None, mode
             with target.open("r+", encoding="utf-8", newline="") as handle:
                 handle.truncate(0)
                 handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
             if mode is not None:
                 target.chmod(mode)
             Path(temporary).unlink()

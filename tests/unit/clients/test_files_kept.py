@@ -215,3 +215,13 @@ def test_goose_keeps_null_anchors_aliases_and_their_comments(tmp_path: Path) -> 
     )
     assert data["GOOSE_MODEL"] is None and "GOOSE_MODEL: null\n" in installed
     assert "defaults: &defaults  # shared by the extensions below\n" in installed
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root rights, as `sudo kit config --install` has")
+def test_a_new_file_made_with_root_rights_belongs_to_the_folders_owner(tmp_path: Path) -> None:
+    folder = tmp_path / ".codex"
+    folder.mkdir()
+    os.chown(folder, 12345, 23456)
+    apply_change(CLIENTS["codex"], folder / "config.toml", [ANALYST], dry_run=False)
+    info = (folder / "config.toml").stat()
+    assert (info.st_uid, info.st_gid) == (12345, 23456)
