@@ -127,12 +127,14 @@ def _table(name: str, server: dict[str, Any], env_table: bool) -> list[str]:
 @st.composite
 def toml_files(draw: st.DrawFn) -> str:
     servers = draw(SERVERS)
+    late: list[str] = []
     mode = draw(
         st.sampled_from(["inline", "dotted at the top", "tables", "super-table declared later", "none"])
     )
+    event(f"mcp_servers: {mode}")
     comment = st.sampled_from(["", "# a comment", "# [mcp_servers.fake] in a comment"])
     root = [
-        f'model = "o3"  # {draw(TEXT.map(lambda t: t.replace(chr(10), " ").replace(chr(13), " ")))}',
+        f'model = "o3"  # {draw(st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=8))}',
         draw(comment),
     ]
     tables: list[list[str]] = [["[tui]", "notifications = true  # on"], ['[[profiles]]', 'name = "a"'],
@@ -151,14 +153,14 @@ def toml_files(draw: st.DrawFn) -> str:
         tables += [_table(n, servers[n], draw(st.booleans())) for n in names[:split]]
         later = [line for n in names[split:] for line in _dotted(_key(n), servers[n])]
         if mode == "super-table declared later":
-            tables.append(["[mcp_servers]  # declared after its sub-tables", *later])
+            late = ["[mcp_servers]  # declared after its sub-tables", *later]
         else:
             tables += [_table(n, servers[n], False) for n in names[split:]]
     order = draw(st.permutations(range(len(tables))))
     parts = [line for line in root if line] + [""]
     for index in order:
         parts += [*tables[index], *([""] if draw(st.booleans()) else [])]
-    text = "\n".join(parts)
+    text = "\n".join(parts + late)
     text = text.rstrip("\n") + ("\n" if draw(st.booleans()) else "")
     try:
         tomllib.loads(text)
@@ -197,7 +199,11 @@ def goose_files(draw: st.DrawFn) -> str:
     event(f"extensions: {section}")
     entries = []
     for index, name in enumerate(
-        draw(st.lists(WORD.filter(lambda w: w not in KIT), max_size=4, unique=True))
+        draw(
+            st.lists(
+                WORD.filter(lambda w: w not in KIT), min_size=int(section == "block"), max_size=4, unique=True
+            )
+        )
     ):
         style = draw(st.sampled_from(["block", "flow", "alias"] if anchors else ["block", "flow"]))
         event(f"a {style} entry")
@@ -215,7 +221,7 @@ def goose_files(draw: st.DrawFn) -> str:
             entries.append(f"{pad}# between entries")
     if section == "{}":
         top.append("extensions: {}  # none yet")
-    elif section == "block" and entries:
+    elif section == "block":
         top.append("extensions:\n" + "\n".join(entries))
     order = draw(st.permutations(top[1:] if anchors else top))
     return "\n".join(top[:1] + list(order) if anchors else order) + "\n"
@@ -230,7 +236,11 @@ def continue_files(draw: st.DrawFn) -> str:
     section = draw(st.sampled_from(["absent", "[]", "block"]))
     event(f"mcpServers: {section}")
     items = []
-    for name in draw(st.lists(WORD.filter(lambda w: w not in KIT), max_size=4, unique=True)):
+    for name in draw(
+        st.lists(
+            WORD.filter(lambda w: w not in KIT), min_size=int(section == "block"), max_size=4, unique=True
+        )
+    ):
         if draw(st.booleans()):
             items.append(f"{dash}- {{name: {name}, command: {draw(WORD)}, args: [a, {draw(QUOTED)}]}}")
         else:
@@ -239,7 +249,7 @@ def continue_files(draw: st.DrawFn) -> str:
             )
     if section == "[]":
         top.append("mcpServers: []")
-    elif section == "block" and items:
+    elif section == "block":
         top.append("mcpServers:\n" + "\n".join(items))
     return "\n".join(draw(st.permutations(top))) + "\n"
 
