@@ -245,9 +245,9 @@ def _apply(
     change = ConfigChange(
         client.name, path, sorted(added), sorted(updated), sorted(unchanged), removed, diff, False, None
     )
-    if dry_run:
-        return change
     secrets = sorted({n for e in entries for n in e.env} if not uninstall else set())
+    if dry_run:
+        return dataclasses.replace(change, warnings=_exposed(path, secrets, private))
     written, backup = False, None
     if text != before and (added or updated or removed):
         _check_writable(path)
