@@ -115,7 +115,7 @@ def config(
         if only is None:
             raise typer.BadParameter("printing takes one client", param_hint="--client")
         text = run(ctx, lambda: fragment(only.scoped(scope, cfg.project_dir), entries))
-        out.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+        out.print(text, end="", markup=False, highlight=False, emoji=False, soft_wrap=True)
         return
     changes, failed = [], False
     for target in targets:

@@ -215,7 +215,7 @@ def _apply(
                 text = client.format.delete(text, client.section, name)
                 removed.insert(0, name)
                 del expected[name]
-        if removed and not client.entries_in(client.format.parse(text)) and client.section:
+        if removed and not client.entries_in(_parse(client, text)) and client.section:
             text = _emptied(client, path, text)
     else:
         foreign = [e.name for e in entries if e.name in existing and not is_kit_entry(existing[e.name])]
