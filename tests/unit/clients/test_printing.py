@@ -75,3 +75,10 @@ def test_private_and_the_warning_through_the_command_line(in_project: Path) -> N
     private = runner.invoke(app, [*option, "--private"])
     assert private.exit_code == 0 and "readable by other users" not in private.stderr
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_printing_leaves_every_character_as_it_is(in_project: Path) -> None:
+    folder = "/srv/:smile:[bold]x[/bold]"  # rich would make an emoji and markup of these
+    printed = runner.invoke(app, ["config", "mailer", "--client", "codex", "--volume", f"outbox={folder}"])
+    assert printed.exit_code == 0, printed.output
+    assert any(folder in arg for arg in tomllib.loads(printed.stdout)["mcp_servers"]["mailer"]["args"])
