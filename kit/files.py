@@ -61,7 +61,7 @@ def write_atomically(path: Path, text: str, *, expected: str | None = None, mode
     target.parent.mkdir(parents=True, exist_ok=True)
     old = target.stat() if target.exists() else None
     # A new file made with root rights (sudo) in a user's folder is that user's, like the folder.
-    owner = old or (target.parent.stat() if os.geteuid() == 0 else None)
+    owner = old or (target.parent.stat() if _root() else None)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
@@ -70,7 +70,7 @@ def write_atomically(path: Path, text: str, *, expected: str | None = None, mode
             os.fsync(handle.fileno())
             permissions = mode if mode is not None else stat.S_IMODE(old.st_mode) if old else None
             if permissions is not None:  # mkstemp made it 0600: never wider than the original
-                os.fchmod(handle.fileno(), permissions)
+                os.chmod(temporary, permissions)  # by name: Windows' Python 3.11 has no fchmod
             owned = owner is None or _same_owner(handle.fileno(), owner)
         if expected is not None and _current_text(target) != expected:
             raise KitError(
@@ -95,13 +95,17 @@ def write_atomically(path: Path, text: str, *, expected: str | None = None, mode
 
 def _same_owner(descriptor: int, old: os.stat_result) -> bool:
     """Give the new file the old one's owner and group (as root, or a group the user is in)."""
-    if (old.st_uid, old.st_gid) == (os.geteuid(), os.getegid()):
-        return True
+    if not hasattr(os, "fchown") or (old.st_uid, old.st_gid) == (os.geteuid(), os.getegid()):
+        return True  # Windows has no owners to give back
     try:
         os.fchown(descriptor, old.st_uid, old.st_gid)
     except PermissionError:
         return False
     return True
+
+
+def _root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def _current_text(path: Path) -> str:
@@ -119,7 +123,7 @@ def backup(path: Path, *, mode: int | None = None) -> Path:
     copy = path.with_name(f"{path.name}.{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}.bak")
     descriptor = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, permissions & 0o777)
     with os.fdopen(descriptor, "wb") as handle:
-        os.fchmod(handle.fileno(), permissions)  # exactly, the umask having narrowed it at creation
+        os.chmod(copy, permissions)  # exactly, the umask having narrowed it at creation
         _same_owner(handle.fileno(), source)
         handle.write(path.read_bytes())
     os.utime(copy, ns=(source.st_atime_ns, source.st_mtime_ns))
