@@ -118,7 +118,7 @@ class Yaml:
     inserts_first: bool = False
 
     def parse(self, text: str) -> dict[str, Any]:
-        return dict(_plain(self._doc(text).data))
+        return dict(yamledit.plain(self._doc(text).data))
 
     def empty(self) -> str:
         return ""
@@ -164,11 +164,3 @@ def _refused() -> Iterator[None]:
         RecursionError,
     ) as exc:
         raise FormatError(f"not what the kit can change safely ({type(exc).__name__}: {exc})") from None
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

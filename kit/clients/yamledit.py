@@ -2,8 +2,7 @@
 own and its lines are put after the section's last line; removing it removes those lines. Every other byte stays
 as the user (or the client) wrote it: `null`, anchors, aliases, flow styles and the comments beside them.
 
-A section written in flow style with entries in it (`extensions: {a: {...}}`) is the one shape edited through
-ruamel's round trip instead, which re-lays out the file.
+A section written in flow style (`extensions: {a: {...}}`) gets the entry inside its brackets, in flow style too.
 """
 
 from __future__ import annotations
@@ -65,7 +64,10 @@ def upsert(text: str, key: str, name: str, item: Any, list_key: str | None) -> s
     _check_section(doc.data, key, list_key)
     key_line, column = doc.data.lc.key(key)
     if section and _flow(doc, section, key_line):
-        return _round_trip(doc, lambda: section.append(item) if list_key else section.__setitem__(name, item))
+        opening, closing = _flow_span(doc, section)
+        inside = doc.text[opening + 1 : closing]
+        at = opening + 1 + len(inside.rstrip())
+        return doc.text[:at] + ", " + _flow_member(doc, name, item, list_key) + doc.text[at:]
     rendered = doc.dump({key: new}).splitlines(keepends=True)[1:]  # the entry's lines, as under the key
     if section:
         end = _block_end(doc.lines, key_line, column)
@@ -101,7 +103,13 @@ def delete(text: str, key: str, name: str, list_key: str | None) -> str:
         return text
     key_line, column = doc.data.lc.key(key)
     if _flow(doc, section, key_line):
-        return _round_trip(doc, lambda: section.pop(index if list_key else name))
+        opening, closing = _flow_span(doc, section)
+        inside = doc.text[opening + 1 : closing]
+        member = _flow_member(doc, name, section[index] if list_key else section[name], list_key)
+        for found in (", " + member, member + ", ", member):
+            if inside.count(found) == 1:
+                return doc.text[: opening + 1] + inside.replace(found, "") + doc.text[closing:]
+        raise YamlError(f"{key}.{name} is not written as the kit wrote it; remove it by hand")
     start = starts[index]
     end = starts[index + 1] if index + 1 < len(starts) else _block_end(doc.lines, key_line, column) + 1
     while end > start + 1 and _blank_or_comment(doc.lines[end - 1]):
@@ -134,9 +142,49 @@ def _flow(doc: Document, section: Any, key_line: int) -> bool:
     return bool(section.lc.line == key_line)
 
 
-def _round_trip(doc: Document, change: Any) -> str:
-    change()
-    return doc.dump(doc.data)
+def _flow_span(doc: Document, section: Any) -> tuple[int, int]:
+    """Where in the text a flow collection's opening and closing brackets are."""
+    start = sum(len(line) for line in doc.lines[: section.lc.line]) + section.lc.col
+    text, depth, quote, index = doc.text, 0, "", start
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if char == "\\" and quote == '"':
+                index += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'" and text[index - 1] in "{[, \t\n":
+            quote = char
+        elif char == "#" and text[index - 1] in " \t\n":
+            index = text.find("\n", index) if "\n" in text[index:] else len(text)
+            continue
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+            if depth == 0:
+                return start, index
+        index += 1
+    raise YamlError("a flow collection without its closing bracket")
+
+
+def _flow_member(doc: Document, name: str, item: Any, list_key: str | None) -> str:
+    """An entry as a member of a flow mapping (`name: {...}`) or an item of a flow sequence (`{...}`)."""
+    flow = YAML()
+    flow.default_flow_style = True
+    flow.width = 1_000_000
+    flow.representer.add_representer(type(None), _null)
+    stream = io.StringIO()
+    flow.dump([plain(item)] if list_key else {name: plain(item)}, stream)
+    return stream.getvalue().strip()[1:-1]
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
 
 
 def _block_end(lines: list[str], key_line: int, column: int) -> int:

@@ -225,3 +225,24 @@ def test_a_new_file_made_with_root_rights_belongs_to_the_folders_owner(tmp_path:
     apply_change(CLIENTS["codex"], folder / "config.toml", [ANALYST], dry_run=False)
     info = (folder / "config.toml").stat()
     assert (info.st_uid, info.st_gid) == (12345, 23456)
+
+
+@pytest.mark.parametrize(
+    ("name", "original"),
+    [
+        ("goose", "extensions: {developer: {name: developer, type: builtin}}  # one line\nGOOSE_MODE: ~\n"),
+        (
+            "goose",
+            "extensions: {\n  developer: {name: 'it''s', type: builtin},  # mine\n  memory: {name: \"}\"}\n}\n",
+        ),
+        ("continue", "name: a\nmcpServers: [{name: mine, command: uvx, args: [mine]}]\nmodels: []\n"),
+    ],
+)
+def test_a_section_in_flow_style_gets_the_entry_inside_its_brackets(
+    name: str, original: str, tmp_path: Path
+) -> None:
+    installed = _roundtrip(name, tmp_path / "config.yaml", original.encode()).decode()
+    data = yaml.safe_load(installed)
+    section = data["extensions"] if name == "goose" else {s["name"]: s for s in data["mcpServers"]}
+    assert section["analyst"]["args"] == ANALYST.args
+    assert installed.count("\n") == original.count("\n"), "no line added or re-laid out"
