@@ -195,34 +195,30 @@ def goose_files(draw: st.DrawFn) -> str:
            "# a comment line"]  # fmt: skip
     if anchors:
         top.insert(0, f"defaults: &defaults  # shared\n{pad}enabled: true\n{pad}timeout: 300")
-    section = draw(st.sampled_from(["absent", "{}", "block"]))
+    section = draw(st.sampled_from(["absent", "{}", "block", "flow"]))
     event(f"extensions: {section}")
-    entries = []
-    for index, name in enumerate(
-        draw(
-            st.lists(
-                WORD.filter(lambda w: w not in KIT), min_size=int(section == "block"), max_size=4, unique=True
-            )
-        )
-    ):
+    names = draw(st.lists(WORD.filter(lambda w: w not in KIT), min_size=int(section in ("block", "flow")),
+                          max_size=4, unique=True))  # fmt: skip
+    block, flow = [], []
+    for index, name in enumerate(names):
         style = draw(st.sampled_from(["block", "flow", "alias"] if anchors else ["block", "flow"]))
         event(f"a {style} entry")
-        enabled = draw(st.booleans())
-        if style == "alias":
-            entries.append(f"{pad}{name}: *defaults")
-        elif style == "flow":
-            entries.append(
-                f"{pad}{name}: {{name: {name}, type: builtin, enabled: {str(enabled).lower()}}}  # f{index}"
-            )
+        enabled = str(draw(st.booleans())).lower()
+        mapping = f"{{name: {name}, type: builtin, enabled: {enabled}}}"
+        flow.append(f"{name}: {'*defaults' if style == 'alias' else mapping}")
+        if style == "block":
+            block.append(f"{pad}{name}:  # b{index}\n{pad * 2}name: {draw(QUOTED)}\n{pad * 2}type: builtin\n"
+                         f"{pad * 2}enabled: {enabled}")  # fmt: skip
         else:
-            entries.append(f"{pad}{name}:  # b{index}\n{pad * 2}name: {draw(QUOTED)}\n{pad * 2}type: builtin\n"
-                           f"{pad * 2}enabled: {str(enabled).lower()}")  # fmt: skip
+            block.append(f"{pad}{flow[-1]}  # f{index}")
         if draw(st.booleans()):
-            entries.append(f"{pad}# between entries")
+            block.append(f"{pad}# between entries")
     if section == "{}":
         top.append("extensions: {}  # none yet")
     elif section == "block":
-        top.append("extensions:\n" + "\n".join(entries))
+        top.append("extensions:\n" + "\n".join(block))
+    elif section == "flow":  # the entries inside one pair of braces, on one line or several
+        top.append("extensions: {" + draw(st.sampled_from([", ", f",\n{pad}"])).join(flow) + "}  # flow")
     order = draw(st.permutations(top[1:] if anchors else top))
     return "\n".join(top[:1] + list(order) if anchors else order) + "\n"
 
@@ -233,24 +229,22 @@ def continue_files(draw: st.DrawFn) -> str:
     dash = draw(st.sampled_from(["", pad]))  # `- ` at the key's column, or indented
     top = ["name: Local Assistant", "version: 1.0.0", "schema: v1", "# my assistant",
            f"models:\n{dash}- name: {draw(QUOTED)}\n{dash}  provider: ollama  # local"]  # fmt: skip
-    section = draw(st.sampled_from(["absent", "[]", "block"]))
+    section = draw(st.sampled_from(["absent", "[]", "block", "flow"]))
     event(f"mcpServers: {section}")
-    items = []
-    for name in draw(
-        st.lists(
-            WORD.filter(lambda w: w not in KIT), min_size=int(section == "block"), max_size=4, unique=True
-        )
-    ):
-        if draw(st.booleans()):
-            items.append(f"{dash}- {{name: {name}, command: {draw(WORD)}, args: [a, {draw(QUOTED)}]}}")
-        else:
-            items.append(
-                f"{dash}- name: {name}  # mine\n{dash}  command: {draw(QUOTED)}\n{dash}  args:\n{dash}  - x"
-            )
+    names = draw(st.lists(WORD.filter(lambda w: w not in KIT), min_size=int(section in ("block", "flow")),
+                          max_size=4, unique=True))  # fmt: skip
+    flow = [f"{{name: {name}, command: {draw(WORD)}, args: [a, {draw(QUOTED)}]}}" for name in names]
+    block = [
+        f"{dash}- {item}" if draw(st.booleans())
+        else f"{dash}- name: {name}  # mine\n{dash}  command: {draw(QUOTED)}\n{dash}  args:\n{dash}  - x"
+        for name, item in zip(names, flow, strict=True)
+    ]  # fmt: skip
     if section == "[]":
         top.append("mcpServers: []")
     elif section == "block":
-        top.append("mcpServers:\n" + "\n".join(items))
+        top.append("mcpServers:\n" + "\n".join(block))
+    elif section == "flow":
+        top.append("mcpServers: [" + ", ".join(flow) + "]")
     return "\n".join(draw(st.permutations(top))) + "\n"
 
 
