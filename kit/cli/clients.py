@@ -34,13 +34,21 @@ def config(
         bool, typer.Option("--uninstall", help="Remove the kit's entries (of NAMEs, or all).")
     ] = False,
     scope: Annotated[
-        Literal["user", "project"],
-        typer.Option("--scope", help="The user's file, or the project's (where the client has one)."),
+        Literal["user", "project", "local"],
+        typer.Option(
+            "--scope",
+            help="The user's file, the project's (where the client has one), or local: this project's entries "
+            "in the user's file (Claude Code).",
+        ),
     ] = "user",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Merge the entries into this file instead.")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")] = False,
+    private: Annotated[
+        bool,
+        typer.Option("--private", help="Make the file and its backups readable by you alone (0600)."),
+    ] = False,
     env: Annotated[
         list[str] | None,
         typer.Option(
@@ -74,7 +82,7 @@ def config(
     """Print client config entries that launch the servers' containers, or merge them into (or remove them from)
     a client's config file."""
     from kit.clients import configure
-    from kit.clients.common import Machine, apply_change
+    from kit.clients.common import Machine, apply_change, fragment
     from kit.gateway.serve import gateway_entry
 
     cfg = load_settings()
@@ -101,13 +109,17 @@ def config(
         (only,) = targets if len(targets) == 1 else (None,)
         if only is None:
             raise typer.BadParameter("printing takes one client", param_hint="--client")
-        show(configure.render(only, entries), as_json=True)
+        text = fragment(only.scoped(scope, cfg.project_dir), entries)
+        out().print(text, end="", markup=False, highlight=False, emoji=False, soft_wrap=True)
         return
     changes, failed = [], False
     for target in targets:
         try:
             path = output or target.path(scope, machine, cfg.project_dir)
-            changes.append(apply_change(target, path, entries, dry_run=dry_run, uninstall=uninstall))
+            scoped = target.scoped(scope, cfg.project_dir)
+            changes.append(
+                apply_change(scoped, path, entries, dry_run=dry_run, uninstall=uninstall, private=private)
+            )
         except KitError as exc:  # one client's broken file does not stop the others
             print_error(exc, prefix=f"{target.display_name}: ")
             failed = True
@@ -133,6 +145,9 @@ def _report(changes: list[ConfigChange], dry_run: bool) -> None:
         )
         if change.backup:
             err().print(f"  backup of the previous file: {change.backup}", highlight=False)
+    for change in changes:
+        for message in change.warnings:
+            warn(message)
     if dry_run:
         err().print("dry run: nothing was written")
 

@@ -20,9 +20,10 @@ from kit.clients import (
 from kit.clients.common import Client
 
 CLIENTS: dict[str, Client] = {
-    module.CLIENT.name: module.CLIENT
-    for module in (
-        claude_desktop, claude_code, cursor, vscode, windsurf, zed, codex, gemini, goose, continue_dev, lmstudio,
-        cline, opencode, kiro,
+    client.name: client
+    for client in (
+        claude_desktop.CLIENT, claude_code.CLIENT, cursor.CLIENT, vscode.CLIENT, vscode.INSIDERS, windsurf.CLIENT,
+        zed.CLIENT, codex.CLIENT, gemini.CLIENT, goose.CLIENT, continue_dev.CLIENT, lmstudio.CLIENT, cline.CLIENT,
+        opencode.CLIENT, kiro.CLIENT,
     )
 }  # fmt: skip

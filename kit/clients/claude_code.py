@@ -1,5 +1,6 @@
 """Claude Code: `mcpServers.<name> = {type: stdio, command, args, env}` in ~/.claude.json (user scope, a large file
-Claude Code itself rewrites: only our entries change) or the project's shared .mcp.json."""
+Claude Code itself rewrites: only our entries change), in the same file under `projects.<project's absolute path>`
+(local scope, `claude mcp add --scope local`: this project, this user), or the project's shared .mcp.json."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ CLIENT = Client(
     render=render,
     user_file=user_file,
     project_file=".mcp.json",
+    local_section=lambda project: ("projects", str(project), "mcpServers"),
     homes=lambda m: [Path(m.environ.get("CLAUDE_CONFIG_DIR") or m.home / ".claude")],
     docs="https://code.claude.com/docs/en/mcp",
 )

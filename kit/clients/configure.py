@@ -83,7 +83,7 @@ def values_taken(servers: list[Server], values: Mapping[str, str], *, strict: bo
 
 
 def render(client: Client, entries: list[LaunchEntry]) -> dict[str, Any]:
-    """The entries as a fragment of the client's file, for printing."""
+    """The entries as a fragment of the client's file, as data."""
     rendered: Any = (
         [client.render(e) for e in entries]
         if client.format.list_key

@@ -1,24 +1,21 @@
 """The file formats client configs are written in, each able to read a file and change one entry in it while
-keeping what the format allows: JSON and JSON with comments edited as text (every other byte kept), TOML with
-tomlkit (comments and order kept), YAML with ruamel.yaml's round trip (comments kept).
+keeping every byte it does not change: JSON and JSON with comments, TOML and YAML are all edited as text (jsonedit,
+tomledit, yamledit), their own parsers only telling where things are.
 
 Every operation takes the file's text and returns the new text, so one merge serves every format.
 """
 
 from __future__ import annotations
 
-import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import tomlkit
-import tomlkit.exceptions
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.util import load_yaml_guess_indent
+from tomlkit.exceptions import TOMLKitError
 
-from kit.clients import jsonedit
+from kit.clients import jsonedit, tomledit, yamledit
 
 Path = tuple[str, ...]  # keys from the top of the document to the object holding the entries
 
@@ -87,154 +84,83 @@ class Toml:
 
     def parse(self, text: str) -> dict[str, Any]:
         try:
-            return tomlkit.parse(text).unwrap()
-        except tomlkit.exceptions.ParseError as exc:
-            raise FormatError(f"not valid TOML ({exc})") from None
+            return dict(tomledit.parse(text).unwrap())
+        except tomledit.TomlError as exc:
+            raise FormatError(str(exc)) from None
 
     def empty(self) -> str:
         return ""
 
     def upsert(self, text: str, path: Path, name: str, value: dict[str, Any]) -> str:
-        document = tomlkit.parse(text)
-        node: Any = document
-        for key in path:
-            if key not in node:
-                node.add(key, tomlkit.table(is_super_table=True))
-            node = node[key]
-            if not isinstance(node, dict):
-                raise FormatError(f"not what the client expects ([{key}] is not a table)")
-        table = tomlkit.table()
-        for key, item in value.items():
-            if isinstance(item, dict):
-                inline = tomlkit.inline_table()
-                inline.update(item)
-                table.add(key, inline)
-            else:
-                table.add(key, item)
-        node[name] = table  # replaces in place, or adds at the end
-        return _one_final_newline(tomlkit.dumps(document))
+        self._check(text, path)
+        with _refused():
+            return tomledit.upsert(text, path, name, value)
 
     def delete(self, text: str, path: Path, name: str) -> str:
-        document = tomlkit.parse(text)
-        node: Any = document
+        with _refused():
+            return tomledit.delete(text, path, name)
+
+    def _check(self, text: str, path: Path) -> None:
+        node: Any = self.parse(text)
         for key in path:
-            if key not in node:
-                return text
-            node = node[key]
-        if name not in node:
-            return text
-        del node[name]
-        return _one_final_newline(tomlkit.dumps(document))
+            node = node.get(key, {})
+            if not isinstance(node, dict):
+                raise FormatError(f"not what the client expects ({key} is not a table)")
 
 
 @dataclass(frozen=True)
 class Yaml:
-    """YAML through ruamel's round trip: comments kept, indentation as the file had it. With `list_key`, the
-    entries are a list of mappings named by that key (Continue) instead of a mapping by name."""
+    """YAML edited as text (see yamledit: every byte the kit did not add is kept). With `list_key`, the entries are
+    a list of mappings named by that key (Continue) instead of a mapping by name. Sections are top-level keys."""
 
     list_key: str | None = None
     name: str = "YAML"
     inserts_first: bool = False
 
     def parse(self, text: str) -> dict[str, Any]:
-        data, _ = self._load(text)
-        plain: dict[str, Any] = _plain(data)
-        return plain
+        return dict(yamledit.plain(self._doc(text).data))
 
     def empty(self) -> str:
         return ""
 
     def upsert(self, text: str, path: Path, name: str, value: dict[str, Any]) -> str:
-        data, yaml = self._load(text)
-        node = data
-        for index, key in enumerate(path):
-            last = index == len(path) - 1
-            if node.get(key) is None:
-                node[key] = CommentedSeq() if last and self.list_key else CommentedMap()
-            node = node[key]
-            expected = list if last and self.list_key else dict
-            if not isinstance(node, expected):
-                raise FormatError(
-                    f"not what the client expects ({key} is not a {'list' if expected is list else 'mapping'})"
-                )
-        if self.list_key:
-            item = CommentedMap({self.list_key: name, **value})
-            position = next((i for i, e in enumerate(node) if _named(e, self.list_key, name)), None)
-            if position is None:
-                node.append(item)
-            else:
-                node[position] = item
-        else:
-            node[name] = CommentedMap(value)
-        return _dump(yaml, data)
+        (key,) = path
+        item = {self.list_key: name, **value} if self.list_key else value
+        with _refused():
+            return yamledit.upsert(text, key, name, item, self.list_key)
 
     def delete(self, text: str, path: Path, name: str) -> str:
-        data, yaml = self._load(text)
-        node = data
-        for key in path:
-            node = node.get(key) if isinstance(node, dict) else None
-            if node is None:
-                return text
-        if self.list_key and isinstance(node, list):
-            kept = [e for e in node if not _named(e, self.list_key, name)]
-            if len(kept) == len(node):
-                return text
-            node[:] = kept
-        elif isinstance(node, dict) and name in node:
-            del node[name]
-        else:
-            return text
-        return _dump(yaml, data)
+        with _refused():
+            if not path:
+                return yamledit.remove_section(text, name)
+            (key,) = path
+            return yamledit.delete(text, key, name, self.list_key)
 
-    def _load(self, text: str) -> tuple[Any, YAML]:
-        yaml = YAML()
-        yaml.preserve_quotes = True
-        yaml.width = 4096
-        if not text.strip():
-            return CommentedMap(), yaml
+    def _doc(self, text: str) -> yamledit.Document:
         try:
-            # Loaded by the instance that will write it back, told the file's indentation for when it does.
-            data, sequence, offset = load_yaml_guess_indent(text, yaml=yaml)
-            mapping = _mapping_indent(text)
-            yaml.indent(mapping=mapping, sequence=sequence or mapping, offset=offset or 0)
-        except YAMLError as exc:
-            raise FormatError(f"not valid YAML ({exc})".replace("\n", " ")) from None
-        if not isinstance(data, dict):
-            raise FormatError("not a YAML mapping at the top level")
-        return data, yaml
+            return yamledit.Document(text)
+        except yamledit.YamlError as exc:
+            raise FormatError(str(exc)) from None
 
 
-def _mapping_indent(text: str) -> int:
-    """How far the file indents a mapping under its key (ruamel guesses only the sequences' indentation)."""
-    parent = None
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        indent = len(line) - len(line.lstrip(" "))
-        if parent is not None and indent > parent and not stripped.startswith("-"):
-            return indent - parent
-        parent = indent if stripped.endswith(":") else None
-    return 2
-
-
-def _named(item: Any, key: str, name: str) -> bool:
-    return isinstance(item, dict) and item.get(key) == name
-
-
-def _dump(yaml: YAML, data: Any) -> str:
-    stream = io.StringIO()
-    yaml.dump(data, stream)
-    return stream.getvalue()
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _one_final_newline(text: str) -> str:
-    return text.rstrip("\n") + "\n" if text.strip() else ""
+@contextmanager
+def _refused() -> Iterator[None]:
+    """A file the editor cannot change (its library raising on a shape nobody foresaw) refused with a message,
+    never a traceback."""
+    try:
+        yield
+    except FormatError:
+        raise
+    except (tomledit.TomlError, yamledit.YamlError) as exc:
+        raise FormatError(str(exc)) from None
+    except (
+        TOMLKitError,
+        YAMLError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        RecursionError,
+    ) as exc:
+        raise FormatError(f"not what the kit can change safely ({type(exc).__name__}: {exc})") from None

@@ -91,8 +91,17 @@ def delete(text: str, path: tuple[str, ...], name: str, *, comments: bool) -> st
         return text
     members = node.members
     index = next(i for i, m in enumerate(members) if m.key == name)
-    if len(members) == 1:
-        return text[: node.start + 1] + text[node.end - 1 :]
+    if len(members) == 1:  # what is left inside is the comments, if any: the member's own line goes
+        before = text[node.start + 1 : members[0].key_start]
+        after = text[members[0].value.end : node.end - 1]
+        if after.lstrip().startswith(","):  # a trailing comma (JSONC)
+            after = after[len(after) - len(after.lstrip()) + 1 :]
+        if not (before + after).strip():
+            return text[: node.start + 1] + text[node.end - 1 :]
+        line_start = before.rfind("\n")
+        if line_start >= 0 and not before[line_start:].strip():
+            before = before[:line_start]
+        return text[: node.start + 1] + before + after + text[node.end - 1 :]
     if index == len(members) - 1:  # from the end of the one before: its comma goes too
         return text[: members[index - 1].value.end] + text[members[index].value.end :]
     return text[: members[index].key_start] + text[members[index + 1].key_start :]
@@ -164,7 +173,7 @@ def _value(tokens: list[tuple[str, int, str]], index: int, text: str, comments: 
             index = _separator(tokens, index, "]", text, comments)
         return Node(start, tokens[index][1] + 1, items), index + 1
     if kind in ("string", "number", "word"):
-        return Node(start, start + len(raw), json.loads(raw)), index + 1
+        return Node(start, start + len(raw), _scalar(raw, text, start)), index + 1
     raise JsonError(f"expected a value, found {raw!r}", text, start)
 
 
@@ -178,7 +187,7 @@ def _object(
             raise JsonError(
                 "expected a quoted key", text, tokens[index][1] if index < len(tokens) else len(text)
             )
-        key_start, key = tokens[index][1], json.loads(tokens[index][2])
+        key_start, key = tokens[index][1], _scalar(tokens[index][2], text, tokens[index][1])
         if not _is(tokens, index + 1, ":"):
             raise JsonError(f"expected ':' after {tokens[index][2]}", text, key_start)
         value, index = _value(tokens, index + 2, text, comments)
@@ -187,6 +196,13 @@ def _object(
         index = _separator(tokens, index, "}", text, comments)
     node.end = tokens[index][1] + 1
     return node, index + 1
+
+
+def _scalar(raw: str, text: str, position: int) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as exc:  # a string with an escape JSON does not have
+        raise JsonError(f"{raw[:20]}: {exc.args[0].split(':')[0]}", text, position) from None
 
 
 def _separator(

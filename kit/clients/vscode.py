@@ -1,20 +1,21 @@
-"""VS Code: `servers.<name> = {type: stdio, command, args, env}` in the user's mcp.json or the workspace's
-.vscode/mcp.json, both JSON with comments."""
+"""VS Code and VS Code Insiders: `servers.<name> = {type: stdio, command, args, env}` in the user's mcp.json (each
+edition has its own user folder: Code, Code - Insiders) or the workspace's .vscode/mcp.json, JSON with comments."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from kit.clients.common import Client, LaunchEntry, Machine, stdio_entry
 from kit.clients.formats import Json
 
 
-def user_dir(machine: Machine) -> Path:
+def user_dir(machine: Machine, edition: str = "Code") -> Path:
     if machine.mac:
-        return machine.app_support() / "Code" / "User"
+        return machine.app_support() / edition / "User"
     if machine.windows:
-        return machine.appdata() / "Code" / "User"
-    return machine.xdg_config() / "Code" / "User"
+        return machine.appdata() / edition / "User"
+    return machine.xdg_config() / edition / "User"
 
 
 def render(launch: LaunchEntry) -> dict[str, object]:
@@ -30,4 +31,11 @@ CLIENT = Client(
     user_file=lambda m: user_dir(m) / "mcp.json",
     project_file=".vscode/mcp.json",
     docs="https://code.visualstudio.com/docs/copilot/reference/mcp-configuration",
+)
+
+INSIDERS = dataclasses.replace(
+    CLIENT,
+    name="vscode-insiders",
+    display_name="VS Code Insiders",
+    user_file=lambda m: user_dir(m, "Code - Insiders") / "mcp.json",
 )

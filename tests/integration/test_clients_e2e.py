@@ -1,5 +1,5 @@
 """Each config format, read back by that format's own parser, and the entry started verbatim by the SDK client:
-what a JSON, JSON-with-comments, TOML or YAML client would run."""
+what a JSON, JSON-with-comments, TOML or YAML client would run; what `kit config` prints is that same file."""
 
 from __future__ import annotations
 
@@ -57,6 +57,13 @@ def test_the_entry_each_format_holds_starts_the_server(
         env={"KIT_BASE_IMAGE": kit_settings.base_image},
     )
     assert result.exit_code == 0, result.output
+    printed = CliRunner().invoke(
+        app,
+        ["config", "analyst", "--client", client, "--env", "ANALYST_ROW_LIMIT=3"],
+        env={"KIT_BASE_IMAGE": kit_settings.base_image},
+    )
+    # printed in the client's own format: the bytes --output wrote (after the header a new Continue file starts with)
+    assert path.read_text().endswith(printed.stdout) and printed.stdout.strip()
     parse, entry_of = CLIENTS[client]
     entry = entry_of(parse(path.read_text()))
     assert entry["env"] == {"ANALYST_ROW_LIMIT": "3"} and "ANALYST_ROW_LIMIT=3" not in entry["args"]

@@ -75,6 +75,7 @@ PATHS = {
     "claude-code": (".claude.json", ".claude.json", "/nonexistent/ann/.claude.json"),
     "cursor": (".cursor/mcp.json", ".cursor/mcp.json", "/nonexistent/ann/.cursor/mcp.json"),
     "vscode": (".config/Code/User/mcp.json", "Library/Application Support/Code/User/mcp.json", "C:/Users/ann/AppData/Roaming/Code/User/mcp.json"),
+    "vscode-insiders": (".config/Code - Insiders/User/mcp.json", "Library/Application Support/Code - Insiders/User/mcp.json", "C:/Users/ann/AppData/Roaming/Code - Insiders/User/mcp.json"),
     "windsurf": (".codeium/windsurf/mcp_config.json", ".codeium/windsurf/mcp_config.json", "/nonexistent/ann/.codeium/windsurf/mcp_config.json"),
     "zed": (".config/zed/settings.json", ".config/zed/settings.json", "C:/Users/ann/AppData/Roaming/Zed/settings.json"),
     "codex": (".codex/config.toml", ".codex/config.toml", "/nonexistent/ann/.codex/config.toml"),
@@ -119,7 +120,7 @@ def test_project_scope_files_sit_in_the_project() -> None:
     project = {name: c.project_file for name, c in CLIENTS.items() if c.project_file}
     assert project == {
         "claude-code": ".mcp.json", "cursor": ".cursor/mcp.json", "vscode": ".vscode/mcp.json",
-        "zed": ".zed/settings.json", "codex": ".codex/config.toml", "gemini": ".gemini/settings.json",
+        "vscode-insiders": ".vscode/mcp.json", "zed": ".zed/settings.json", "codex": ".codex/config.toml", "gemini": ".gemini/settings.json",
         "opencode": "opencode.json", "kiro": ".kiro/settings/mcp.json",
     }  # fmt: skip
 
@@ -130,3 +131,28 @@ def test_a_client_is_detected_by_its_folder(tmp_path: Path) -> None:
     (tmp_path / ".codex").mkdir()
     (tmp_path / ".config" / "zed").mkdir(parents=True)
     assert [n for n, c in CLIENTS.items() if c.installed(machine)] == ["zed", "codex"]
+
+
+def test_claude_codes_local_scope_is_the_projects_entry_in_the_users_file(tmp_path: Path) -> None:
+    """`claude mcp add --scope local` keeps a server under projects.<absolute project path>.mcpServers in
+    ~/.claude.json; the other projects' entries and the user's own servers are left alone."""
+    client = CLIENTS["claude-code"]
+    project = tmp_path / "proj"
+    project.mkdir()
+    path = client.path("local", Machine("linux", {}, tmp_path), project)
+    assert path == tmp_path / ".claude.json" and client.scopes == ("user", "project", "local")
+    original = json.dumps(
+        {
+            "mcpServers": {"mine": {"command": "x"}},
+            "projects": {"/other": {"mcpServers": {}, "allowedTools": []}},
+        },
+        indent=2,
+    )
+    path.write_text(original)
+    local = client.scoped("local", project)
+    apply_change(local, path, ENTRIES, dry_run=False)
+    data = json.loads(path.read_text())
+    assert set(data["projects"][str(project.resolve())]["mcpServers"]) == {"analyst", "time"}
+    assert data["mcpServers"] == {"mine": {"command": "x"}} and data["projects"]["/other"]["mcpServers"] == {}
+    apply_change(local, path, [], dry_run=False, uninstall=True)
+    assert path.read_text() == original

@@ -155,7 +155,7 @@ JSON_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     other=st.dictionaries(
         st.text(min_size=1, max_size=10).filter(lambda k: k != "mcpServers"), JSON_VALUES, max_size=5
@@ -179,7 +179,4 @@ def test_for_any_existing_config_the_merge_keeps_every_key_it_does_not_own(
     assert {k: v for k, v in written["mcpServers"].items() if k not in ("analyst", "time")} == servers
     assert all(is_kit_entry(written["mcpServers"][n]) for n in ("analyst", "time"))
     apply_change(CLIENTS["claude-desktop"], path, [], dry_run=False, uninstall=True)
-    if servers:
-        assert path.read_text() == json.dumps(original, indent=indent), "byte for byte"
-    else:  # a section left empty by the uninstall goes: the kit cannot tell whether it made it
-        assert json.loads(path.read_text()) == other
+    assert path.read_text() == json.dumps(original, indent=indent), "byte for byte, an empty section too"
