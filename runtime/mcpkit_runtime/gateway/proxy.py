@@ -1,6 +1,10 @@
 """The gateway's MCP surface: every server's tools, prompts, resources and resource templates under namespaced
-names, filtered by the gateway's allow and deny lists, with the runtime's audit log, rate limits and session budgets
-applied here, across all servers.
+names, filtered by the gateway's allow and deny lists, with the runtime's audit log and, per client (see
+mcpkit_runtime.clients), rate limits and budgets applied here, across all servers.
+
+It answers at once: servers start in the background (or at first use), tools/list is answered from a server's
+recorded tools until it runs, and clients are sent notifications/tools/list_changed when what they were offered
+changes (handshake-era sessions; the stateless era has no channel for it outside a request).
 
 Names: `server__tool` and `server__prompt` (the separator is configurable; a server's name never contains it, so
 names cannot collide); resource URIs become `server+uri` (a valid URI scheme prefix). Progress from a server reaches
@@ -13,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Any, TypeVar
@@ -21,19 +26,30 @@ import anyio
 import mcp_types as types
 from mcp import Client, MCPError
 from mcp.server.context import ServerRequestContext
-from mcp.server.lowlevel import Server
+from mcp.server.lowlevel import NotificationOptions, Server
 from mcp_types import INVALID_PARAMS
 
-from mcpkit_runtime import __version__, sdk
+from mcpkit_runtime import __version__
 from mcpkit_runtime.audit import AuditLog
+from mcpkit_runtime.clients import client_key
 from mcpkit_runtime.gateway.downstream import Downstream, DownstreamDown
+from mcpkit_runtime.gateway.policy import GatewayPolicy
 from mcpkit_runtime.gateway.settings import GatewaySettings
-from mcpkit_runtime.limits import Budget, TokenBucket
 from mcpkit_runtime.redact import redact_arguments
 
 T = TypeVar("T")
 HEALTH_URI = "gateway://health"
 INSTRUCTIONS = "Tools, prompts and resources of several servers, each named after its server: SERVER__NAME."
+
+
+class GatewayServer(Server[Any]):
+    """The low-level server, announcing that its tool list can change (servers start after the first answer)."""
+
+    def create_initialization_options(
+        self, notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        options = notification_options or NotificationOptions(tools_changed=True)
+        return super().create_initialization_options(options, *args, **kwargs)
 
 
 class Gateway:
@@ -43,26 +59,29 @@ class Gateway:
         self.downstreams = {d.name: d for d in downstreams}
         self.settings = settings
         self.audit = audit or AuditLog("mcpkit-gateway", __version__)
+        self.policy = GatewayPolicy(settings)
         self._group: anyio.abc.TaskGroup | None = None
-        self._buckets: dict[
-            str, tuple[str, TokenBucket] | None
-        ] = {}  # per namespaced tool: its limit as written
-        self._budgets: dict[str, Budget] = {}
         self._safe_to_repeat: set[str] = set()  # namespaced tools that say they are read-only or idempotent
-        self.ready_seconds: float | None = None  # from the start to every eager server answering
+        self._offered: dict[
+            str, list[types.Tool] | None
+        ] = {}  # per server, the tools last offered (None: none)
+        self._listeners: weakref.WeakSet[Any] = weakref.WeakSet()  # sessions told when the tool list changes
+        self.ready_seconds: float | None = None  # from the start to every eager server started (or failed)
+        for downstream in downstreams:
+            downstream.on_ready = self._on_ready
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Gateway]:
-        started = time.perf_counter()
+        """Serving at once: eager servers start in the background, and nothing waits for them but a request that
+        needs one (a call, or a list a server has no recorded answer for)."""
         async with anyio.create_task_group() as group:
             self._group = group
             if self.settings.start == "eager":
-                async with anyio.create_task_group() as starting:
-                    for downstream in self.downstreams.values():
-                        starting.start_soon(self._start_quietly, downstream)
-            self.ready_seconds = time.perf_counter() - started
+                for downstream in self.downstreams.values():
+                    downstream.start_in_background(group)
+                group.start_soon(self._time_readiness, time.perf_counter())
             try:
                 yield self
             finally:
@@ -70,9 +89,16 @@ class Gateway:
                     await downstream.stop()
                 group.cancel_scope.cancel()
 
-    async def _start_quietly(self, downstream: Downstream) -> None:
-        with suppress(DownstreamDown):  # reported in its health; the next call tries again
-            await downstream.client(self._task_group)
+    async def settled(self) -> float:
+        """Seconds from the start until every eager server was ready or had failed (for the benchmark)."""
+        while self.ready_seconds is None:
+            await anyio.sleep(0.01)
+        return self.ready_seconds
+
+    async def _time_readiness(self, started: float) -> None:
+        while any(d.health.state in ("stopped", "starting") for d in self.downstreams.values()):
+            await anyio.sleep(0.01)
+        self.ready_seconds = time.perf_counter() - started
 
     @property
     def _task_group(self) -> anyio.abc.TaskGroup:
@@ -88,7 +114,7 @@ class Gateway:
             async with self.running():
                 yield {}
 
-        return Server(
+        return GatewayServer(
             "mcpkit-gateway",
             version=__version__,
             instructions=INSTRUCTIONS,
@@ -103,9 +129,14 @@ class Gateway:
         )
 
     def health(self) -> dict[str, Any]:
+        """`status` is "degraded" while a server cannot start (its `last_error` says why); the others serve."""
+        servers = {name: dataclasses.asdict(d.health) for name, d in self.downstreams.items()}
+        failing = [name for name, h in servers.items() if h["state"] == "failed"]
         return {
+            "status": "degraded" if failing else "ok",
             "gateway": __version__,
-            "servers": {name: dataclasses.asdict(d.health) for name, d in self.downstreams.items()},
+            "servers": servers,
+            "clients": self.policy.clients.figures(),
             "ready_seconds": self.ready_seconds,
         }
 
@@ -131,10 +162,24 @@ class Gateway:
         return downstream, inner
 
     async def _gather(
-        self, fetch: Callable[[Client, str | None], Awaitable[Any]], field: str
+        self,
+        fetch: Callable[[Client, str | None], Awaitable[Any]],
+        field: str,
+        recorded: Callable[[Downstream], list[Any] | None] = lambda _: None,
     ) -> list[tuple[str, Any]]:
         """Each item of `field` in every page of every answering server's list, with its server's name, in the
-        servers' order; a server that does not answer is left out (its health says why)."""
+        servers' order; a server not running yet gives its `recorded` list when it has one (and is not waited
+        for); a server that does not answer is left out (its health says why)."""
+        results = await self._lists(fetch, field, recorded)
+        return [(name, item) for name in self.downstreams if name in results for item in results[name]]
+
+    async def _lists(
+        self,
+        fetch: Callable[[Client, str | None], Awaitable[Any]],
+        field: str,
+        recorded: Callable[[Downstream], list[Any] | None],
+        only: list[Downstream] | None = None,
+    ) -> dict[str, list[Any]]:
         results: dict[str, list[Any]] = {}
 
         async def every_page(client: Client) -> list[Any]:
@@ -148,29 +193,40 @@ class Gateway:
                     return items
 
         async def one(downstream: Downstream) -> None:
+            answer = None if downstream.ready else recorded(downstream)
+            if answer is not None:
+                results[downstream.name] = answer
+                return
             with suppress(DownstreamDown, MCPError):
                 results[downstream.name] = await downstream.call(self._task_group, every_page)
 
         async with anyio.create_task_group() as group:
-            for downstream in self.downstreams.values():
+            for downstream in only or self.downstreams.values():
                 group.start_soon(one, downstream)
-        return [(name, item) for name in self.downstreams if name in results for item in results[name]]
+        return results
 
-    async def _forwarded(self, downstream: Downstream, action: Callable[[Client], Awaitable[T]]) -> T:
-        """A request passed to one server; a server that is down is the caller's internal error."""
+    async def _forwarded(
+        self, downstream: Downstream, name: str, action: Callable[[Client], Awaitable[T]]
+    ) -> T:
+        """A request passed to one server; a server that is down is the caller's internal error, naming `name`."""
         try:
             return await downstream.call(self._task_group, action)
         except DownstreamDown as exc:
-            raise MCPError(types.INTERNAL_ERROR, str(exc)) from None
+            raise MCPError(types.INTERNAL_ERROR, f"{name}: {exc}") from None
 
     # -- tools ----------------------------------------------------------------------------------------------------
 
     async def list_tools(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
+        self._listeners.add(ctx.session)
+        lists = await self._lists(_list_tools, "tools", lambda d: d.recorded)
+        for name in self.downstreams:
+            self._offered[name] = lists.get(name)
         tools = [
             t.model_copy(update={"name": self._named(server, t.name)})
-            for server, t in await self._gather(lambda c, cursor: c.list_tools(cursor=cursor), "tools")
+            for server in self.downstreams
+            for t in lists.get(server, [])
             if self.settings.shows(server, t.name)
         ]
         self._safe_to_repeat |= {
@@ -180,15 +236,28 @@ class Gateway:
         }
         return types.ListToolsResult(tools=tools)
 
+    async def _on_ready(self, downstream: Downstream) -> None:
+        """A server just started: when the tools it has differ from those last offered for it (a recorded list
+        gone stale, or none offered because it was down), clients are told to list them again."""
+        if downstream.name not in self._offered:
+            return  # nobody has listed the tools yet
+        live = (await self._lists(_list_tools, "tools", lambda _: None, [downstream])).get(downstream.name)
+        if live is None or _same_tools(live, self._offered[downstream.name]):
+            return
+        self._offered[downstream.name] = live
+        for session in list(self._listeners):
+            with suppress(Exception):  # a session that has gone, or one with no channel to tell it on
+                await session.send_tool_list_changed()
+
     async def call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         downstream, tool = self._split(params.name)
         arguments = dict(params.arguments or {})
-        session = sdk.transport_session_id(ctx.session) or "stdio"
+        session = client_key(ctx, "stdio")
         record = {"session": session, "server": downstream.name, "tool": params.name,
                   "arguments": redact_arguments(arguments)}  # fmt: skip
-        refusal = self._refusal(params.name, session)
+        refusal = self.policy.refusal(params.name, session)
         if refusal:
             self.audit.record("tool_call", **record, outcome="refused", duration_ms=0.0)
             return _error(refusal)
@@ -213,10 +282,10 @@ class Gateway:
                     raise
                 result = await once()
             outcome = "error" if getattr(result, "is_error", False) else "ok"
-            return result
+            return _named_error(result, tool, params.name) if outcome == "error" else result
         except DownstreamDown as exc:
             outcome = "server_down"
-            return _error(str(exc))
+            return _error(f"{params.name}: {exc}")
         finally:
             self.audit.record(
                 "tool_call",
@@ -224,24 +293,6 @@ class Gateway:
                 outcome=outcome,
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )
-
-    def _refusal(self, tool: str, session: str) -> str | None:
-        if self.settings.session_budget is not None:
-            if session not in self._budgets:
-                self._budgets[session] = Budget(self.settings.session_budget)
-            budget = self._budgets[session]
-            if not budget.charge(1):
-                return f"this session's budget of {budget.limit:g} calls through the gateway is used up"
-        if tool not in self._buckets:
-            rate = self.settings.rate_for(tool)
-            self._buckets[tool] = (rate[0], TokenBucket(rate[1])) if rate else None
-        limited = self._buckets[tool]
-        if limited is not None:
-            text, bucket = limited
-            wait = bucket.take()
-            if wait > 0:
-                return f"rate limit for {tool} at the gateway ({text}); try again in {wait:.1f} s"
-        return None
 
     # -- prompts --------------------------------------------------------------------------------------------------
 
@@ -259,7 +310,9 @@ class Gateway:
         self, ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams
     ) -> types.GetPromptResult:
         downstream, prompt = self._split(params.name)
-        return await self._forwarded(downstream, lambda c: c.get_prompt(prompt, params.arguments))
+        return await self._forwarded(
+            downstream, params.name, lambda c: c.get_prompt(prompt, params.arguments)
+        )
 
     # -- resources ------------------------------------------------------------------------------------------------
 
@@ -298,7 +351,7 @@ class Gateway:
                 contents=[types.TextResourceContents(uri=HEALTH_URI, mime_type="application/json", text=text)]
             )
         downstream, uri = self._split_uri(str(params.uri))
-        result = await self._forwarded(downstream, lambda c: c.read_resource(uri))
+        result = await self._forwarded(downstream, str(params.uri), lambda c: c.read_resource(uri))
         return result.model_copy(
             update={
                 "contents": [
@@ -310,3 +363,29 @@ class Gateway:
 
 def _error(message: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=message)], is_error=True)
+
+
+def _named_error(result: Any, inner: str, named: str) -> Any:
+    """A server's tool error naming the tool as the caller knows it (the SDK's "Error executing tool NAME")."""
+    said, says = f"Error executing tool {inner}", f"Error executing tool {named}"
+    content = getattr(result, "content", None)
+    if not content or not any(getattr(c, "text", "").startswith(said) for c in content):
+        return result
+    renamed = [
+        c.model_copy(update={"text": says + c.text[len(said) :]})
+        if getattr(c, "text", "").startswith(said)
+        else c
+        for c in content
+    ]
+    return result.model_copy(update={"content": renamed})
+
+
+async def _list_tools(client: Client, cursor: str | None) -> types.ListToolsResult:
+    return await client.list_tools(cursor=cursor)
+
+
+def _same_tools(live: list[types.Tool], offered: list[types.Tool] | None) -> bool:
+    def dump(tools: list[types.Tool]) -> list[Any]:
+        return sorted((t.model_dump(mode="json", exclude_none=True) for t in tools), key=lambda t: t["name"])
+
+    return offered is not None and dump(live) == dump(offered)
