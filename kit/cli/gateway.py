@@ -21,7 +21,18 @@ def gateway(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="HTTP port.")] = 8765,
     token_env: Annotated[
-        str | None, typer.Option("--token-env", help="Name of the variable holding the HTTP bearer token.")
+        str | None,
+        typer.Option(
+            "--token-env",
+            help="Name of the variable holding the HTTP bearer token, or several comma-separated, one per client "
+            "(default: MCP_HTTP_TOKEN, as every server reads it).",
+        ),
+    ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host", help="A host name clients use to reach it, e.g. mcp.example.com:* (repeat)."
+        ),
     ] = None,
     label: Annotated[
         list[str] | None, typer.Option("--label", help="KEY=VALUE put on the containers it starts.")
@@ -30,11 +41,20 @@ def gateway(
     """One MCP endpoint in front of the project's servers: starts them as hardened containers, namespaces their
     tools (server__tool), applies the gateway's limits, restarts a server that dies."""
     cfg = load_settings(ctx)
-    token = os.environ.get(token_env) if token_env else None
+    token = os.environ.get(token_env or "MCP_HTTP_TOKEN") or None
     if token_env and not token:
         raise typer.BadParameter(f"{token_env} is not set", param_hint="--token-env")
     labels = dict(item.partition("=")[::2] for item in label or [])
     run(
         ctx,
-        lambda: run_gateway(cfg, names or [], http=http, host=host, port=port, token=token, labels=labels),
+        lambda: run_gateway(
+            cfg,
+            names or [],
+            http=http,
+            host=host,
+            port=port,
+            token=token,
+            labels=labels,
+            allowed_hosts=allow_host or [],
+        ),
     )

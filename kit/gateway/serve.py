@@ -52,7 +52,7 @@ def build_gateway(
 
 def run_gateway(
     settings: Settings, names: list[str], *, http: bool, host: str, port: int, token: str | None,
-    labels: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None, allowed_hosts: list[str] | None = None,
 ) -> None:  # fmt: skip
     gateway = build_gateway(settings, names, os.environ, labels)
     server = gateway.server()
@@ -63,12 +63,15 @@ def run_gateway(
         return
     from mcpkit_runtime import http as http_transport
 
+    names_used = http_transport.OptionNames(
+        token="MCP_HTTP_TOKEN (or --token-env NAME)", allowed_hosts="--allow-host"
+    )
     try:
-        http_transport.serve(server, host=host, port=port, token=token, health=gateway.health)
+        http_transport.serve(server, host=host, port=port, token=token, health=gateway.health,
+                             allowed_hosts=allowed_hosts, idle_seconds=gateway.settings.session_idle_seconds,
+                             names=names_used)  # fmt: skip
     except ValueError as exc:
-        raise KitError(
-            str(exc), hint="pass --token-env NAME, naming a variable that holds the token"
-        ) from None
+        raise KitError(str(exc), hint="see `kit gateway --help` for --token-env and --allow-host") from None
 
 
 def gateway_entry(settings: Settings, names: list[str], env_values: Mapping[str, str]) -> LaunchEntry:

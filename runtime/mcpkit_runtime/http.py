@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mcpkit_runtime import sdk
 from mcpkit_runtime.http_guard import BODY_SECONDS, HEADER_SECONDS, BearerToken, BodyDeadline, header_deadline
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -71,7 +72,9 @@ def app(
 
     async def health_endpoint(request: Request) -> Response:
         refused = await checks.validate_request(request)
-        return refused or JSONResponse({"status": "ok", **health()})
+        return refused or JSONResponse(
+            {"status": "ok", **health(), "http_sessions": sdk.open_http_sessions(server)}
+        )
 
     starlette = server.streamable_http_app(
         host=host,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -57,7 +58,8 @@ class BodyDeadline:
             await self.app(scope, receive, send)
             return
         deadline = anyio.current_time() + self.seconds
-        state = {"complete": False, "late": False, "answered": False}
+        state = {"complete": False, "answered": False}
+        cut = anyio.CancelScope()  # the app's handling of this request, ended when its body is late
 
         async def timed_receive() -> dict[str, Any]:
             if state["complete"]:
@@ -67,20 +69,23 @@ class BodyDeadline:
                 if message["type"] != "http.request" or not message.get("more_body"):
                     state["complete"] = True
                 return message
-            state["late"] = state["complete"] = True
-            return {"type": "http.disconnect"}  # what the app sees: the client went away
+            if not state["answered"]:
+                state["answered"] = True
+                body = f"the request's body did not arrive within {self.seconds:g} s".encode()
+                await send({"type": "http.response.start", "status": 408,
+                            "headers": [(b"content-type", b"text/plain"), (b"connection", b"close")]})  # fmt: skip
+                await send({"type": "http.response.body", "body": body})
+            cut.cancel()
+            await anyio.lowlevel.checkpoint()  # the cancellation lands here
+            return {"type": "http.disconnect"}
 
         async def watched_send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 state["answered"] = True
             await send(message)
 
-        await self.app(scope, timed_receive, watched_send)
-        if state["late"] and not state["answered"]:
-            body = f"the request's body did not arrive within {self.seconds:g} s".encode()
-            await send({"type": "http.response.start", "status": 408,
-                        "headers": [(b"content-type", b"text/plain"), (b"connection", b"close")]})  # fmt: skip
-            await send({"type": "http.response.body", "body": body})
+        with cut:
+            await self.app(scope, timed_receive, watched_send)
 
 
 def header_deadline(seconds: float = HEADER_SECONDS) -> type[H11Protocol]:

@@ -72,3 +72,13 @@ async def test_seam_session_connection_is_reachable_from_a_request() -> None:
         await client.call_tool("probe", {})
     assert hasattr(seen["session"], "_connection"), "seam broken: ServerSession._connection"
     assert sdk.transport_session_id(seen["session"]) is None, "in memory (like stdio) there is no session id"
+
+
+def test_seam_session_manager_server_instances() -> None:
+    server = MCPServer("seam")
+    lowlevel = sdk.lowlevel(server)
+    lowlevel.streamable_http_app()
+    assert hasattr(lowlevel.session_manager, "_server_instances"), (
+        "seam broken: StreamableHTTPSessionManager._server_instances"
+    )
+    assert sdk.open_http_sessions(lowlevel) == 0
