@@ -33,9 +33,15 @@ def validate_arguments(tool: Tool, arguments: dict[str, Any]) -> None:
 
 def transport_session_id(session: object) -> str | None:
     """The transport's session id (streamable HTTP), None over stdio (seam: ServerSession._connection.session_id)."""
-    connection = getattr(session, "_connection", None)
-    value = getattr(connection, "session_id", None)
+    value = getattr(connection_of(session), "session_id", None)
     return value if isinstance(value, str) else None
+
+
+def connection_of(session: object) -> Any:
+    """The client's connection a request's session belongs to (per request in SDK 2.x), which outlives it and
+    carries notifications outside a request: `await connection.notify(method, params)` (seam:
+    ServerSession._connection)."""
+    return getattr(session, "_connection", None)
 
 
 def open_http_sessions(server: Server[Any]) -> int:

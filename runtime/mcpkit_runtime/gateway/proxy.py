@@ -29,7 +29,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import NotificationOptions, Server
 from mcp_types import INVALID_PARAMS
 
-from mcpkit_runtime import __version__
+from mcpkit_runtime import __version__, sdk
 from mcpkit_runtime.audit import AuditLog
 from mcpkit_runtime.clients import client_key
 from mcpkit_runtime.gateway.downstream import Downstream, DownstreamDown
@@ -65,7 +65,9 @@ class Gateway:
         self._offered: dict[
             str, list[types.Tool] | None
         ] = {}  # per server, the tools last offered (None: none)
-        self._listeners: weakref.WeakSet[Any] = weakref.WeakSet()  # sessions told when the tool list changes
+        self._listeners: weakref.WeakSet[Any] = (
+            weakref.WeakSet()
+        )  # connections told when the tool list changes
         self.ready_seconds: float | None = None  # from the start to every eager server started (or failed)
         for downstream in downstreams:
             downstream.on_ready = self._on_ready
@@ -219,7 +221,9 @@ class Gateway:
     async def list_tools(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        self._listeners.add(ctx.session)
+        connection = sdk.connection_of(ctx.session)
+        if connection is not None:
+            self._listeners.add(connection)
         lists = await self._lists(_list_tools, "tools", lambda d: d.recorded)
         for name in self.downstreams:
             self._offered[name] = lists.get(name)
@@ -245,9 +249,9 @@ class Gateway:
         if live is None or _same_tools(live, self._offered[downstream.name]):
             return
         self._offered[downstream.name] = live
-        for session in list(self._listeners):
-            with suppress(Exception):  # a session that has gone, or one with no channel to tell it on
-                await session.send_tool_list_changed()
+        for connection in list(self._listeners):
+            # Best effort (it never raises): a stateless-era connection has no channel outside a request.
+            await connection.notify("notifications/tools/list_changed", None)
 
     async def call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
