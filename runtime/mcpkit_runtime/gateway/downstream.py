@@ -124,6 +124,8 @@ class Downstream:
     async def _start(self, group: anyio.abc.TaskGroup) -> None:
         """One attempt; on failure the state says why and a retry is scheduled with back-off."""
         self.health.state = "starting"
+        if self._stderr:
+            self._stderr.trim()
         mark = self._stderr.mark if self._stderr else 0
         ready = anyio.Event()
         failure: list[BaseException] = []
@@ -192,6 +194,8 @@ class Downstream:
         next call); the server's own protocol errors pass through as they are."""
         client = await self.client(group)
         self.health.calls += 1
+        if self._stderr and not self.health.calls % 1000:
+            self._stderr.trim()
         try:
             return await action(client)
         except MCPError as exc:
