@@ -83,6 +83,7 @@ class Downstream:
     target: StdioServerParameters | HttpTarget | Any
     # Its tools as recorded when its image was built (tools/list is answered from them until it runs).
     recorded: list[types.Tool] | None = None
+    start_seconds: float = 60.0  # a start that has not answered by then is stopped and counts as failed
     health: Health = field(init=False)
 
     def __post_init__(self) -> None:
@@ -129,8 +130,14 @@ class Downstream:
         mark = self._stderr.mark if self._stderr else 0
         ready = anyio.Event()
         failure: list[BaseException] = []
-        group.start_soon(self._hold, ready, failure)
-        await ready.wait()
+        holding = anyio.CancelScope()
+        group.start_soon(self._hold, ready, failure, holding)
+        with anyio.move_on_after(self.start_seconds):
+            await ready.wait()
+        if not ready.is_set():  # a server that hangs while starting is stopped, and is a failure like another
+            holding.cancel()
+            failure.append(TimeoutError(f"it did not answer within {self.start_seconds:g} s"))
+            await ready.wait()
         if self._client is not None:
             self._failures = 0
             self.health.next_retry_at = None
@@ -154,27 +161,30 @@ class Downstream:
             finally:
                 self._retrying = False
 
-    async def _hold(self, ready: anyio.Event, failure: list[BaseException]) -> None:
+    async def _hold(
+        self, ready: anyio.Event, failure: list[BaseException], holding: anyio.CancelScope
+    ) -> None:
         """Keep the client open until stop() or the connection dies; the next call starts it again."""
         self._stop = anyio.Event()
-        try:
-            async with self._connect() as client:
-                self._client = client
-                self.health.state, self.health.started_at = "ready", time.time()
-                self.health.protocol = client.protocol_version
+        with holding:
+            try:
+                async with self._connect() as client:
+                    self._client = client
+                    self.health.state, self.health.started_at = "ready", time.time()
+                    self.health.protocol = client.protocol_version
+                    ready.set()
+                    await self._stop.wait()
+            except anyio.get_cancelled_exc_class():
+                raise
+            except (
+                BaseException
+            ) as exc:  # a server that dies takes its client with it; its health says what happened
+                failure.append(exc)
+                if self.health.state == "ready":
+                    self.health.last_error = _describe(exc)
+            finally:
+                self._client = None
                 ready.set()
-                await self._stop.wait()
-        except anyio.get_cancelled_exc_class():
-            raise
-        except (
-            BaseException
-        ) as exc:  # a server that dies takes its client with it; what happened is its health
-            failure.append(exc)
-            if self.health.state == "ready":
-                self.health.last_error = _describe(exc)
-        finally:
-            self._client = None
-            ready.set()
 
     def _connect(self) -> Client:
         if isinstance(self.target, StdioServerParameters):

@@ -273,3 +273,24 @@ async def test_a_servers_tool_error_names_the_tool_as_the_caller_knows_it() -> N
     async with Client(_gateway().server()) as client:
         invalid = await client.call_tool("alpha__add", {"a": "x"})
         assert invalid.is_error and invalid.content[0].text.startswith("Error executing tool alpha__add")
+
+
+async def test_a_server_that_hangs_while_starting_is_stopped_and_reported() -> None:
+    stopped = anyio.Event()
+
+    @asynccontextmanager
+    async def never_ready(_: MCPServer) -> AsyncIterator[dict[str, Any]]:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            stopped.set()
+        yield {}
+
+    hanging = Downstream("hanging", MCPServer("hanging", lifespan=never_ready), start_seconds=0.2)
+    gateway = Gateway([Downstream("alpha", _alpha()), hanging], GatewaySettings())
+    async with Client(gateway.server()) as client:
+        await gateway.settled()
+        down = await client.call_tool("hanging__anything", {})
+        assert down.is_error and "did not answer within 0.2 s" in down.content[0].text
+        with anyio.fail_after(10):
+            await stopped.wait()
