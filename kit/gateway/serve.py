@@ -19,6 +19,7 @@ from kit.project.servers import Server, discover, select
 from kit.project.settings import Settings
 from mcpkit_runtime.gateway.downstream import Downstream
 from mcpkit_runtime.gateway.proxy import Gateway
+from mcpkit_runtime.gateway.recorded import ToolCache
 
 GATEWAY_ENTRY = "mcpkit-gateway"
 GATEWAY_LABEL = "io.mcpkit.gateway"  # on the containers a gateway starts: its process id
@@ -47,7 +48,7 @@ def build_gateway(
     extra = {**(labels or {}), GATEWAY_LABEL: str(os.getpid())}
     entries = launch_entries(settings, servers, values, extra_labels=extra)
     downstreams = [Downstream(e.name, launch_params(e.command, e.args, e.env)) for e in entries]
-    return Gateway(downstreams, gateway)
+    return Gateway(downstreams, gateway, cache=ToolCache(settings.cache_dir / "gateway-tools"))
 
 
 def run_gateway(

@@ -93,7 +93,7 @@ class Downstream:
         self._stop: anyio.Event | None = None
         self._failures = 0
         self._retrying = False
-        self._stderr = StderrTail() if isinstance(self.target, StdioServerParameters) else None
+        self._stderr: StderrTail | None = None  # a container's, from its first start
         # Called by the gateway each time the server starts: its lists may have changed.
         self.on_ready: Callable[[Downstream], Coroutine[Any, Any, None]] | None = None
 
@@ -125,6 +125,8 @@ class Downstream:
     async def _start(self, group: anyio.abc.TaskGroup) -> None:
         """One attempt; on failure the state says why and a retry is scheduled with back-off."""
         self.health.state = "starting"
+        if self._stderr is None and isinstance(self.target, StdioServerParameters):
+            self._stderr = StderrTail()
         if self._stderr:
             self._stderr.trim()
         mark = self._stderr.mark if self._stderr else 0
@@ -232,6 +234,7 @@ class Downstream:
         self.health.state = "stopped"
         if self._stderr is not None:
             self._stderr.close()
+            self._stderr = None
 
 
 def _describe(exc: BaseException) -> str:

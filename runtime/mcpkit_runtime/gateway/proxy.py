@@ -34,6 +34,7 @@ from mcpkit_runtime.audit import AuditLog
 from mcpkit_runtime.clients import client_key
 from mcpkit_runtime.gateway.downstream import Downstream, DownstreamDown
 from mcpkit_runtime.gateway.policy import GatewayPolicy
+from mcpkit_runtime.gateway.recorded import ToolCache
 from mcpkit_runtime.gateway.settings import GatewaySettings
 from mcpkit_runtime.redact import redact_arguments
 
@@ -54,9 +55,14 @@ class GatewayServer(Server[Any]):
 
 class Gateway:
     def __init__(
-        self, downstreams: list[Downstream], settings: GatewaySettings, audit: AuditLog | None = None
+        self,
+        downstreams: list[Downstream],
+        settings: GatewaySettings,
+        audit: AuditLog | None = None,
+        cache: ToolCache | None = None,
     ) -> None:
         self.downstreams = {d.name: d for d in downstreams}
+        self.cache = cache  # each server's tools as it last listed them, to answer with before it runs
         self.settings = settings
         self.audit = audit or AuditLog("mcpkit-gateway", __version__)
         self.policy = GatewayPolicy(settings)
@@ -71,6 +77,8 @@ class Gateway:
         self.ready_seconds: float | None = None  # from the start to every eager server started (or failed)
         for downstream in downstreams:
             downstream.on_ready = self._on_ready
+            if downstream.recorded is None and cache is not None:
+                downstream.recorded = cache.load(downstream)
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
@@ -225,8 +233,10 @@ class Gateway:
         if connection is not None:
             self._listeners.add(connection)
         lists = await self._lists(_list_tools, "tools", lambda d: d.recorded)
-        for name in self.downstreams:
+        for name, downstream in self.downstreams.items():
             self._offered[name] = lists.get(name)
+            if name in lists and lists[name] is not downstream.recorded:  # a live answer
+                self._remember(downstream, lists[name])
         tools = [
             t.model_copy(update={"name": self._named(server, t.name)})
             for server in self.downstreams
@@ -243,10 +253,13 @@ class Gateway:
     async def _on_ready(self, downstream: Downstream) -> None:
         """A server just started: when the tools it has differ from those last offered for it (a recorded list
         gone stale, or none offered because it was down), clients are told to list them again."""
-        if downstream.name not in self._offered:
-            return  # nobody has listed the tools yet
+        if downstream.name not in self._offered and self.cache is None:
+            return  # nobody has listed the tools yet, and there is nowhere to keep them
         live = (await self._lists(_list_tools, "tools", lambda _: None, [downstream])).get(downstream.name)
-        if live is None or _same_tools(live, self._offered[downstream.name]):
+        if live is None:
+            return
+        self._remember(downstream, live)
+        if downstream.name not in self._offered or _same_tools(live, self._offered[downstream.name]):
             return
         self._offered[downstream.name] = live
         for connection in list(self._listeners):
@@ -297,6 +310,13 @@ class Gateway:
                 outcome=outcome,
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )
+
+    def _remember(self, downstream: Downstream, live: list[types.Tool]) -> None:
+        """The freshest list, to answer with should the server restart, and the next time the gateway starts."""
+        if not _same_tools(live, downstream.recorded):
+            downstream.recorded = live
+            if self.cache is not None:
+                self.cache.save(downstream, live)
 
     # -- prompts --------------------------------------------------------------------------------------------------
 

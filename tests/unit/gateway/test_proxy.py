@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
@@ -22,6 +23,7 @@ from pydantic import Field
 
 from mcpkit_runtime.gateway.downstream import Downstream
 from mcpkit_runtime.gateway.proxy import Gateway
+from mcpkit_runtime.gateway.recorded import ToolCache
 from mcpkit_runtime.gateway.settings import GatewaySettings
 
 pytestmark = pytest.mark.anyio
@@ -294,3 +296,61 @@ async def test_a_server_that_hangs_while_starting_is_stopped_and_reported() -> N
         assert down.is_error and "did not answer within 0.2 s" in down.content[0].text
         with anyio.fail_after(10):
             await stopped.wait()
+
+
+SCRIPT = """
+from mcp.server.mcpserver import MCPServer
+server = MCPServer("scripted")
+@server.tool()
+def first() -> str:
+    return "one"
+{more}
+server.run()
+"""
+
+
+async def test_a_tool_list_cached_from_the_last_start_answers_before_the_server_runs(tmp_path: Path) -> None:
+    script = tmp_path / "server.py"
+    script.write_text(SCRIPT.format(more=""))
+    cache = ToolCache(tmp_path / "cache")
+
+    def gateway() -> Gateway:  # a real process over stdio, started the same way each time
+        target = StdioServerParameters(command=sys.executable, args=[str(script)])
+        return Gateway([Downstream("s", target)], GatewaySettings(start="lazy"), cache=cache)
+
+    first = gateway()
+    async with Client(first.server()) as client:
+        assert [t.name for t in (await client.list_tools()).tools] == ["s__first"], "no cache yet: started"
+    script.write_text(SCRIPT.format(more="@server.tool()\ndef second() -> str:\n    return 'two'\n"))
+    changed: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        changed.append(str(getattr(getattr(message, "root", message), "method", "")))
+
+    again = gateway()
+    async with Client(again.server(), mode="legacy", message_handler=on_message) as client:
+        assert [t.name for t in (await client.list_tools()).tools] == ["s__first"], "from the cache"
+        assert again.downstreams["s"].health.state == "stopped", "answered without starting it"
+        assert not (await client.call_tool("s__first", {})).is_error
+        with anyio.fail_after(30):
+            while "notifications/tools/list_changed" not in changed:
+                await anyio.sleep(0.01)
+        assert [t.name for t in (await client.list_tools()).tools] == ["s__first", "s__second"]
+    assert [t.name for t in cache.load(again.downstreams["s"]) or []] == [
+        "first",
+        "second",
+    ]
+
+
+def test_the_cache_finds_a_server_started_the_same_way_whatever_its_labels(tmp_path: Path) -> None:
+    cache = ToolCache(tmp_path)
+
+    def started(*args: str) -> Downstream:
+        return Downstream("a", StdioServerParameters(command="docker", args=["run", *args, "img:1"]))
+
+    cache.save(
+        started("--label", "io.mcpkit.gateway=1"), [types.Tool(name="t", input_schema={"type": "object"})]
+    )
+    assert cache.load(started("--label", "io.mcpkit.gateway=2")) is not None, "another gateway process"
+    assert cache.load(started("--label=io.mcpkit.gateway=3")) is not None
+    assert cache.load(started("--memory", "1g")) is None, "started another way"
