@@ -19,6 +19,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver import MCPServer
 
 from mcpkit_runtime import http, http_guard, sdk
+from mcpkit_runtime.clients import CLIENT_META_KEY
 from mcpkit_runtime.config import RuntimeConfig
 from mcpkit_runtime.gateway.downstream import HttpTarget
 from mcpkit_runtime.server import Runtime
@@ -171,12 +172,15 @@ def _budgeted() -> MCPServer:
 
 
 async def _calls(url: str, mode: str, headers: dict[str, str], count: int) -> list[bool]:
-    """Whether each of `count` calls was refused, for one client."""
+    """Whether each of `count` calls was refused, for one client (its id in `_meta` when it is "meta:ID")."""
+    meta = {CLIENT_META_KEY: headers.pop("meta")} if "meta" in headers else None
     async with (
         httpx2.AsyncClient(headers=headers) as http_client,
         Client(streamable_http_client(f"{url}/mcp", http_client=http_client), mode=mode) as client,  # type: ignore[arg-type]
     ):
-        return [bool((await client.call_tool("echo", {"text": "x"})).is_error) for _ in range(count)]
+        return [
+            bool((await client.call_tool("echo", {"text": "x"}, meta=meta)).is_error) for _ in range(count)
+        ]
 
 
 def test_each_client_has_its_own_budget_in_both_protocol_eras(serve_asgi: Serve) -> None:
@@ -195,7 +199,7 @@ def test_each_client_has_its_own_budget_in_both_protocol_eras(serve_asgi: Serve)
             group.start_soon(one, "legacy A", "legacy", bearer)  # a session each
             group.start_soon(one, "legacy B", "legacy", bearer)
             group.start_soon(one, "stateless ann", "auto", {**bearer, "Mcp-Client-Id": "ann"})
-            group.start_soon(one, "stateless bob", "auto", {**bearer, "Mcp-Client-Id": "bob"})
+            group.start_soon(one, "stateless bob", "auto", {**bearer, "meta": "bob"})  # its id in _meta
             group.start_soon(one, "other token", "auto", {"Authorization": "Bearer other-token"})
         seen["same token, no id"] = await _calls(url, "auto", bearer, 2)
         seen["same token, no id, again"] = await _calls(url, "auto", bearer, 1)
