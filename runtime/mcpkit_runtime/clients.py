@@ -68,8 +68,10 @@ class ClientTable(Generic[T]):
         idle_seconds: float,
         max_clients: int = 10_000,
         clock: Clock = time.monotonic,
+        on_drop: Callable[[T], None] | None = None,
     ) -> None:
         self._make = make
+        self._on_drop = on_drop  # told of each entry forgotten, to release what it holds
         self.idle_seconds = idle_seconds
         self.max_clients = max_clients
         self._clock = clock
@@ -86,8 +88,7 @@ class ClientTable(Generic[T]):
             self.opened += 1
         self._entries[key] = (now, entry[1])  # the most recently seen last
         while len(self._entries) > self.max_clients:
-            self._entries.popitem(last=False)
-            self.reaped += 1
+            self._drop()
         return entry[1]
 
     def _reap(self, now: float) -> None:
@@ -95,8 +96,16 @@ class ClientTable(Generic[T]):
             seen, _ = next(iter(self._entries.values()))
             if now - seen < self.idle_seconds:
                 return
-            self._entries.popitem(last=False)
-            self.reaped += 1
+            self._drop()
+
+    def _drop(self) -> None:
+        _, (_, value) = self._entries.popitem(last=False)
+        self.reaped += 1
+        if self._on_drop is not None:
+            self._on_drop(value)
+
+    def values(self) -> list[T]:
+        return [value for _, value in self._entries.values()]
 
     def __len__(self) -> int:
         self._reap(self._clock())

@@ -8,14 +8,15 @@ import gc
 import json
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
 from mcpkit_runtime import http
 from mcpkit_runtime.gateway.downstream import Downstream
@@ -159,3 +160,57 @@ def _resident_bytes() -> int:
     with open("/proc/self/status") as status:
         line = next(line for line in status if line.startswith("VmRSS:"))
     return int(line.split()[1]) * 1024
+
+
+def test_a_per_client_server_gives_each_client_its_own_instance_stopped_when_it_idles(
+    serve_asgi: Serve,
+) -> None:
+    ended: list[bool] = []
+
+    @asynccontextmanager
+    async def instance(_: MCPServer) -> AsyncIterator[dict[str, int]]:
+        try:
+            yield {"count": 0}  # the instance's own state, as a stateful server's process holds it
+        finally:
+            ended.append(True)
+
+    counter = MCPServer("counter", lifespan=instance)
+
+    @counter.tool()
+    def count(ctx: Context) -> int:
+        state = ctx.request_context.lifespan_context
+        state["count"] += 1
+        return int(state["count"])
+
+    settings = GatewaySettings.model_validate(
+        {"isolation": {"counter": "per-client"}, "session-idle-seconds": IDLE}
+    )
+    gateway = Gateway([Downstream("counter", counter), *_servers()[:1]], settings)
+    app = http.app(gateway.server(), host="127.0.0.1", token=None, health=gateway.health, allowed_hosts=[],
+                   idle_seconds=IDLE)  # fmt: skip
+    url = serve_asgi(app)
+
+    async def one(name: str, seen: dict[str, list[Any]]) -> None:
+        async with (
+            httpx2.AsyncClient(headers={"Mcp-Client-Id": name}) as http_client,
+            Client(streamable_http_client(f"{url}/mcp", http_client=http_client)) as client,  # type: ignore[arg-type]
+        ):
+            seen[name] = [(await client.call_tool("counter__count", {})).structured_content for _ in range(3)]
+
+    async def clients() -> dict[str, list[Any]]:
+        seen: dict[str, list[Any]] = {}
+        async with anyio.create_task_group() as group:
+            for name in ("ann", "bob"):
+                group.start_soon(one, name, seen)
+        return seen
+
+    counts = [{"result": n} for n in (1, 2, 3)]
+    assert anyio.run(clients) == {"ann": counts, "bob": counts}, "neither sees the other's calls"
+    deadline = time.monotonic() + 60
+    while (instances := _health(url)["per_client_instances"]["counter"])["active"]:
+        assert time.monotonic() < deadline, f"instances kept: {instances}"
+        time.sleep(0.2)
+    assert instances == {"active": 0, "opened": 2, "reaped": 2}
+    while len(ended) < 2:
+        assert time.monotonic() < deadline, "a forgotten instance was left running"
+        time.sleep(0.1)

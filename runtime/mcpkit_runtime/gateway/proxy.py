@@ -33,8 +33,10 @@ from mcpkit_runtime import __version__, sdk
 from mcpkit_runtime.audit import AuditLog
 from mcpkit_runtime.clients import client_key
 from mcpkit_runtime.gateway.downstream import Downstream, DownstreamDown
+from mcpkit_runtime.gateway.isolation import Instances
 from mcpkit_runtime.gateway.policy import GatewayPolicy
 from mcpkit_runtime.gateway.recorded import ToolCache
+from mcpkit_runtime.gateway.results import error_result, list_tools_page, named_error, same_tools
 from mcpkit_runtime.gateway.settings import GatewaySettings
 from mcpkit_runtime.redact import redact_arguments
 
@@ -66,6 +68,7 @@ class Gateway:
         self.settings = settings
         self.audit = audit or AuditLog("mcpkit-gateway", __version__)
         self.policy = GatewayPolicy(settings)
+        self.instances = Instances(settings, lambda: self._task_group)
         self._group: anyio.abc.TaskGroup | None = None
         self._safe_to_repeat: set[str] = set()  # namespaced tools that say they are read-only or idempotent
         self._offered: dict[
@@ -89,15 +92,22 @@ class Gateway:
         async with anyio.create_task_group() as group:
             self._group = group
             if self.settings.start == "eager":
-                for downstream in self.downstreams.values():
+                for downstream in self._shared():
                     downstream.start_in_background(group)
                 group.start_soon(self._time_readiness, time.perf_counter())
+            if self.settings.isolation:
+                group.start_soon(self.instances.sweeping)
             try:
                 yield self
             finally:
                 for downstream in self.downstreams.values():
                     await downstream.stop()
+                await self.instances.stop()
                 group.cancel_scope.cancel()
+
+    def _shared(self) -> list[Downstream]:
+        """The servers every client shares (a per-client server starts for each client, at its first request)."""
+        return [d for d in self.downstreams.values() if self.settings.isolation.get(d.name) != "per-client"]
 
     async def settled(self) -> float:
         """Seconds from the start until every eager server was ready or had failed (for the benchmark)."""
@@ -106,7 +116,7 @@ class Gateway:
         return self.ready_seconds
 
     async def _time_readiness(self, started: float) -> None:
-        while any(d.health.state in ("stopped", "starting") for d in self.downstreams.values()):
+        while any(d.health.state in ("stopped", "starting") for d in self._shared()):
             await anyio.sleep(0.01)
         self.ready_seconds = time.perf_counter() - started
 
@@ -147,6 +157,7 @@ class Gateway:
             "gateway": __version__,
             "servers": servers,
             "clients": self.policy.clients.figures(),
+            "per_client_instances": self.instances.counts(),
             "ready_seconds": self.ready_seconds,
         }
 
@@ -176,11 +187,12 @@ class Gateway:
         fetch: Callable[[Client, str | None], Awaitable[Any]],
         field: str,
         recorded: Callable[[Downstream], list[Any] | None] = lambda _: None,
+        client: str = "stdio",
     ) -> list[tuple[str, Any]]:
         """Each item of `field` in every page of every answering server's list, with its server's name, in the
         servers' order; a server not running yet gives its `recorded` list when it has one (and is not waited
         for); a server that does not answer is left out (its health says why)."""
-        results = await self._lists(fetch, field, recorded)
+        results = await self._lists(fetch, field, recorded, client=client)
         return [(name, item) for name in self.downstreams if name in results for item in results[name]]
 
     async def _lists(
@@ -189,7 +201,9 @@ class Gateway:
         field: str,
         recorded: Callable[[Downstream], list[Any] | None],
         only: list[Downstream] | None = None,
+        client: str = "stdio",
     ) -> dict[str, list[Any]]:
+        """As _gather, by server; `only` those instances, or every server as `client` sees it."""
         results: dict[str, list[Any]] = {}
 
         async def every_page(client: Client) -> list[Any]:
@@ -211,7 +225,7 @@ class Gateway:
                 results[downstream.name] = await downstream.call(self._task_group, every_page)
 
         async with anyio.create_task_group() as group:
-            for downstream in only or self.downstreams.values():
+            for downstream in only or [self.instances.of(d, client) for d in self.downstreams.values()]:
                 group.start_soon(one, downstream)
         return results
 
@@ -232,7 +246,9 @@ class Gateway:
         connection = sdk.connection_of(ctx.session)
         if connection is not None:
             self._listeners.add(connection)
-        lists = await self._lists(_list_tools, "tools", lambda d: d.recorded)
+        lists = await self._lists(
+            list_tools_page, "tools", lambda d: d.recorded, client=client_key(ctx, "stdio")
+        )
         for name, downstream in self.downstreams.items():
             self._offered[name] = lists.get(name)
             if name in lists and lists[name] is not downstream.recorded:  # a live answer
@@ -255,11 +271,13 @@ class Gateway:
         gone stale, or none offered because it was down), clients are told to list them again."""
         if downstream.name not in self._offered and self.cache is None:
             return  # nobody has listed the tools yet, and there is nowhere to keep them
-        live = (await self._lists(_list_tools, "tools", lambda _: None, [downstream])).get(downstream.name)
+        live = (await self._lists(list_tools_page, "tools", lambda _: None, [downstream])).get(
+            downstream.name
+        )
         if live is None:
             return
         self._remember(downstream, live)
-        if downstream.name not in self._offered or _same_tools(live, self._offered[downstream.name]):
+        if downstream.name not in self._offered or same_tools(live, self._offered[downstream.name]):
             return
         self._offered[downstream.name] = live
         for connection in list(self._listeners):
@@ -269,15 +287,16 @@ class Gateway:
     async def call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
-        downstream, tool = self._split(params.name)
+        shared, tool = self._split(params.name)
         arguments = dict(params.arguments or {})
         session = client_key(ctx, "stdio")
+        downstream = self.instances.of(shared, session)
         record = {"session": session, "server": downstream.name, "tool": params.name,
                   "arguments": redact_arguments(arguments)}  # fmt: skip
         refusal = self.policy.refusal(params.name, session)
         if refusal:
             self.audit.record("tool_call", **record, outcome="refused", duration_ms=0.0)
-            return _error(refusal)
+            return error_result(refusal)
 
         async def forward(progress: float, total: float | None, message: str | None) -> None:
             await ctx.session.report_progress(progress, total, message)  # a no-op when the caller did not ask
@@ -299,10 +318,10 @@ class Gateway:
                     raise
                 result = await once()
             outcome = "error" if getattr(result, "is_error", False) else "ok"
-            return _named_error(result, tool, params.name) if outcome == "error" else result
+            return named_error(result, tool, params.name) if outcome == "error" else result
         except DownstreamDown as exc:
             outcome = "server_down"
-            return _error(f"{params.name}: {exc}")
+            return error_result(f"{params.name}: {exc}")
         finally:
             self.audit.record(
                 "tool_call",
@@ -313,7 +332,7 @@ class Gateway:
 
     def _remember(self, downstream: Downstream, live: list[types.Tool]) -> None:
         """The freshest list, to answer with should the server restart, and the next time the gateway starts."""
-        if not _same_tools(live, downstream.recorded):
+        if not same_tools(live, downstream.recorded):
             downstream.recorded = live
             if self.cache is not None:
                 self.cache.save(downstream, live)
@@ -325,7 +344,9 @@ class Gateway:
     ) -> types.ListPromptsResult:
         prompts = [
             p.model_copy(update={"name": self._named(server, p.name)})
-            for server, p in await self._gather(lambda c, cursor: c.list_prompts(cursor=cursor), "prompts")
+            for server, p in await self._gather(
+                lambda c, cursor: c.list_prompts(cursor=cursor), "prompts", client=client_key(ctx, "stdio")
+            )
             if self.settings.shows(server, p.name)
         ]
         return types.ListPromptsResult(prompts=prompts)
@@ -333,7 +354,8 @@ class Gateway:
     async def get_prompt(
         self, ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams
     ) -> types.GetPromptResult:
-        downstream, prompt = self._split(params.name)
+        shared, prompt = self._split(params.name)
+        downstream = self.instances.of(shared, client_key(ctx, "stdio"))
         return await self._forwarded(
             downstream, params.name, lambda c: c.get_prompt(prompt, params.arguments)
         )
@@ -348,7 +370,9 @@ class Gateway:
         resources += [
             r.model_copy(update={"uri": f"{server}+{r.uri}", "name": self._named(server, r.name)})
             for server, r in await self._gather(
-                lambda c, cursor: c.list_resources(cursor=cursor), "resources"
+                lambda c, cursor: c.list_resources(cursor=cursor),
+                "resources",
+                client=client_key(ctx, "stdio"),
             )
         ]
         return types.ListResourcesResult(resources=resources)
@@ -361,7 +385,9 @@ class Gateway:
                 update={"uri_template": f"{server}+{t.uri_template}", "name": self._named(server, t.name)}
             )
             for server, t in await self._gather(
-                lambda c, cursor: c.list_resource_templates(cursor=cursor), "resource_templates"
+                lambda c, cursor: c.list_resource_templates(cursor=cursor),
+                "resource_templates",
+                client=client_key(ctx, "stdio"),
             )
         ]
         return types.ListResourceTemplatesResult(resource_templates=templates)
@@ -374,7 +400,8 @@ class Gateway:
             return types.ReadResourceResult(
                 contents=[types.TextResourceContents(uri=HEALTH_URI, mime_type="application/json", text=text)]
             )
-        downstream, uri = self._split_uri(str(params.uri))
+        shared, uri = self._split_uri(str(params.uri))
+        downstream = self.instances.of(shared, client_key(ctx, "stdio"))
         result = await self._forwarded(downstream, str(params.uri), lambda c: c.read_resource(uri))
         return result.model_copy(
             update={
@@ -383,33 +410,3 @@ class Gateway:
                 ]
             }
         )
-
-
-def _error(message: str) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(type="text", text=message)], is_error=True)
-
-
-def _named_error(result: Any, inner: str, named: str) -> Any:
-    """A server's tool error naming the tool as the caller knows it (the SDK's "Error executing tool NAME")."""
-    said, says = f"Error executing tool {inner}", f"Error executing tool {named}"
-    content = getattr(result, "content", None)
-    if not content or not any(getattr(c, "text", "").startswith(said) for c in content):
-        return result
-    renamed = [
-        c.model_copy(update={"text": says + c.text[len(said) :]})
-        if getattr(c, "text", "").startswith(said)
-        else c
-        for c in content
-    ]
-    return result.model_copy(update={"content": renamed})
-
-
-async def _list_tools(client: Client, cursor: str | None) -> types.ListToolsResult:
-    return await client.list_tools(cursor=cursor)
-
-
-def _same_tools(live: list[types.Tool], offered: list[types.Tool] | None) -> bool:
-    def dump(tools: list[types.Tool]) -> list[Any]:
-        return sorted((t.model_dump(mode="json", exclude_none=True) for t in tools), key=lambda t: t["name"])
-
-    return offered is not None and dump(live) == dump(offered)

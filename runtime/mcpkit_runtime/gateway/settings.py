@@ -41,6 +41,10 @@ class GatewaySettings(BaseModel):
         900.0, gt=0, alias="session-idle-seconds",
         description="A client (an HTTP session and its budget and limits) idle this long is closed and forgotten.",
     )  # fmt: skip
+    isolation: dict[str, Literal["shared", "per-client"]] = Field(
+        default_factory=dict,
+        description='Per server: "shared" by every client (the default), or "per-client": an instance each.',
+    )
     max_clients: int = Field(
         10_000,
         gt=0,
