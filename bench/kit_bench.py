@@ -314,8 +314,8 @@ def gateway_figures(settings: Settings, servers: list[Server]) -> dict[str, Any]
 
 
 async def _ready_seconds(gateway: Gateway) -> float:
-    async with gateway.running():
-        return float(gateway.ready_seconds or 0.0)
+    async with gateway.running():  # it answers at once; this is until every server has started
+        return await gateway.settled()
 
 
 # -- the run --------------------------------------------------------------------------------------------------------

@@ -20,7 +20,18 @@ def gateway(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="HTTP port.")] = 8765,
     token_env: Annotated[
-        str | None, typer.Option("--token-env", help="Name of the variable holding the HTTP bearer token.")
+        str | None,
+        typer.Option(
+            "--token-env",
+            help="Name of the variable holding the HTTP bearer token, or several comma-separated, one per client "
+            "(default: MCP_HTTP_TOKEN, as every server reads it).",
+        ),
+    ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host", help="A host name clients use to reach it, e.g. mcp.example.com:* (repeat)."
+        ),
     ] = None,
     label: Annotated[
         list[str] | None, typer.Option("--label", help="KEY=VALUE put on the containers it starts.")
@@ -31,8 +42,17 @@ def gateway(
     from kit.gateway.serve import run_gateway
 
     cfg = load_settings()
-    token = os.environ.get(token_env) if token_env else None
+    token = os.environ.get(token_env or "MCP_HTTP_TOKEN") or None
     if token_env and not token:
         raise typer.BadParameter(f"{token_env} is not set", param_hint="--token-env")
     labels = assignments(label, "--label", "KEY=VALUE")
-    run_gateway(cfg, names or [], http=http, host=host, port=port, token=token, labels=labels)
+    run_gateway(
+        cfg,
+        names or [],
+        http=http,
+        host=host,
+        port=port,
+        token=token,
+        labels=labels,
+        allowed_hosts=allow_host or [],
+    )

@@ -16,6 +16,7 @@ from kit.project.settings import Settings
 from kit.secrets import stored_values
 from mcpkit_runtime.gateway.downstream import Downstream
 from mcpkit_runtime.gateway.proxy import Gateway
+from mcpkit_runtime.gateway.recorded import ToolCache
 
 GATEWAY_ENTRY = "mcpkit-gateway"
 GATEWAY_LABEL = "io.mcpkit.gateway"  # on the containers a gateway starts: its process id
@@ -47,12 +48,12 @@ def build_gateway(
     extra = {**(labels or {}), GATEWAY_LABEL: str(os.getpid())}
     entries = launch_entries(settings, servers, values, extra_labels=extra)
     downstreams = [Downstream(e.name, e.stdio_params()) for e in entries]
-    return Gateway(downstreams, gateway)
+    return Gateway(downstreams, gateway, cache=ToolCache(settings.cache_dir / "gateway-tools"))
 
 
 def run_gateway(
     settings: Settings, names: list[str], *, http: bool, host: str, port: int, token: str | None,
-    labels: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None, allowed_hosts: list[str] | None = None,
 ) -> None:  # fmt: skip
     gateway = build_gateway(settings, names, os.environ, labels)
     server = gateway.server()
@@ -63,12 +64,15 @@ def run_gateway(
         return
     from mcpkit_runtime import http as http_transport
 
+    names_used = http_transport.OptionNames(
+        token="MCP_HTTP_TOKEN (or --token-env NAME)", allowed_hosts="--allow-host"
+    )
     try:
-        http_transport.serve(server, host=host, port=port, token=token, health=gateway.health)
+        http_transport.serve(server, host=host, port=port, token=token, health=gateway.health,
+                             allowed_hosts=allowed_hosts, idle_seconds=gateway.settings.session_idle_seconds,
+                             names=names_used)  # fmt: skip
     except ValueError as exc:
-        raise KitError(
-            str(exc), hint="pass --token-env NAME, naming a variable that holds the token"
-        ) from None
+        raise KitError(str(exc), hint="see `kit gateway --help` for --token-env and --allow-host") from None
 
 
 def gateway_entry(

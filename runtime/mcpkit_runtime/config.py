@@ -2,7 +2,8 @@
 
 MCP_RATE_LIMITS     tool=RATE[,tool=RATE...]  e.g. send_email=5/min:5,*=60/min   (* is every other tool)
 MCP_TOOL_COSTS      tool=COST[,...]           e.g. profile_table=10
-MCP_SESSION_BUDGET  total cost a session may spend, e.g. 200 (unset: unlimited)
+MCP_SESSION_BUDGET  total cost a session (a client: see mcpkit_runtime.clients) may spend, e.g. 200 (unset: unlimited)
+MCP_SESSION_IDLE_SECONDS  an HTTP session, and a client's budget, ends after this long without a request (900)
 MCP_AUDIT_FILE      also append audit lines to this file (e.g. on a mounted volume)
 MCP_MAX_ARGUMENT_BYTES  largest tool arguments accepted, as JSON (default 1 MiB)
 MCP_MAX_MESSAGE_BYTES   largest protocol message read from stdin (default 4 MiB; see mcpkit_runtime.stdio)
@@ -24,6 +25,7 @@ class RuntimeConfig:
     rate_limits: dict[str, Rate] = field(default_factory=dict)  # "*" applies to tools without their own
     costs: dict[str, float] = field(default_factory=dict)
     session_budget: float | None = None
+    session_idle_seconds: float = 900.0
     audit_file: Path | None = None
     hidden_arguments: frozenset[str] = frozenset()  # never logged, whatever their name (e.g. an email body)
     job_concurrency: int = 2
@@ -51,6 +53,8 @@ class RuntimeConfig:
             config = replace(config, costs={**config.costs, **costs})
         if env.get("MCP_SESSION_BUDGET"):
             config = replace(config, session_budget=_number(env["MCP_SESSION_BUDGET"], "MCP_SESSION_BUDGET"))
+        if env.get("MCP_SESSION_IDLE_SECONDS"):
+            config = replace(config, session_idle_seconds=idle_seconds(env))
         if env.get("MCP_AUDIT_FILE"):
             config = replace(config, audit_file=Path(env["MCP_AUDIT_FILE"]))
         if env.get("MCP_MAX_ARGUMENT_BYTES"):
@@ -69,6 +73,17 @@ class RuntimeConfig:
                 config, job_ttl_seconds=_number(env["MCP_JOB_TTL_SECONDS"], "MCP_JOB_TTL_SECONDS")
             )
         return config
+
+
+def idle_seconds(env: Mapping[str, str], default: float = 900.0) -> float:
+    """MCP_SESSION_IDLE_SECONDS, read by the runtime (budgets) and the HTTP transport (its sessions) alike."""
+    text = env.get("MCP_SESSION_IDLE_SECONDS")
+    if not text:
+        return default
+    value = _number(text, "MCP_SESSION_IDLE_SECONDS")
+    if not 0 < value < float("inf"):
+        raise ValueError(f"MCP_SESSION_IDLE_SECONDS: {text!r} must be a positive number of seconds")
+    return value
 
 
 def _pairs(text: str, name: str) -> dict[str, str]:

@@ -1,49 +1,43 @@
-"""Serving over streamable HTTP, done properly: loopback by default; beyond loopback a bearer token is required;
-DNS-rebinding protection on; GET /health for probes (no token needed, nothing secret in it); graceful shutdown on
-SIGTERM (uvicorn's), which ends the server's lifespan and whatever it holds open.
+"""Serving over streamable HTTP, done properly: loopback by default; beyond loopback a bearer token is required and
+the host names clients use must be allowed; DNS-rebinding protection (Host and Origin checked) on every path,
+/health included; GET /health for probes (no token needed, nothing secret in it); deadlines for a request's headers
+and body; idle sessions closed; graceful shutdown on SIGTERM (uvicorn's), which ends the server's lifespan and
+whatever it holds open.
 
-The runtime's limits apply per HTTP session: a session is the transport's session id.
+The runtime's limits apply per client: see mcpkit_runtime.clients for what identifies one.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from mcp.server.lowlevel import Server
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mcpkit_runtime import sdk
+from mcpkit_runtime.http_guard import BODY_SECONDS, HEADER_SECONDS, BearerToken, BodyDeadline, header_deadline
+
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
-Scope = dict[str, Any]
-Receive = Callable[[], Any]
-Send = Callable[[dict[str, Any]], Any]
+WILDCARDS = frozenset({"0.0.0.0", "::", ""})
+MAX_SESSIONS = 10_000  # open HTTP sessions at once; past it a new one is refused (503) until others end
 
 
-class BearerToken:
-    """ASGI middleware: every request but GET /health must carry `Authorization: Bearer TOKEN`."""
+@dataclass(frozen=True)
+class OptionNames:
+    """How the user sets each option where this server is started, so an error names the one they use."""
 
-    def __init__(self, app: Any, token: str) -> None:
-        self.app = app
-        self.token = token.encode()
+    token: str = "MCP_HTTP_TOKEN"
+    allowed_hosts: str = "MCP_HTTP_ALLOWED_HOSTS"
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("path") != "/health":
-            headers = dict(scope.get("headers") or [])
-            given = headers.get(b"authorization", b"")
-            if not (given.startswith(b"Bearer ") and hmac.compare_digest(given[7:], self.token)):
-                body = json.dumps(
-                    {"error": "a bearer token is required: Authorization: Bearer TOKEN"}
-                ).encode()
-                await send({"type": "http.response.start", "status": 401, "headers": [
-                    (b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})  # fmt: skip
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
+
+def tokens_of(text: str | None) -> list[str]:
+    """One token, or several comma-separated (each a client identity: mcpkit_runtime.clients)."""
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
 
 
 def app(
@@ -53,25 +47,44 @@ def app(
     token: str | None,
     health: Callable[[], dict[str, Any]],
     allowed_hosts: list[str],
+    idle_seconds: float = 900.0,
+    body_seconds: float = BODY_SECONDS,
+    names: OptionNames = OptionNames(),
 ) -> Any:
     """The ASGI app: MCP at /mcp, health at /health, the token checked when there is one."""
-    if host not in LOOPBACK and not token:
-        raise ValueError(f"serving on {host} (beyond loopback) needs a bearer token: set MCP_HTTP_TOKEN")
-
-    async def health_endpoint(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", **health()})
-
+    tokens = tokens_of(token)
+    if host not in LOOPBACK and not tokens:
+        raise ValueError(f"serving on {host} (beyond loopback) needs a bearer token: set {names.token}")
+    if host in WILDCARDS and not allowed_hosts:
+        raise ValueError(
+            f"serving on every interface ({host or '*'}): name the host names clients use to reach it with "
+            f"{names.allowed_hosts} (e.g. mcp.example.com:*); any other Host is refused (DNS-rebinding protection)"
+        )
+    own = [] if host in WILDCARDS or host in LOOPBACK else [f"[{host}]:*" if ":" in host else f"{host}:*"]
+    hosts = [*allowed_hosts, *own]
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
-        allowed_hosts=[*allowed_hosts, "127.0.0.1:*", "localhost:*", "[::1]:*"],
-        allowed_origins=[*(f"http://{h}" for h in allowed_hosts), "http://127.0.0.1:*", "http://localhost:*"],
-    )
+        allowed_hosts=[*hosts, "127.0.0.1:*", "localhost:*", "[::1]:*"],
+        allowed_origins=[*(f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")),
+                         "http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+    )  # fmt: skip
+    checks = TransportSecurityMiddleware(security)
+
+    async def health_endpoint(request: Request) -> Response:
+        refused = await checks.validate_request(request)
+        return refused or JSONResponse(
+            {"status": "ok", **health(), "http_sessions": sdk.open_http_sessions(server)}
+        )
+
     starlette = server.streamable_http_app(
         host=host,
         transport_security=security,
+        session_idle_timeout=idle_seconds,
+        max_sessions=MAX_SESSIONS,
         custom_starlette_routes=[Route("/health", health_endpoint, methods=["GET"])],
     )
-    return BearerToken(starlette, token) if token else starlette
+    guarded = BodyDeadline(starlette, body_seconds)
+    return BearerToken(guarded, tokens) if tokens else guarded
 
 
 def serve(
@@ -82,8 +95,12 @@ def serve(
     token: str | None = None,
     health: Callable[[], dict[str, Any]] | None = None,
     allowed_hosts: list[str] | None = None,
+    idle_seconds: float = 900.0,
+    names: OptionNames = OptionNames(),
 ) -> None:
     import uvicorn
 
-    asgi = app(server, host=host, token=token, health=health or dict, allowed_hosts=allowed_hosts or [])
-    uvicorn.run(asgi, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)
+    asgi = app(server, host=host, token=token, health=health or dict, allowed_hosts=allowed_hosts or [],
+               idle_seconds=idle_seconds, names=names)  # fmt: skip
+    uvicorn.run(asgi, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10,
+                timeout_keep_alive=5, http=header_deadline(HEADER_SECONDS))  # fmt: skip

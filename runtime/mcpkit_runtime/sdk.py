@@ -1,7 +1,7 @@
 """Every use of the MCP SDK's private parts, in one place.
 
 The SDK (2.3) has no public way yet to find a registered tool, to validate arguments the way the tool itself will,
-or to learn the transport's session id inside a request. When an SDK release changes one of these, this module is
+to learn the transport's session id inside a request, or to count open HTTP sessions. When an SDK release changes one of these, this module is
 the one file to mend, and tests/test_sdk_seam.py names the seam that broke.
 """
 
@@ -33,9 +33,20 @@ def validate_arguments(tool: Tool, arguments: dict[str, Any]) -> None:
 
 def transport_session_id(session: object) -> str | None:
     """The transport's session id (streamable HTTP), None over stdio (seam: ServerSession._connection.session_id)."""
-    connection = getattr(session, "_connection", None)
-    value = getattr(connection, "session_id", None)
+    value = getattr(connection_of(session), "session_id", None)
     return value if isinstance(value, str) else None
+
+
+def connection_of(session: object) -> Any:
+    """The client's connection a request's session belongs to (per request in SDK 2.x), which outlives it and
+    carries notifications outside a request: `await connection.notify(method, params)` (seam:
+    ServerSession._connection)."""
+    return getattr(session, "_connection", None)
+
+
+def open_http_sessions(server: Server[Any]) -> int:
+    """Handshake-era streamable HTTP sessions open now (seam: StreamableHTTPSessionManager._server_instances)."""
+    return len(server.session_manager._server_instances)
 
 
 def lowlevel(server: MCPServer | Server[Any]) -> Server[Any]:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from mcpkit_runtime import lenient, sdk
 from mcpkit_runtime.audit import AuditLog
+from mcpkit_runtime.clients import ClientTable, client_key
 from mcpkit_runtime.config import RuntimeConfig
 from mcpkit_runtime.job_tools import register_job_tools
 from mcpkit_runtime.jobs import JobStore
@@ -47,7 +48,12 @@ class Runtime:
         self.clock = clock
         self.audit = audit or AuditLog(name, version, self.config.audit_file)
         self._buckets: dict[str, TokenBucket] = {}
-        self._budgets: dict[str, Budget | None] = {}
+        limit = self.config.session_budget
+        self.clients: ClientTable[Budget | None] = ClientTable(
+            lambda: Budget(limit) if limit is not None else None,
+            self.config.session_idle_seconds,
+            clock=clock,
+        )
         self._server: MCPServer | None = None
         self._jobs: JobStore | None = None
         self._process_session = f"stdio-{uuid.uuid4().hex[:8]}"
@@ -83,13 +89,10 @@ class Runtime:
         return self._jobs
 
     def session_of(self, ctx: ServerRequestContext[Any, Any]) -> tuple[str, Budget | None]:
-        """The transport's session id where it has one (HTTP); over stdio a container serves one client, so the
-        process is the session."""
-        session = sdk.transport_session_id(ctx.session) or self._process_session
-        if session not in self._budgets:
-            limit = self.config.session_budget
-            self._budgets[session] = Budget(limit) if limit is not None else None
-        return session, self._budgets[session]
+        """The calling client (mcpkit_runtime.clients: an HTTP session, a token or client id in the stateless era;
+        over stdio a container serves one client, so the process) and its budget."""
+        session = client_key(ctx, self._process_session)
+        return session, self.clients.get(session)
 
     async def _middleware(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method == "tools/call" and isinstance(ctx.params, Mapping):

@@ -2,8 +2,10 @@
 
 MCP_TRANSPORT           stdio (default) or http
 MCP_HTTP_HOST, MCP_HTTP_PORT   where HTTP listens (127.0.0.1:8000); beyond loopback MCP_HTTP_TOKEN is required
-MCP_HTTP_TOKEN          the bearer token clients must send
-MCP_HTTP_ALLOWED_HOSTS  host names clients use to reach it (DNS-rebinding protection), e.g. analyst:*,mcp.example:*
+MCP_HTTP_TOKEN          the bearer token clients must send (or several, comma-separated: one per client)
+MCP_HTTP_ALLOWED_HOSTS  host names clients use to reach it (DNS-rebinding protection), e.g. analyst:*,mcp.example:*;
+                        required when MCP_HTTP_HOST is every interface (0.0.0.0 or ::)
+MCP_SESSION_IDLE_SECONDS  an HTTP session without a request for this long is closed (900)
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from typing import Any
 from mcp.server.lowlevel import Server
 from mcp.server.mcpserver import MCPServer
 
-from mcpkit_runtime import sdk
+from mcpkit_runtime import config, sdk
 
 
 def serve(
     server: MCPServer | Server[Any],
     environ: Mapping[str, str] | None = None,
     health: Callable[[], dict[str, Any]] | None = None,
+    idle_seconds: float | None = None,
 ) -> None:
     env = os.environ if environ is None else environ
     kind = env.get("MCP_TRANSPORT", "stdio")
@@ -38,6 +41,7 @@ def serve(
             http.serve(
                 sdk.lowlevel(server), host=env.get("MCP_HTTP_HOST", "127.0.0.1"), port=int(env.get("MCP_HTTP_PORT", "8000")),
                 token=env.get("MCP_HTTP_TOKEN") or None, health=health, allowed_hosts=allowed,
+                idle_seconds=idle_seconds or config.idle_seconds(env),
             )  # fmt: skip
         except ValueError as exc:
             sys.stderr.write(f"cannot serve: {exc}\n")

@@ -72,3 +72,37 @@ async def test_seam_session_connection_is_reachable_from_a_request() -> None:
         await client.call_tool("probe", {})
     assert hasattr(seen["session"], "_connection"), "seam broken: ServerSession._connection"
     assert sdk.transport_session_id(seen["session"]) is None, "in memory (like stdio) there is no session id"
+
+
+def test_seam_session_manager_server_instances() -> None:
+    server = MCPServer("seam")
+    lowlevel = sdk.lowlevel(server)
+    lowlevel.streamable_http_app()
+    assert hasattr(lowlevel.session_manager, "_server_instances"), (
+        "seam broken: StreamableHTTPSessionManager._server_instances"
+    )
+    assert sdk.open_http_sessions(lowlevel) == 0
+
+
+async def test_seam_connection_notify_outside_a_request() -> None:
+    seen: dict[str, Any] = {}
+    server = MCPServer("seam")
+
+    @server.tool()
+    def probe(ctx: Context) -> str:
+        seen["connection"] = sdk.connection_of(ctx.request_context.session)
+        return "ok"
+
+    received: list[Any] = []
+
+    async def on_message(message: Any) -> None:
+        received.append(
+            getattr(message, "method", None) or getattr(getattr(message, "root", None), "method", None)
+        )
+
+    async with Client(server, mode="legacy", message_handler=on_message) as client:
+        await client.call_tool("probe", {})
+        assert hasattr(seen["connection"], "notify"), "seam broken: ServerSession._connection.notify"
+        await seen["connection"].notify("notifications/tools/list_changed", None)
+        await client.list_tools()  # a round trip, so the notification has arrived
+    assert "notifications/tools/list_changed" in received

@@ -1,12 +1,12 @@
 """The gateway over stdio, started by its generated client entry, in front of the analyst, the mailer and a
 package-index server, each in its hardened container: namespaced tools called, resources read, progress from a job,
-a server killed mid-session restarted, and every container gone when the client closes."""
+a server killed mid-session restarted, and every container gone when the client closes; a container that cannot
+start failing its calls with the reason it gave, while the others serve."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -15,15 +15,19 @@ from typing import Any
 import anyio
 import docker
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
+from mcp.server.mcpserver import MCPServer
 from typer.testing import CliRunner
 
 from kit.cli import app
-from kit.containers.launch import stdio_params
+from kit.containers.launch import docker_client_env, stdio_params
 from kit.gateway.serve import GATEWAY_ENTRY, GATEWAY_LABEL
-from kit.identity import SERVER
+from kit.identity import SERVER, project_slug
 from kit.image.base_image import BaseResult
 from kit.project.settings import Settings
+from mcpkit_runtime.gateway.downstream import Downstream
+from mcpkit_runtime.gateway.proxy import Gateway
+from mcpkit_runtime.gateway.settings import GatewaySettings
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -48,16 +52,14 @@ def project(base_image: BaseResult, kit_settings: Settings, tmp_path_factory: py
     return root
 
 
-def _containers(client: docker.DockerClient) -> list[Any]:
-    return client.containers.list(
-        ignore_removed=True,
-        all=True,
-        filters={"label": [GATEWAY_LABEL, *os.environ["KIT_LABELS"].split(",")]},
-    )
+def _containers(client: docker.DockerClient, labels: dict[str, str], *more: str) -> list[Any]:
+    """This test's containers (the engine is shared: other sessions run gateways and analysts too)."""
+    wanted = [GATEWAY_LABEL, *(f"{k}={v}" for k, v in labels.items()), *more]
+    return client.containers.list(ignore_removed=True, all=True, filters={"label": wanted})
 
 
 def test_the_gateway_fronts_every_server_restarts_a_dead_one_and_ends_them_all(
-    project: Path, docker_client: docker.DockerClient, tmp_path: Path
+    project: Path, docker_client: docker.DockerClient, tmp_path: Path, session_labels: dict[str, str]
 ) -> None:
     config = tmp_path / "claude_desktop_config.json"
     result = runner.invoke(app, ["config", "--gateway", "--output", str(config), "--env", "ANALYST_ROW_LIMIT=7"],
@@ -90,11 +92,8 @@ def test_the_gateway_fronts_every_server_restarts_a_dead_one_and_ends_them_all(
                 job_id = job.structured_content["job_id"]
                 seen["job"] = await client.call_tool("analyst__job_wait", {"job_id": job_id, "timeout_seconds": 60},
                                                      progress_callback=on_progress)  # fmt: skip
-                seen["running"] = len(_containers(docker_client))
-                (analyst,) = docker_client.containers.list(
-                    ignore_removed=True,
-                    filters={"label": [f"{SERVER}=analyst", *os.environ["KIT_LABELS"].split(",")]},
-                )
+                seen["running"] = len(_containers(docker_client, session_labels))
+                (analyst,) = _containers(docker_client, session_labels, f"{SERVER}=analyst")
                 await anyio.to_thread.run_sync(analyst.kill)
                 await anyio.sleep(1)
                 seen["after_kill"] = await client.call_tool(
@@ -118,8 +117,40 @@ def test_the_gateway_fronts_every_server_restarts_a_dead_one_and_ends_them_all(
     assert not seen["after_kill"].is_error, "a read-only call is repeated on the restarted server"
     assert seen["health"]["analyst"]["restarts"] == 1 and seen["health"]["analyst"]["state"] == "ready"
     deadline = time.monotonic() + 20
-    while _containers(docker_client) and time.monotonic() < deadline:
+    while _containers(docker_client, session_labels) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert not _containers(docker_client), "closing the client ends every container"
+    assert not _containers(docker_client, session_labels), "closing the client ends every container"
     with contextlib.suppress(docker.errors.NotFound):
-        docker_client.volumes.get("mcpkit-mailer-outbox").remove(force=True)
+        docker_client.volumes.get(f"mcpkit-{project_slug(project)}-mailer-outbox").remove(force=True)
+
+
+def test_a_container_that_cannot_start_fails_its_calls_with_its_reason_and_the_others_serve(
+    base_image: BaseResult, session_labels: dict[str, str]
+) -> None:
+    labels = [arg for k, v in session_labels.items() for arg in ("--label", f"{k}={v}")]
+    failing = StdioServerParameters(command="docker", args=[
+        "run", "-i", "--rm", *labels, base_image.tag, "python3", "-c",
+        "import sys; sys.exit('cannot start: ANALYST_DSN is not set')"], env=docker_client_env())  # fmt: skip
+    healthy = MCPServer("healthy")
+
+    @healthy.tool()
+    def echo(text: str) -> str:
+        return text
+
+    gateway = Gateway([Downstream("broken", failing), Downstream("healthy", healthy)], GatewaySettings())
+
+    async def session() -> dict[str, Any]:
+        with anyio.fail_after(120):
+            async with Client(gateway.server()) as client:
+                await gateway.settled()  # the container has been run, and has exited
+                calls = [await client.call_tool("broken__run_sql", {}) for _ in range(3)]
+                echo = await client.call_tool("healthy__echo", {"text": "still here"})
+                health = json.loads((await client.read_resource("gateway://health")).contents[0].text)
+        return {"calls": calls, "echo": echo, "health": health}
+
+    seen = anyio.run(session)
+    for call in seen["calls"]:
+        assert call.is_error and "cannot start: ANALYST_DSN is not set" in call.content[0].text
+    assert seen["echo"].structured_content == {"result": "still here"}, "the others keep serving"
+    assert seen["health"]["status"] == "degraded"
+    assert "ANALYST_DSN is not set" in seen["health"]["servers"]["broken"]["last_error"]

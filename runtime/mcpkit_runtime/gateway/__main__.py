@@ -3,7 +3,8 @@ a compose or Kubernetes deployment (`kit deploy`). Configured from the environme
 
 MCP_GATEWAY_SERVERS      name=url pairs, comma-separated: analyst=http://analyst:8000/mcp,mailer=http://mailer:8000/mcp
 MCP_GATEWAY_TOKEN_NAME   the bearer token of server NAME (upper case, - as _), when it wants one
-MCP_GATEWAY_SETTINGS     JSON of the gateway settings (separator, allow, deny, rate-limits, session-budget, start)
+MCP_GATEWAY_SETTINGS     JSON of the gateway settings (separator, allow, deny, rate-limits, session-budget, start,
+                         session-idle-seconds, max-clients)
 and MCP_TRANSPORT, MCP_HTTP_* for how the gateway itself is reached (see mcpkit_runtime.transport).
 """
 
@@ -33,7 +34,7 @@ def main() -> None:
         Downstream(name, HttpTarget(url, os.environ.get(token_variable(name)))) for name, _, url in pairs
     ]
     gateway = Gateway(downstreams, settings)
-    serve(gateway.server(), health=gateway.health)
+    serve(gateway.server(), health=gateway.health, idle_seconds=settings.session_idle_seconds)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,10 @@
 """The gateway's MCP surface: every server's tools, prompts, resources and resource templates under namespaced
-names, filtered by the gateway's allow and deny lists, with the runtime's audit log, rate limits and session budgets
-applied here, across all servers.
+names, filtered by the gateway's allow and deny lists, with the runtime's audit log and, per client (see
+mcpkit_runtime.clients), rate limits and budgets applied here, across all servers.
+
+It answers at once: servers start in the background (or at first use), tools/list is answered from a server's
+recorded tools until it runs, and clients are sent notifications/tools/list_changed when what they were offered
+changes (handshake-era sessions; the stateless era has no channel for it outside a request).
 
 Names: `server__tool` and `server__prompt` (the separator is configurable; a server's name never contains it, so
 names cannot collide); resource URIs become `server+uri` (a valid URI scheme prefix). Progress from a server reaches
@@ -13,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Any, TypeVar
@@ -21,14 +26,18 @@ import anyio
 import mcp_types as types
 from mcp import Client, MCPError
 from mcp.server.context import ServerRequestContext
-from mcp.server.lowlevel import Server
+from mcp.server.lowlevel import NotificationOptions, Server
 from mcp_types import INVALID_PARAMS
 
 from mcpkit_runtime import __version__, sdk
 from mcpkit_runtime.audit import AuditLog
+from mcpkit_runtime.clients import client_key
 from mcpkit_runtime.gateway.downstream import Downstream, DownstreamDown
+from mcpkit_runtime.gateway.isolation import Instances
+from mcpkit_runtime.gateway.policy import GatewayPolicy
+from mcpkit_runtime.gateway.recorded import ToolCache
+from mcpkit_runtime.gateway.results import error_result, list_tools_page, named_error, same_tools
 from mcpkit_runtime.gateway.settings import GatewaySettings
-from mcpkit_runtime.limits import Budget, TokenBucket
 from mcpkit_runtime.redact import redact_arguments
 
 T = TypeVar("T")
@@ -36,43 +45,80 @@ HEALTH_URI = "gateway://health"
 INSTRUCTIONS = "Tools, prompts and resources of several servers, each named after its server: SERVER__NAME."
 
 
+class GatewayServer(Server[Any]):
+    """The low-level server, announcing that its tool list can change (servers start after the first answer)."""
+
+    def create_initialization_options(
+        self, notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        options = notification_options or NotificationOptions(tools_changed=True)
+        return super().create_initialization_options(options, *args, **kwargs)
+
+
 class Gateway:
     def __init__(
-        self, downstreams: list[Downstream], settings: GatewaySettings, audit: AuditLog | None = None
+        self,
+        downstreams: list[Downstream],
+        settings: GatewaySettings,
+        audit: AuditLog | None = None,
+        cache: ToolCache | None = None,
     ) -> None:
         self.downstreams = {d.name: d for d in downstreams}
+        self.cache = cache  # each server's tools as it last listed them, to answer with before it runs
         self.settings = settings
         self.audit = audit or AuditLog("mcpkit-gateway", __version__)
+        self.policy = GatewayPolicy(settings)
+        self.instances = Instances(settings, lambda: self._task_group)
         self._group: anyio.abc.TaskGroup | None = None
-        self._buckets: dict[
-            str, tuple[str, TokenBucket] | None
-        ] = {}  # per namespaced tool: its limit as written
-        self._budgets: dict[str, Budget] = {}
         self._safe_to_repeat: set[str] = set()  # namespaced tools that say they are read-only or idempotent
-        self.ready_seconds: float | None = None  # from the start to every eager server answering
+        self._offered: dict[
+            str, list[types.Tool] | None
+        ] = {}  # per server, the tools last offered (None: none)
+        self._listeners: weakref.WeakSet[Any] = (
+            weakref.WeakSet()
+        )  # connections told when the tool list changes
+        self.ready_seconds: float | None = None  # from the start to every eager server started (or failed)
+        for downstream in downstreams:
+            downstream.on_ready = self._on_ready
+            if downstream.recorded is None and cache is not None:
+                downstream.recorded = cache.load(downstream)
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Gateway]:
-        started = time.perf_counter()
+        """Serving at once: eager servers start in the background, and nothing waits for them but a request that
+        needs one (a call, or a list a server has no recorded answer for)."""
         async with anyio.create_task_group() as group:
             self._group = group
             if self.settings.start == "eager":
-                async with anyio.create_task_group() as starting:
-                    for downstream in self.downstreams.values():
-                        starting.start_soon(self._start_quietly, downstream)
-            self.ready_seconds = time.perf_counter() - started
+                for downstream in self._shared():
+                    downstream.start_in_background(group)
+                group.start_soon(self._time_readiness, time.perf_counter())
+            if self.settings.isolation:
+                group.start_soon(self.instances.sweeping)
             try:
                 yield self
             finally:
                 for downstream in self.downstreams.values():
                     await downstream.stop()
+                await self.instances.stop()
                 group.cancel_scope.cancel()
 
-    async def _start_quietly(self, downstream: Downstream) -> None:
-        with suppress(DownstreamDown):  # reported in its health; the next call tries again
-            await downstream.client(self._task_group)
+    def _shared(self) -> list[Downstream]:
+        """The servers every client shares (a per-client server starts for each client, at its first request)."""
+        return [d for d in self.downstreams.values() if self.settings.isolation.get(d.name) != "per-client"]
+
+    async def settled(self) -> float:
+        """Seconds from the start until every eager server was ready or had failed (for the benchmark)."""
+        while self.ready_seconds is None:
+            await anyio.sleep(0.01)
+        return self.ready_seconds
+
+    async def _time_readiness(self, started: float) -> None:
+        while any(d.health.state in ("stopped", "starting") for d in self._shared()):
+            await anyio.sleep(0.01)
+        self.ready_seconds = time.perf_counter() - started
 
     @property
     def _task_group(self) -> anyio.abc.TaskGroup:
@@ -88,7 +134,7 @@ class Gateway:
             async with self.running():
                 yield {}
 
-        return Server(
+        return GatewayServer(
             "mcpkit-gateway",
             version=__version__,
             instructions=INSTRUCTIONS,
@@ -103,9 +149,15 @@ class Gateway:
         )
 
     def health(self) -> dict[str, Any]:
+        """`status` is "degraded" while a server cannot start (its `last_error` says why); the others serve."""
+        servers = {name: dataclasses.asdict(d.health) for name, d in self.downstreams.items()}
+        failing = [name for name, h in servers.items() if h["state"] == "failed"]
         return {
+            "status": "degraded" if failing else "ok",
             "gateway": __version__,
-            "servers": {name: dataclasses.asdict(d.health) for name, d in self.downstreams.items()},
+            "servers": servers,
+            "clients": self.policy.clients.figures(),
+            "per_client_instances": self.instances.counts(),
             "ready_seconds": self.ready_seconds,
         }
 
@@ -131,10 +183,27 @@ class Gateway:
         return downstream, inner
 
     async def _gather(
-        self, fetch: Callable[[Client, str | None], Awaitable[Any]], field: str
+        self,
+        fetch: Callable[[Client, str | None], Awaitable[Any]],
+        field: str,
+        recorded: Callable[[Downstream], list[Any] | None] = lambda _: None,
+        client: str = "stdio",
     ) -> list[tuple[str, Any]]:
         """Each item of `field` in every page of every answering server's list, with its server's name, in the
-        servers' order; a server that does not answer is left out (its health says why)."""
+        servers' order; a server not running yet gives its `recorded` list when it has one (and is not waited
+        for); a server that does not answer is left out (its health says why)."""
+        results = await self._lists(fetch, field, recorded, client=client)
+        return [(name, item) for name in self.downstreams if name in results for item in results[name]]
+
+    async def _lists(
+        self,
+        fetch: Callable[[Client, str | None], Awaitable[Any]],
+        field: str,
+        recorded: Callable[[Downstream], list[Any] | None],
+        only: list[Downstream] | None = None,
+        client: str = "stdio",
+    ) -> dict[str, list[Any]]:
+        """As _gather, by server; `only` those instances, or every server as `client` sees it."""
         results: dict[str, list[Any]] = {}
 
         async def every_page(client: Client) -> list[Any]:
@@ -148,29 +217,46 @@ class Gateway:
                     return items
 
         async def one(downstream: Downstream) -> None:
+            answer = None if downstream.ready else recorded(downstream)
+            if answer is not None:
+                results[downstream.name] = answer
+                return
             with suppress(DownstreamDown, MCPError):
                 results[downstream.name] = await downstream.call(self._task_group, every_page)
 
         async with anyio.create_task_group() as group:
-            for downstream in self.downstreams.values():
+            for downstream in only or [self.instances.of(d, client) for d in self.downstreams.values()]:
                 group.start_soon(one, downstream)
-        return [(name, item) for name in self.downstreams if name in results for item in results[name]]
+        return results
 
-    async def _forwarded(self, downstream: Downstream, action: Callable[[Client], Awaitable[T]]) -> T:
-        """A request passed to one server; a server that is down is the caller's internal error."""
+    async def _forwarded(
+        self, downstream: Downstream, name: str, action: Callable[[Client], Awaitable[T]]
+    ) -> T:
+        """A request passed to one server; a server that is down is the caller's internal error, naming `name`."""
         try:
             return await downstream.call(self._task_group, action)
         except DownstreamDown as exc:
-            raise MCPError(types.INTERNAL_ERROR, str(exc)) from None
+            raise MCPError(types.INTERNAL_ERROR, f"{name}: {exc}") from None
 
     # -- tools ----------------------------------------------------------------------------------------------------
 
     async def list_tools(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
+        connection = sdk.connection_of(ctx.session)
+        if connection is not None:
+            self._listeners.add(connection)
+        lists = await self._lists(
+            list_tools_page, "tools", lambda d: d.recorded, client=client_key(ctx, "stdio")
+        )
+        for name, downstream in self.downstreams.items():
+            self._offered[name] = lists.get(name)
+            if name in lists and lists[name] is not downstream.recorded:  # a live answer
+                self._remember(downstream, lists[name])
         tools = [
             t.model_copy(update={"name": self._named(server, t.name)})
-            for server, t in await self._gather(lambda c, cursor: c.list_tools(cursor=cursor), "tools")
+            for server in self.downstreams
+            for t in lists.get(server, [])
             if self.settings.shows(server, t.name)
         ]
         self._safe_to_repeat |= {
@@ -180,18 +266,37 @@ class Gateway:
         }
         return types.ListToolsResult(tools=tools)
 
+    async def _on_ready(self, downstream: Downstream) -> None:
+        """A server just started: when the tools it has differ from those last offered for it (a recorded list
+        gone stale, or none offered because it was down), clients are told to list them again."""
+        if downstream.name not in self._offered and self.cache is None:
+            return  # nobody has listed the tools yet, and there is nowhere to keep them
+        live = (await self._lists(list_tools_page, "tools", lambda _: None, [downstream])).get(
+            downstream.name
+        )
+        if live is None:
+            return
+        self._remember(downstream, live)
+        if downstream.name not in self._offered or same_tools(live, self._offered[downstream.name]):
+            return
+        self._offered[downstream.name] = live
+        for connection in list(self._listeners):
+            # Best effort (it never raises): a stateless-era connection has no channel outside a request.
+            await connection.notify("notifications/tools/list_changed", None)
+
     async def call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
-        downstream, tool = self._split(params.name)
+        shared, tool = self._split(params.name)
         arguments = dict(params.arguments or {})
-        session = sdk.transport_session_id(ctx.session) or "stdio"
+        session = client_key(ctx, "stdio")
+        downstream = self.instances.of(shared, session)
         record = {"session": session, "server": downstream.name, "tool": params.name,
                   "arguments": redact_arguments(arguments)}  # fmt: skip
-        refusal = self._refusal(params.name, session)
+        refusal = self.policy.refusal(params.name, session)
         if refusal:
             self.audit.record("tool_call", **record, outcome="refused", duration_ms=0.0)
-            return _error(refusal)
+            return error_result(refusal)
 
         async def forward(progress: float, total: float | None, message: str | None) -> None:
             await ctx.session.report_progress(progress, total, message)  # a no-op when the caller did not ask
@@ -213,10 +318,10 @@ class Gateway:
                     raise
                 result = await once()
             outcome = "error" if getattr(result, "is_error", False) else "ok"
-            return result
+            return named_error(result, tool, params.name) if outcome == "error" else result
         except DownstreamDown as exc:
             outcome = "server_down"
-            return _error(str(exc))
+            return error_result(f"{params.name}: {exc}")
         finally:
             self.audit.record(
                 "tool_call",
@@ -225,23 +330,12 @@ class Gateway:
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )
 
-    def _refusal(self, tool: str, session: str) -> str | None:
-        if self.settings.session_budget is not None:
-            if session not in self._budgets:
-                self._budgets[session] = Budget(self.settings.session_budget)
-            budget = self._budgets[session]
-            if not budget.charge(1):
-                return f"this session's budget of {budget.limit:g} calls through the gateway is used up"
-        if tool not in self._buckets:
-            rate = self.settings.rate_for(tool)
-            self._buckets[tool] = (rate[0], TokenBucket(rate[1])) if rate else None
-        limited = self._buckets[tool]
-        if limited is not None:
-            text, bucket = limited
-            wait = bucket.take()
-            if wait > 0:
-                return f"rate limit for {tool} at the gateway ({text}); try again in {wait:.1f} s"
-        return None
+    def _remember(self, downstream: Downstream, live: list[types.Tool]) -> None:
+        """The freshest list, to answer with should the server restart, and the next time the gateway starts."""
+        if not same_tools(live, downstream.recorded):
+            downstream.recorded = live
+            if self.cache is not None:
+                self.cache.save(downstream, live)
 
     # -- prompts --------------------------------------------------------------------------------------------------
 
@@ -250,7 +344,9 @@ class Gateway:
     ) -> types.ListPromptsResult:
         prompts = [
             p.model_copy(update={"name": self._named(server, p.name)})
-            for server, p in await self._gather(lambda c, cursor: c.list_prompts(cursor=cursor), "prompts")
+            for server, p in await self._gather(
+                lambda c, cursor: c.list_prompts(cursor=cursor), "prompts", client=client_key(ctx, "stdio")
+            )
             if self.settings.shows(server, p.name)
         ]
         return types.ListPromptsResult(prompts=prompts)
@@ -258,8 +354,11 @@ class Gateway:
     async def get_prompt(
         self, ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams
     ) -> types.GetPromptResult:
-        downstream, prompt = self._split(params.name)
-        return await self._forwarded(downstream, lambda c: c.get_prompt(prompt, params.arguments))
+        shared, prompt = self._split(params.name)
+        downstream = self.instances.of(shared, client_key(ctx, "stdio"))
+        return await self._forwarded(
+            downstream, params.name, lambda c: c.get_prompt(prompt, params.arguments)
+        )
 
     # -- resources ------------------------------------------------------------------------------------------------
 
@@ -271,7 +370,9 @@ class Gateway:
         resources += [
             r.model_copy(update={"uri": f"{server}+{r.uri}", "name": self._named(server, r.name)})
             for server, r in await self._gather(
-                lambda c, cursor: c.list_resources(cursor=cursor), "resources"
+                lambda c, cursor: c.list_resources(cursor=cursor),
+                "resources",
+                client=client_key(ctx, "stdio"),
             )
         ]
         return types.ListResourcesResult(resources=resources)
@@ -284,7 +385,9 @@ class Gateway:
                 update={"uri_template": f"{server}+{t.uri_template}", "name": self._named(server, t.name)}
             )
             for server, t in await self._gather(
-                lambda c, cursor: c.list_resource_templates(cursor=cursor), "resource_templates"
+                lambda c, cursor: c.list_resource_templates(cursor=cursor),
+                "resource_templates",
+                client=client_key(ctx, "stdio"),
             )
         ]
         return types.ListResourceTemplatesResult(resource_templates=templates)
@@ -297,8 +400,9 @@ class Gateway:
             return types.ReadResourceResult(
                 contents=[types.TextResourceContents(uri=HEALTH_URI, mime_type="application/json", text=text)]
             )
-        downstream, uri = self._split_uri(str(params.uri))
-        result = await self._forwarded(downstream, lambda c: c.read_resource(uri))
+        shared, uri = self._split_uri(str(params.uri))
+        downstream = self.instances.of(shared, client_key(ctx, "stdio"))
+        result = await self._forwarded(downstream, str(params.uri), lambda c: c.read_resource(uri))
         return result.model_copy(
             update={
                 "contents": [
@@ -306,7 +410,3 @@ class Gateway:
                 ]
             }
         )
-
-
-def _error(message: str) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(type="text", text=message)], is_error=True)

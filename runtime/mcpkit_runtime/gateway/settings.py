@@ -35,7 +35,21 @@ class GatewaySettings(BaseModel):
         description='Per namespaced tool, or "*": e.g. "60/min:10".',
     )
     session_budget: float | None = Field(
-        None, alias="session-budget", description="Calls a session may make."
+        None, alias="session-budget", description="Calls a client (its session or key) may make."
+    )
+    session_idle_seconds: float = Field(
+        900.0, gt=0, alias="session-idle-seconds",
+        description="A client (an HTTP session and its budget and limits) idle this long is closed and forgotten.",
+    )  # fmt: skip
+    isolation: dict[str, Literal["shared", "per-client"]] = Field(
+        default_factory=dict,
+        description='Per server: "shared" by every client (the default), or "per-client": an instance each.',
+    )
+    max_clients: int = Field(
+        10_000,
+        gt=0,
+        alias="max-clients",
+        description="Clients whose limits are kept at once (the least recent go).",
     )
 
     @field_validator("rate_limits")

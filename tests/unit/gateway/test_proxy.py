@@ -4,12 +4,16 @@ the containers, which the integration tier starts for real)."""
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
 import mcp_types as types
 import pytest
-from mcp import Client, MCPError
+from mcp import Client, MCPError, StdioServerParameters
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.mcpserver import Context, MCPServer
@@ -19,6 +23,7 @@ from pydantic import Field
 
 from mcpkit_runtime.gateway.downstream import Downstream
 from mcpkit_runtime.gateway.proxy import Gateway
+from mcpkit_runtime.gateway.recorded import ToolCache
 from mcpkit_runtime.gateway.settings import GatewaySettings
 
 pytestmark = pytest.mark.anyio
@@ -170,8 +175,9 @@ async def test_a_server_that_cannot_start_is_left_out_and_reported() -> None:
         assert next(t.name for t in (await client.list_tools()).tools) == "alpha__add"
         health = json.loads((await client.read_resource("gateway://health")).contents[0].text)
         assert health["servers"]["broken"]["state"] == "failed" and health["servers"]["broken"]["last_error"]
+        assert health["status"] == "degraded" and health["servers"]["alpha"]["state"] == "ready"
         down = await client.call_tool("broken__anything", {})
-        assert down.is_error and "did not start" in down.content[0].text
+        assert down.is_error and down.content[0].text.startswith("broken__anything: broken cannot start")
     await anyio.sleep(0)
 
 
@@ -197,3 +203,154 @@ async def test_a_callers_cancellation_reaches_the_server() -> None:
                 group.cancel_scope.cancel()
         with anyio.fail_after(10):
             await stopped.wait()
+
+
+async def test_a_server_that_cannot_start_fails_calls_at_once_with_the_reason_it_gave() -> None:
+    # A real process that fails the way a misconfigured server does: a reason on stderr, then exit.
+    failing = StdioServerParameters(command=sys.executable, args=["-c", (
+        "import sys; print('starting', file=sys.stderr); "
+        "print('cannot start: ANALYST_DSN is not set', file=sys.stderr); sys.exit(3)")])  # fmt: skip
+    gateway = Gateway([Downstream("alpha", _alpha()), Downstream("broken", failing)], GatewaySettings())
+    async with Client(gateway.server()) as client:
+        await gateway.settled()
+        assert next(t.name for t in (await client.list_tools()).tools) == "alpha__add", "the others serve"
+        for _ in range(3):  # not one of them waits for a retry
+            down = await client.call_tool("broken__run_sql", {})
+            assert down.is_error and down.content[0].text.startswith("broken__run_sql: broken cannot start:")
+            assert "ANALYST_DSN is not set" in down.content[0].text and "next try in" in down.content[0].text
+        assert not (await client.call_tool("alpha__add", {"a": 1, "b": 2})).is_error
+        health = json.loads((await client.read_resource("gateway://health")).contents[0].text)
+    assert health["status"] == "degraded"
+    assert "ANALYST_DSN is not set" in health["servers"]["broken"]["last_error"]
+
+
+async def test_the_handshake_and_tools_list_do_not_wait_for_a_server_that_is_starting() -> None:
+    release = anyio.Event()
+
+    @asynccontextmanager
+    async def slow_start(_: MCPServer) -> AsyncIterator[dict[str, Any]]:
+        await release.wait()  # a container still starting
+        yield {}
+
+    slow = MCPServer("slow", lifespan=slow_start)
+
+    @slow.tool()
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    recorded = [types.Tool(name="add", description="recorded at build", input_schema={"type": "object"})]
+    changed: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        method = getattr(getattr(message, "root", message), "method", None)
+        if method:
+            changed.append(method)
+
+    gateway = Gateway([Downstream("slow", slow, recorded=recorded)], GatewaySettings())
+    async with Client(gateway.server(), mode="legacy", message_handler=on_message) as client:
+        assert client.server_capabilities.tools and client.server_capabilities.tools.list_changed
+        tools = (await client.list_tools()).tools
+        assert [(t.name, t.description) for t in tools] == [("slow__add", "recorded at build")]
+        assert gateway.downstreams["slow"].health.state == "starting"
+        release.set()
+        assert (await client.call_tool("slow__add", {"a": 2, "b": 2})).structured_content == {"result": 4}
+        with anyio.fail_after(10):
+            while "notifications/tools/list_changed" not in changed:
+                await anyio.sleep(0.01)
+        live = (await client.list_tools()).tools
+        assert live[0].description != "recorded at build", "the live list once the server runs"
+
+
+async def test_a_lazy_server_with_a_recorded_list_is_not_started_to_list_it() -> None:
+    recorded = [types.Tool(name="add", input_schema={"type": "object"})]
+    gateway = Gateway([Downstream("alpha", _alpha(), recorded=recorded)], GatewaySettings(start="lazy"))
+    async with Client(gateway.server()) as client:
+        assert [t.name for t in (await client.list_tools()).tools] == ["alpha__add"]
+        assert gateway.downstreams["alpha"].health.state == "stopped"
+        assert (await client.call_tool("alpha__add", {"a": 1, "b": 1})).structured_content == {"result": 2}
+        assert gateway.downstreams["alpha"].health.state == "ready", "started at its first call"
+
+
+async def test_a_servers_tool_error_names_the_tool_as_the_caller_knows_it() -> None:
+    async with Client(_gateway().server()) as client:
+        invalid = await client.call_tool("alpha__add", {"a": "x"})
+        assert invalid.is_error and invalid.content[0].text.startswith("Error executing tool alpha__add")
+
+
+async def test_a_server_that_hangs_while_starting_is_stopped_and_reported() -> None:
+    stopped = anyio.Event()
+
+    @asynccontextmanager
+    async def never_ready(_: MCPServer) -> AsyncIterator[dict[str, Any]]:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            stopped.set()
+        yield {}
+
+    hanging = Downstream("hanging", MCPServer("hanging", lifespan=never_ready), start_seconds=0.2)
+    gateway = Gateway([Downstream("alpha", _alpha()), hanging], GatewaySettings())
+    async with Client(gateway.server()) as client:
+        await gateway.settled()
+        down = await client.call_tool("hanging__anything", {})
+        assert down.is_error and "did not answer within 0.2 s" in down.content[0].text
+        with anyio.fail_after(10):
+            await stopped.wait()
+
+
+SCRIPT = """
+from mcp.server.mcpserver import MCPServer
+server = MCPServer("scripted")
+@server.tool()
+def first() -> str:
+    return "one"
+{more}
+server.run()
+"""
+
+
+async def test_a_tool_list_cached_from_the_last_start_answers_before_the_server_runs(tmp_path: Path) -> None:
+    script = tmp_path / "server.py"
+    script.write_text(SCRIPT.format(more=""))
+    cache = ToolCache(tmp_path / "cache")
+
+    def gateway() -> Gateway:  # a real process over stdio, started the same way each time
+        target = StdioServerParameters(command=sys.executable, args=[str(script)])
+        return Gateway([Downstream("s", target)], GatewaySettings(start="lazy"), cache=cache)
+
+    first = gateway()
+    async with Client(first.server()) as client:
+        assert [t.name for t in (await client.list_tools()).tools] == ["s__first"], "no cache yet: started"
+    script.write_text(SCRIPT.format(more="@server.tool()\ndef second() -> str:\n    return 'two'\n"))
+    changed: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        changed.append(str(getattr(getattr(message, "root", message), "method", "")))
+
+    again = gateway()
+    async with Client(again.server(), mode="legacy", message_handler=on_message) as client:
+        assert [t.name for t in (await client.list_tools()).tools] == ["s__first"], "from the cache"
+        assert again.downstreams["s"].health.state == "stopped", "answered without starting it"
+        assert not (await client.call_tool("s__first", {})).is_error
+        with anyio.fail_after(30):
+            while "notifications/tools/list_changed" not in changed:
+                await anyio.sleep(0.01)
+        assert [t.name for t in (await client.list_tools()).tools] == ["s__first", "s__second"]
+    assert [t.name for t in cache.load(again.downstreams["s"]) or []] == [
+        "first",
+        "second",
+    ]
+
+
+def test_the_cache_finds_a_server_started_the_same_way_whatever_its_labels(tmp_path: Path) -> None:
+    cache = ToolCache(tmp_path)
+
+    def started(*args: str) -> Downstream:
+        return Downstream("a", StdioServerParameters(command="docker", args=["run", *args, "img:1"]))
+
+    cache.save(
+        started("--label", "io.mcpkit.gateway=1"), [types.Tool(name="t", input_schema={"type": "object"})]
+    )
+    assert cache.load(started("--label", "io.mcpkit.gateway=2")) is not None, "another gateway process"
+    assert cache.load(started("--label=io.mcpkit.gateway=3")) is not None
+    assert cache.load(started("--memory", "1g")) is None, "started another way"
