@@ -30,6 +30,7 @@ from analyst.pii import Policy
 from analyst.runner import Limits, _collect, run_query
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers" / "analyst" / "tests"))
+from call_breakdown import breakdown, print_breakdown
 from corpus import (
     ADVERSARIAL,
     DISCOVERY,
@@ -44,6 +45,7 @@ from corpus import (
 )
 
 REPEATS = 15
+BREAKDOWN_CALLS = 400
 LIMITS = Limits(row_limit=100, timeout_seconds=30)
 console = Console()
 
@@ -319,6 +321,10 @@ def main() -> None:
         path = create_demo_database(Path(folder) / "demo.db")
         engine = open_engine(f"sqlite:///{path}")
         results["sqlite"] = measure(engine, "sqlite")
+        queries = [
+            variant(q, "sqlite") for q in LEGITIMATE if not variant(q, "sqlite").upper().startswith("EXPLAIN")
+        ]
+        results["sqlite"]["call_breakdown"] = breakdown(f"sqlite:///{path}", queries, BREAKDOWN_CALLS)
         results["sqlite"]["walls"] = walls(f"sqlite:///{path}", "sqlite", sqlite_pii(path))
     with postgres() as database:
         if database:
@@ -342,6 +348,7 @@ def main() -> None:
     console.print(
         "safety_layer = guard (uncached) + lineage check + masking and detectors; run_sql = the whole call"
     )
+    print_breakdown(console, results["sqlite"]["call_breakdown"], "SQLite, natively")
     walls_table = Table(
         "database", *WALL_COLUMNS, title="analyst: walls (each hostile statement a first call)"
     )
