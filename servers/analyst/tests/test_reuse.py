@@ -1,0 +1,63 @@
+"""What a call leaves behind for the next: the SQLite engine keeps connections between calls and one thread watches
+every deadline, so the walls must hold on a reused connection exactly as on a fresh one."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from analyst.engines import EngineError, Limits, open_engine
+from analyst.engines.watchdog import Watchdog
+from analyst.guard import QueryRefused
+from analyst.pii import Policy
+from analyst.runner import run_query
+
+LIMITS = Limits(timeout_seconds=1.0)
+PII_FILTER = "SELECT count(*) FROM customers WHERE email LIKE 'a%'"
+HANG = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
+
+
+def test_a_repeated_statement_is_checked_again_on_a_reused_connection(demo_db: Path) -> None:
+    """The lineage comes from preparing the statement: a reused connection must not skip it."""
+    engine = open_engine(f"sqlite:///{demo_db}")
+    try:
+        for _ in range(3):
+            run_query(engine, Policy(), "SELECT count(*) FROM products", LIMITS)
+            with pytest.raises(QueryRefused, match="personal data"):
+                run_query(engine, Policy(), PII_FILTER, LIMITS)
+            masked = run_query(engine, Policy(), "SELECT email FROM customers ORDER BY id LIMIT 1", LIMITS)
+            assert "***@" in str(masked.rows[0][0])
+    finally:
+        engine.close()
+
+
+def test_a_call_after_a_stopped_one_is_answered_and_bounded_again(demo_db: Path) -> None:
+    engine = open_engine(f"sqlite:///{demo_db}")
+    try:
+        for _ in range(2):
+            with pytest.raises(EngineError, match="ran longer than 1 s"):
+                run_query(engine, Policy(), HANG, LIMITS)
+            assert run_query(engine, Policy(), "SELECT count(*) FROM products", LIMITS).rows == [[100]]
+    finally:
+        engine.close()
+
+
+def test_the_shared_watcher_cancels_only_what_outlives_its_deadline() -> None:
+    cancelled: list[str] = []
+    done = threading.Event()
+
+    def cancel(name: str) -> None:
+        cancelled.append(name)
+        done.set()
+
+    with Watchdog(lambda: cancel("long"), 3600.0) as long_one:
+        with Watchdog(lambda: cancel("quick"), 3600.0) as quick:
+            pass
+        with Watchdog(lambda: cancel("hung"), 0.05) as hung:
+            assert done.wait(30), "the hung call was never cancelled"
+    time.sleep(0.1)
+    assert hung.fired and not quick.fired and not long_one.fired
+    assert set(cancelled) == {"hung"}
