@@ -136,6 +136,7 @@ def instrument(server: Any) -> None:
     _patch(anyio.to_thread, "run_sync", lambda f: _async("thread hops (to a worker and back)", f))
     _patch(stdio.GuardedStdio, "_read_line", lambda f: _sync("transport: stdin pipe and line read", f))
     _patch(stdio.GuardedStdio, "_write", lambda f: _sync("transport: stdout write", f))
+    _patch(stdio.GuardedStdio, "write", lambda f: _async("transport: stdout write", f))
     _patch(stdio, "_refusal", lambda f: _sync("framing: JSON-RPC shape check", f))
     _patch(stdio, "_is_message", lambda f: _sync("framing: JSON-RPC shape check", f))
     mcp_types.jsonrpc_message_adapter = _Adapter(mcp_types.jsonrpc_message_adapter)  # type: ignore[assignment]
