@@ -61,3 +61,44 @@ def test_the_shared_watcher_cancels_only_what_outlives_its_deadline() -> None:
     time.sleep(0.1)
     assert hung.fired and not quick.fired and not long_one.fired
     assert set(cancelled) == {"hung"}
+
+
+MOUNTINFO = """\
+700 650 0:52 / / ro,relatime master:1 - fuse.fuse-overlayfs fuse-overlayfs rw,user_id=0
+701 700 0:55 / /proc rw,nosuid - proc proc rw
+702 700 0:56 / /opt/mcp/data/live rw - ext4 /dev/sda1 rw
+"""
+
+
+@pytest.mark.parametrize(
+    ("folder", "expected"),
+    [("image", True), ("live", False)],
+)
+def test_only_a_file_of_the_image_layers_is_read_as_immutable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: str, expected: bool
+) -> None:
+    """A database in the image cannot change while the server runs; one on a volume or a bind mount can."""
+    from analyst.engines import sqlite
+
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text(MOUNTINFO)
+    database = Path(f"/opt/mcp/data/{folder}/demo.db")
+    monkeypatch.setattr(Path, "resolve", lambda self, strict=False: self)
+    monkeypatch.setattr(sqlite.os, "access", lambda path, mode: False)  # the image's files: not ours to write
+    assert sqlite.in_image_layers(database, mountinfo) is expected
+    monkeypatch.setattr(sqlite.os, "access", lambda path, mode: True)
+    assert sqlite.in_image_layers(database, mountinfo) is False, "a writable file can change"
+
+
+def test_an_immutable_database_still_refuses_what_a_plain_one_refuses(demo_db: Path) -> None:
+    from analyst.engines.sqlite import SqliteEngine
+
+    engine = SqliteEngine(demo_db, immutable=True)
+    try:
+        with pytest.raises(QueryRefused, match="personal data"):
+            run_query(engine, Policy(), PII_FILTER, LIMITS)
+        with pytest.raises(EngineError):
+            run_query(engine, Policy(), "SELECT soundex('x')", LIMITS)  # no function outside the allowlist
+        assert run_query(engine, Policy(), "SELECT count(*) FROM products", LIMITS).rows == [[100]]
+    finally:
+        engine.close()
