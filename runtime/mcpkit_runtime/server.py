@@ -12,6 +12,7 @@ import json
 import time
 import uuid
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -27,6 +28,16 @@ from mcpkit_runtime.job_tools import register_job_tools
 from mcpkit_runtime.jobs import JobStore
 from mcpkit_runtime.limits import Budget, Clock, TokenBucket
 from mcpkit_runtime.redact import redact_arguments
+
+_AUDIT_FIELDS: ContextVar[dict[str, Any] | None] = ContextVar("mcpkit_audit_fields", default=None)
+
+
+def audit_fields(**fields: Any) -> None:
+    """Facts about the call in progress (rows returned, columns masked) for its audit line: one line per call says
+    what was asked and what came of it. The tool may run in a worker thread; the call's context reaches it there."""
+    current = _AUDIT_FIELDS.get()
+    if current is not None:
+        current.update(fields)
 
 
 class Runtime:
@@ -177,6 +188,8 @@ class Runtime:
             budget.charge(cost)
         outcome = "error"
         size = 0
+        reported: dict[str, Any] = {}
+        _AUDIT_FIELDS.set(reported)
         try:
             result = await call_next(ctx)
             payload = (
@@ -191,11 +204,13 @@ class Runtime:
             outcome = "error" if is_error else "ok"
             return result
         finally:
-            self.audit.record(
-                "tool_call",
+            own = {
                 **base,
-                outcome=outcome,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                result_bytes=size,
-                budget_remaining=None if budget is None else budget.remaining,
-            )
+                "outcome": outcome,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "result_bytes": size,
+                "budget_remaining": None if budget is None else budget.remaining,
+            }
+            self.audit.record(
+                "tool_call", **{**reported, **own}
+            )  # the runtime's own facts are not overridden
