@@ -43,6 +43,7 @@ from corpus import (
     leaked,
     variant,
 )
+from sqlite_peers import UNLIMITED, print_side_by_side, side_by_side
 
 REPEATS = 15
 BREAKDOWN_CALLS = 400
@@ -206,15 +207,8 @@ CONTAINER_CALLS = 50
 DISCOVER = {"sqlite": variant(DISCOVERY[0], "sqlite"), "postgresql": variant(DISCOVERY[0], "postgresql")}
 
 
-def in_containers(postgres_container: Any | None) -> dict[str, Any]:
-    """The analyst image as a client starts it: each first-statement hang as the first call of a fresh container
-    (stopped at its 2 s limit, and the next call answered?), then the p50 of run_sql and of a discovery query."""
-    import anyio
-    import docker
-    from mcp import Client
-    from mcp.client.stdio import stdio_client
-
-    from kit.clients.configure import launch_entries
+def analyst_image() -> tuple[Any, Any] | None:
+    """The analyst image built from this checkout (kit's settings and the server), or None if it does not build."""
     from kit.image.builder import build_servers
     from kit.project.servers import discover, select
     from kit.project.settings import load_settings
@@ -225,7 +219,34 @@ def in_containers(postgres_container: Any | None) -> dict[str, Any]:
     (built,) = build_servers(settings, [server], SilentReporter())
     if not built.ok:
         console.print(f"[yellow]container figures skipped: {built.error}[/]")
+        return None
+    return settings, server
+
+
+def image_params(env: dict[str, str]) -> Any | None:
+    from kit.clients.configure import launch_entries
+
+    image = analyst_image()
+    if image is None:
+        return None
+    (entry,) = launch_entries(image[0], [image[1]], env)
+    return entry.stdio_params()
+
+
+def in_containers(postgres_container: Any | None) -> dict[str, Any]:
+    """The analyst image as a client starts it: each first-statement hang as the first call of a fresh container
+    (stopped at its 2 s limit, and the next call answered?), then the p50 of run_sql and of a discovery query."""
+    import anyio
+    import docker
+    from mcp import Client
+    from mcp.client.stdio import stdio_client
+
+    from kit.clients.configure import launch_entries
+
+    image = analyst_image()
+    if image is None:
         return {}
+    settings, server = image
     unlimited = {"MCP_RATE_LIMITS": "*=1000000/min:1000000", "MCP_SESSION_BUDGET": "100000000"}
     env = {**unlimited, "ANALYST_STATEMENT_TIMEOUT": "2"}
 
@@ -326,6 +347,7 @@ def main() -> None:
         ]
         results["sqlite"]["call_breakdown"] = breakdown(f"sqlite:///{path}", queries, BREAKDOWN_CALLS)
         results["sqlite"]["walls"] = walls(f"sqlite:///{path}", "sqlite", sqlite_pii(path))
+        results["sqlite"]["side_by_side"] = side_by_side(path, queries, container=image_params(UNLIMITED))
     with postgres() as database:
         if database:
             url = database[0]
@@ -349,6 +371,7 @@ def main() -> None:
         "safety_layer = guard (uncached) + lineage check + masking and detectors; run_sql = the whole call"
     )
     print_breakdown(console, results["sqlite"]["call_breakdown"], "SQLite, natively")
+    print_side_by_side(console, results["sqlite"]["side_by_side"])
     walls_table = Table(
         "database", *WALL_COLUMNS, title="analyst: walls (each hostile statement a first call)"
     )

@@ -107,12 +107,17 @@ def _dump_label() -> str:
     return "SDK: response to JSON"
 
 
+def _parse_label() -> str:
+    caller = sys._getframe(2).f_code.co_filename
+    return "framing: JSON-RPC shape check" if "mcpkit_runtime" in caller else "JSON-RPC parse (SDK)"
+
+
 class _Adapter:
     """The SDK's JSON-RPC message adapter with its parse timed (the attribute is looked up at each call)."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
-        self.validate_json = _sync("JSON-RPC parse (SDK)", inner.validate_json)
+        self.validate_json = _sync(_parse_label, inner.validate_json)
         self.validate_python = _sync("framing: JSON-RPC shape check", inner.validate_python)
 
     def __getattr__(self, name: str) -> Any:

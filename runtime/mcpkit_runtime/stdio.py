@@ -173,19 +173,18 @@ def _exit_soon(grace: float) -> None:
 
 
 def _refusal(text: str) -> tuple[Any, int, str] | None:
+    try:  # what the SDK accepts, parsed the way it parses (the common case: one parse here, one there)
+        mcp_types.jsonrpc_message_adapter.validate_json(text, by_name=False)
+        return None
+    except ValueError:
+        pass
     try:
         document = json.loads(text)
     except ValueError:
         return None, -32700, "Parse error: the message is not JSON"
-    try:
-        mcp_types.jsonrpc_message_adapter.validate_python(document, by_name=False)
-    except ValueError:
-        request_id = document.get("id") if isinstance(document, dict) else None
-        usable = (
-            request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
-        )
-        return usable, -32600, "Invalid Request: not a JSON-RPC 2.0 message this server understands"
-    return None
+    request_id = document.get("id") if isinstance(document, dict) else None
+    usable = request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
+    return usable, -32600, "Invalid Request: not a JSON-RPC 2.0 message this server understands"
 
 
 def serve(server: MCPServer | Server[Any]) -> None:
