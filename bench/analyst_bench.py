@@ -347,7 +347,9 @@ def main() -> None:
         ]
         results["sqlite"]["call_breakdown"] = breakdown(f"sqlite:///{path}", queries, BREAKDOWN_CALLS)
         results["sqlite"]["walls"] = walls(f"sqlite:///{path}", "sqlite", sqlite_pii(path))
-        results["sqlite"]["side_by_side"] = side_by_side(path, queries, container=image_params(UNLIMITED))
+        container = image_params(UNLIMITED)
+        others = {"analyst (container)": (container, "run_sql")} if container else {}
+        results["sqlite"]["side_by_side"] = side_by_side(path, queries, others=others)
     with postgres() as database:
         if database:
             url = database[0]

@@ -28,7 +28,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def _contestants(database: Path, folder: Path, container: Any | None) -> dict[str, tuple[Any, str]]:
+def _contestants(
+    database: Path, folder: Path, others: dict[str, tuple[Any, str]]
+) -> dict[str, tuple[Any, str]]:
     from mcp.client.stdio import StdioServerParameters
 
     copy = folder / "reference.db"  # the reference opens its file read-write: it gets its own copy
@@ -39,17 +41,19 @@ def _contestants(database: Path, folder: Path, container: Any | None) -> dict[st
         env={"ANALYST_DATABASE_URL": f"sqlite:///{database}", **UNLIMITED},
     )
     reference = StdioServerParameters(command=str(REFERENCE), args=["--db-path", str(copy)])
-    found = {"analyst": (analyst, "run_sql"), "reference": (reference, "read_query")}
-    if container is not None:  # its own copy of the same demo database, baked into the image
-        found["analyst (container)"] = (container, "run_sql")
-    return found
+    return {"analyst": (analyst, "run_sql"), "reference": (reference, "read_query"), **others}
 
 
 def side_by_side(
-    database: Path, queries: list[str], rounds: int = 6, passes: int = 3, container: Any | None = None
+    database: Path,
+    queries: list[str],
+    rounds: int = 6,
+    passes: int = 3,
+    others: dict[str, tuple[Any, str]] | None = None,
 ) -> dict[str, Any]:
-    """Per contestant: p50/p99 of every call, each round's p50 (median and spread), first answers. `container`:
-    the analyst image's launch parameters, a third contestant."""
+    """Per contestant: p50/p99 of every call, each round's p50 (median and spread), first answers. `others`: more
+    contestants by name, their launch parameters and tool (the analyst image, with its own copy of the demo
+    database baked in)."""
     import anyio
     from mcp import Client
     from mcp.client.stdio import stdio_client
@@ -58,7 +62,7 @@ def side_by_side(
         return {"skipped": f"no reference server at {REFERENCE} (see bench/sqlite_peers.py)"}
     selects = [q for q in queries if q.lstrip().upper().startswith("SELECT")]  # all the reference accepts
     folder = database.parent
-    contestants = _contestants(database, folder, container)
+    contestants = _contestants(database, folder, others or {})
     calls: dict[str, list[float]] = {name: [] for name in contestants}
     round_p50: dict[str, list[float]] = {name: [] for name in contestants}
     first: dict[str, list[float]] = {name: [] for name in contestants}
@@ -126,10 +130,9 @@ def print_side_by_side(console: Any, figures: dict[str, Any]) -> None:
         title=f"SQLite, natively, side by side: {figures['queries']} queries x {figures['rounds']} rounds",
     )  # fmt: skip
     describe: Callable[[dict[str, float]], str] = lambda s: f"{s['median']} [{s['min']}-{s['max']}]"  # noqa: E731
-    for name in ("analyst", "reference", "analyst (container)"):
-        if name not in figures:
+    for name, row in figures.items():
+        if not isinstance(row, dict) or "p50_ms" not in row:
             continue
-        row = figures[name]
         table.add_row(
             name, f"{row['p50_ms']:.3f}", f"{row['p99_ms']:.3f}", describe(row["round_p50_ms"]),
             describe(row["first_answer_s"]),

@@ -102,3 +102,16 @@ def test_an_immutable_database_still_refuses_what_a_plain_one_refuses(demo_db: P
         assert run_query(engine, Policy(), "SELECT count(*) FROM products", LIMITS).rows == [[100]]
     finally:
         engine.close()
+
+
+def test_an_immutable_database_is_kept_whole_in_the_page_cache_and_a_plain_one_is_not(demo_db: Path) -> None:
+    from analyst.engines.sqlite import SqliteEngine
+
+    size_kib = demo_db.stat().st_size // 1024
+    for immutable, whole in ((True, True), (False, False)):
+        connection = SqliteEngine(demo_db, immutable=immutable)._connect()
+        try:
+            (cache,) = connection.execute("PRAGMA cache_size").fetchone()
+        finally:
+            connection.close()
+        assert (-cache >= size_kib) is whole

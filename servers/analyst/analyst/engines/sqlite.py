@@ -44,6 +44,9 @@ DESCRIBING_PRAGMAS = frozenset(
 )
 PROGRESS_STEPS = 1000  # VM instructions between timeout checks
 IDLE_CONNECTIONS = 4  # kept open between calls: the schema stays parsed and the page cache warm
+WHOLE_IN_CACHE_BYTES = (
+    64 * 1024 * 1024
+)  # an immutable database up to this size is kept whole in the page cache
 
 
 @dataclass
@@ -89,6 +92,11 @@ class SqliteEngine:
             statementcachesize=0,
         )
         connection.execute("PRAGMA query_only = ON")
+        size = self.path.stat().st_size
+        if self.immutable and size <= WHOLE_IN_CACHE_BYTES:
+            # Pages read once stay in memory for the connection's life: what the image holds is read through the
+            # storage driver once, not by every call that scans a table.
+            connection.execute(f"PRAGMA cache_size = -{size // 1024 + 1024}")
         connection.execute("SELECT count(*) FROM sqlite_schema").fetchall()  # the schema parsed once, here
         return connection
 
