@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -38,6 +41,22 @@ def audit_fields(**fields: Any) -> None:
     current = _AUDIT_FIELDS.get()
     if current is not None:
         current.update(fields)
+
+
+@contextmanager
+def _rich_skipped_when_logging_is_configured() -> Iterator[None]:
+    """MCPServer() imports rich for a log handler that logging.basicConfig then drops when logging is configured
+    already (the servers' JSON lines on stderr): a tenth of a second of every start, for nothing. The SDK falls back
+    to a plain handler when rich is missing; it is made to look missing for that moment only."""
+    if not logging.getLogger().handlers or "rich.console" in sys.modules:
+        yield
+        return
+    sys.modules["rich.console"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if sys.modules.get("rich.console", ...) is None:
+            del sys.modules["rich.console"]
 
 
 class Runtime:
@@ -74,13 +93,14 @@ class Runtime:
             ) -> HandlerResult:
                 return await runtime._tool_call(params, ctx, call_next)
 
-        self._server = MCPServer(
-            self.name,
-            version=self.version,
-            middleware=[self._middleware],
-            extensions=[Interceptor(), *(extensions or [])],
-            **kwargs,
-        )
+        with _rich_skipped_when_logging_is_configured():
+            self._server = MCPServer(
+                self.name,
+                version=self.version,
+                middleware=[self._middleware],
+                extensions=[Interceptor(), *(extensions or [])],
+                **kwargs,
+            )
         return self._server
 
     def enable_jobs(self) -> JobStore:

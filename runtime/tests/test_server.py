@@ -119,3 +119,19 @@ async def test_a_tool_adds_what_came_of_the_call_to_its_one_audit_line() -> None
         await client.call_tool("count", {"text": "a b c"})
     (call,) = _audit(stream)
     assert call["words"] == 3 and call["outcome"] == "ok" and call["tool"] == "count"
+
+
+def test_a_server_whose_logging_is_configured_starts_without_importing_rich() -> None:
+    """rich's handler would be dropped anyway; importing it is a tenth of a second of every start."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from mcpkit_runtime import logs; logs.configure(); "
+        "from mcpkit_runtime.server import Runtime; Runtime('probe', '1.0').create_server(); "
+        "import logging; print('rich.console' in sys.modules, type(logging.getLogger().handlers[0]).__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["False", "StreamHandler"]
