@@ -44,6 +44,21 @@ def _contestants(
     return {"analyst": (analyst, "run_sql"), "reference": (reference, "read_query"), **others}
 
 
+def _children_cpu_seconds() -> dict[int, float]:
+    """CPU time (user + system) of each child process of this one, from /proc: a natively started server's own cost,
+    whatever else the machine runs meanwhile."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            found[int(pid)] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
 def side_by_side(
     database: Path,
     queries: list[str],
@@ -66,6 +81,7 @@ def side_by_side(
     calls: dict[str, list[float]] = {name: [] for name in contestants}
     round_p50: dict[str, list[float]] = {name: [] for name in contestants}
     first: dict[str, list[float]] = {name: [] for name in contestants}
+    cpu: dict[str, dict[str, list[float]]] = {name: {"server": [], "client": []} for name in contestants}
     load: list[float] = []
 
     async def one_round(name: str) -> None:
@@ -77,12 +93,20 @@ def side_by_side(
                 answer = await client.call_tool(tool, {"query": selects[0]})
                 first[name].append(time.perf_counter() - started)
                 assert not answer.is_error, answer
+                server_before, client_before = _children_cpu_seconds(), time.process_time()
                 for _ in range(passes):
                     for sql in selects:
                         began = time.perf_counter()
                         answer = await client.call_tool(tool, {"query": sql})
                         samples.append((time.perf_counter() - began) * 1000)
                         assert not answer.is_error, (name, sql, answer)
+                client_cpu = time.process_time() - client_before
+                server_after = _children_cpu_seconds()
+                server_cpu = sum(
+                    server_after[p] - server_before[p] for p in server_after if p in server_before
+                )
+                cpu[name]["server"].append(server_cpu * 1000 / len(samples))
+                cpu[name]["client"].append(client_cpu * 1000 / len(samples))
         calls[name] += samples
         round_p50[name].append(statistics.median(samples))
 
@@ -107,6 +131,9 @@ def side_by_side(
             "p99_ms": round(percentile(calls[name], 99), 3),
             "round_p50_ms": spread(round_p50[name], digits=3),
             "first_answer_s": spread(first[name], digits=3),
+            # natively the server's own process; for a container, the docker client's, not the server's
+            "server_cpu_ms_per_call": spread(cpu[name]["server"], digits=3),
+            "client_cpu_ms_per_call": spread(cpu[name]["client"], digits=3),
             "calls": len(calls[name]),
         }
         for name in contestants
@@ -126,7 +153,8 @@ def print_side_by_side(console: Any, figures: dict[str, Any]) -> None:
         console.print(f"[yellow]reference server: {figures['skipped']}[/]")
         return
     table = Table(
-        "server", "p50 ms", "p99 ms", "round p50s: median \\[min-max] ms", "first answer: median \\[min-max] s",
+        "server", "p50 ms", "p99 ms", "round p50s: median \\[min-max] ms", "first answer: median \\[min-max] s", "server CPU ms/call",
+        "client CPU ms/call",
         title=f"SQLite, natively, side by side: {figures['queries']} queries x {figures['rounds']} rounds",
     )  # fmt: skip
     describe: Callable[[dict[str, float]], str] = lambda s: f"{s['median']} [{s['min']}-{s['max']}]"  # noqa: E731
@@ -135,11 +163,13 @@ def print_side_by_side(console: Any, figures: dict[str, Any]) -> None:
             continue
         table.add_row(
             name, f"{row['p50_ms']:.3f}", f"{row['p99_ms']:.3f}", describe(row["round_p50_ms"]),
-            describe(row["first_answer_s"]),
+            describe(row["first_answer_s"]), describe(row["server_cpu_ms_per_call"]),
+            describe(row["client_cpu_ms_per_call"]),
         )  # fmt: skip
     console.print(table)
     console.print(
         f"load average (1 min) at each round's start: {describe(figures['load_average_1m'])} on {figures['cpus']} "
-        "CPUs; first answer = spawn to the first call's result (legacy handshake)",
+        "CPUs; first answer = spawn to the first call's result (legacy handshake); server CPU = the server's own "
+        "process natively, the docker client's for a container",
         markup=False,
     )
