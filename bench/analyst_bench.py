@@ -30,7 +30,7 @@ from analyst.pii import Policy
 from analyst.runner import Limits, _collect, run_query
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers" / "analyst" / "tests"))
-from call_breakdown import breakdown, print_breakdown
+from call_breakdown import in_subprocess, print_breakdown
 from corpus import (
     ADVERSARIAL,
     DISCOVERY,
@@ -345,7 +345,7 @@ def main() -> None:
         queries = [
             variant(q, "sqlite") for q in LEGITIMATE if not variant(q, "sqlite").upper().startswith("EXPLAIN")
         ]
-        results["sqlite"]["call_breakdown"] = breakdown(f"sqlite:///{path}", queries, BREAKDOWN_CALLS)
+        results["sqlite"]["call_breakdown"] = in_subprocess(f"sqlite:///{path}", queries, BREAKDOWN_CALLS)
         results["sqlite"]["walls"] = walls(f"sqlite:///{path}", "sqlite", sqlite_pii(path))
         container = image_params(UNLIMITED)
         others = {"analyst (container)": (container, "run_sql")} if container else {}
