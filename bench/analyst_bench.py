@@ -30,6 +30,7 @@ from analyst.pii import Policy
 from analyst.runner import Limits, _collect, run_query
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers" / "analyst" / "tests"))
+from call_breakdown import in_subprocess, print_breakdown
 from corpus import (
     ADVERSARIAL,
     DISCOVERY,
@@ -42,8 +43,10 @@ from corpus import (
     leaked,
     variant,
 )
+from sqlite_peers import UNLIMITED, print_side_by_side, side_by_side
 
 REPEATS = 15
+BREAKDOWN_CALLS = 400
 LIMITS = Limits(row_limit=100, timeout_seconds=30)
 console = Console()
 
@@ -204,15 +207,8 @@ CONTAINER_CALLS = 50
 DISCOVER = {"sqlite": variant(DISCOVERY[0], "sqlite"), "postgresql": variant(DISCOVERY[0], "postgresql")}
 
 
-def in_containers(postgres_container: Any | None) -> dict[str, Any]:
-    """The analyst image as a client starts it: each first-statement hang as the first call of a fresh container
-    (stopped at its 2 s limit, and the next call answered?), then the p50 of run_sql and of a discovery query."""
-    import anyio
-    import docker
-    from mcp import Client
-    from mcp.client.stdio import stdio_client
-
-    from kit.clients.configure import launch_entries
+def analyst_image() -> tuple[Any, Any] | None:
+    """The analyst image built from this checkout (kit's settings and the server), or None if it does not build."""
     from kit.image.builder import build_servers
     from kit.project.servers import discover, select
     from kit.project.settings import load_settings
@@ -223,7 +219,34 @@ def in_containers(postgres_container: Any | None) -> dict[str, Any]:
     (built,) = build_servers(settings, [server], SilentReporter())
     if not built.ok:
         console.print(f"[yellow]container figures skipped: {built.error}[/]")
+        return None
+    return settings, server
+
+
+def image_params(env: dict[str, str]) -> Any | None:
+    from kit.clients.configure import launch_entries
+
+    image = analyst_image()
+    if image is None:
+        return None
+    (entry,) = launch_entries(image[0], [image[1]], env)
+    return entry.stdio_params()
+
+
+def in_containers(postgres_container: Any | None) -> dict[str, Any]:
+    """The analyst image as a client starts it: each first-statement hang as the first call of a fresh container
+    (stopped at its 2 s limit, and the next call answered?), then the p50 of run_sql and of a discovery query."""
+    import anyio
+    import docker
+    from mcp import Client
+    from mcp.client.stdio import stdio_client
+
+    from kit.clients.configure import launch_entries
+
+    image = analyst_image()
+    if image is None:
         return {}
+    settings, server = image
     unlimited = {"MCP_RATE_LIMITS": "*=1000000/min:1000000", "MCP_SESSION_BUDGET": "100000000"}
     env = {**unlimited, "ANALYST_STATEMENT_TIMEOUT": "2"}
 
@@ -319,7 +342,14 @@ def main() -> None:
         path = create_demo_database(Path(folder) / "demo.db")
         engine = open_engine(f"sqlite:///{path}")
         results["sqlite"] = measure(engine, "sqlite")
+        queries = [
+            variant(q, "sqlite") for q in LEGITIMATE if not variant(q, "sqlite").upper().startswith("EXPLAIN")
+        ]
+        results["sqlite"]["call_breakdown"] = in_subprocess(f"sqlite:///{path}", queries, BREAKDOWN_CALLS)
         results["sqlite"]["walls"] = walls(f"sqlite:///{path}", "sqlite", sqlite_pii(path))
+        container = image_params(UNLIMITED)
+        others = {"analyst (container)": (container, "run_sql")} if container else {}
+        results["sqlite"]["side_by_side"] = side_by_side(path, queries, others=others)
     with postgres() as database:
         if database:
             url = database[0]
@@ -342,6 +372,8 @@ def main() -> None:
     console.print(
         "safety_layer = guard (uncached) + lineage check + masking and detectors; run_sql = the whole call"
     )
+    print_breakdown(console, results["sqlite"]["call_breakdown"], "SQLite, natively")
+    print_side_by_side(console, results["sqlite"]["side_by_side"])
     walls_table = Table(
         "database", *WALL_COLUMNS, title="analyst: walls (each hostile statement a first call)"
     )

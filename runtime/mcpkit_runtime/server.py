@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -28,6 +32,32 @@ from mcpkit_runtime.job_tools import register_job_tools
 from mcpkit_runtime.jobs import JobStore
 from mcpkit_runtime.limits import Budget, Clock, TokenBucket
 from mcpkit_runtime.redact import redact_arguments
+
+_AUDIT_FIELDS: ContextVar[dict[str, Any] | None] = ContextVar("mcpkit_audit_fields", default=None)
+
+
+def audit_fields(**fields: Any) -> None:
+    """Facts about the call in progress (rows returned, columns masked) for its audit line: one line per call says
+    what was asked and what came of it. The tool may run in a worker thread; the call's context reaches it there."""
+    current = _AUDIT_FIELDS.get()
+    if current is not None:
+        current.update(fields)
+
+
+@contextmanager
+def _rich_skipped_when_logging_is_configured() -> Iterator[None]:
+    """MCPServer() imports rich for a log handler that logging.basicConfig then drops when logging is configured
+    already (the servers' JSON lines on stderr): a tenth of a second of every start, for nothing. The SDK falls back
+    to a plain handler when rich is missing; it is made to look missing for that moment only."""
+    if not logging.getLogger().handlers or "rich.console" in sys.modules:
+        yield
+        return
+    sys.modules["rich.console"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if sys.modules.get("rich.console", ...) is None:
+            del sys.modules["rich.console"]
 
 
 class Runtime:
@@ -69,13 +99,14 @@ class Runtime:
             ) -> HandlerResult:
                 return await runtime._tool_call(params, ctx, call_next)
 
-        self._server = MCPServer(
-            self.name,
-            version=self.version,
-            middleware=[self._middleware],
-            extensions=[Interceptor(), *(extensions or [])],
-            **kwargs,
-        )
+        with _rich_skipped_when_logging_is_configured():
+            self._server = MCPServer(
+                self.name,
+                version=self.version,
+                middleware=[self._middleware],
+                extensions=[Interceptor(), *(extensions or [])],
+                **kwargs,
+            )
         return self._server
 
     def enable_jobs(self) -> JobStore:
@@ -180,6 +211,8 @@ class Runtime:
             budget.charge(cost)
         outcome = "error"
         size = 0
+        reported: dict[str, Any] = {}
+        _AUDIT_FIELDS.set(reported)
         try:
             result = await call_next(ctx)
             payload = (
@@ -194,11 +227,13 @@ class Runtime:
             outcome = "error" if is_error else "ok"
             return result
         finally:
-            self.audit.record(
-                "tool_call",
+            own = {
                 **base,
-                outcome=outcome,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                result_bytes=size,
-                budget_remaining=None if budget is None else budget.remaining,
-            )
+                "outcome": outcome,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "result_bytes": size,
+                "budget_remaining": None if budget is None else budget.remaining,
+            }
+            self.audit.record(
+                "tool_call", **{**reported, **own}
+            )  # the runtime's own facts are not overridden

@@ -6,6 +6,9 @@ The model's client is not the only thing that can write to a server's stdin; wha
 - JSON that is not a JSON-RPC message gets Invalid Request (-32600), with its id when it has a usable one.
 Everything else goes to the SDK as before. The server keeps serving after each.
 
+Pipes and sockets (what clients and `docker run -i` give) are read and written by the event loop itself, without a
+thread hop per message; anything else (a terminal, a file) through a worker thread, as the SDK does.
+
 When stdin ends, the client is gone (it closed the pipe, or it was killed): whatever is still running has nobody to
 answer to, so the process exits after a short grace, and its container with it (clients start it with --rm).
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import threading
 import time
@@ -46,10 +50,13 @@ class GuardedStdio:
         self._stdout = stdout
         self._limit = limit
         self._lock = threading.Lock()
+        self._loop_lock = anyio.Lock()
+        self._read_fd = _pollable(stdin)
+        self._write_fd = _pollable(stdout, apart_from=sys.stderr)
 
     async def __aiter__(self) -> AsyncIterator[str]:  # what the SDK iterates: one message per line
-        while True:
-            line, oversized = await anyio.to_thread.run_sync(self._read_line)
+        lines = self._polled_lines() if self._read_fd is not None else self._threaded_lines()
+        async for line, oversized in lines:
             if oversized:
                 await self._answer(
                     None, -32600, f"message refused: larger than {self._limit} bytes (MCP_MAX_MESSAGE_BYTES)"
@@ -67,8 +74,53 @@ class GuardedStdio:
             else:
                 await self._answer(*refusal)
 
+    async def _threaded_lines(self) -> AsyncIterator[tuple[bytes, bool]]:
+        while True:
+            yield await anyio.to_thread.run_sync(self._read_line)
+
+    async def _polled_lines(self) -> AsyncIterator[tuple[bytes, bool]]:
+        """As _read_line gives them, read by the loop: what is over the limit is dropped as it arrives, never held."""
+        fd = self._read_fd
+        assert fd is not None
+        os.set_blocking(fd, False)
+        pending, dropping = bytearray(), False
+        while True:
+            end = pending.find(b"\n")
+            if end >= 0:
+                line = bytes(pending[: end + 1])
+                del pending[: end + 1]
+                yield (b"", True) if dropping or len(line) > self._limit + 1 else (line, False)
+                dropping = False
+                continue
+            if len(pending) > self._limit:
+                pending.clear()
+                dropping = True
+            try:
+                chunk = os.read(fd, _CHUNK)
+            except BlockingIOError:
+                await anyio.wait_readable(fd)
+                continue
+            if not chunk:  # end of input: a last line without its newline still counts, as readline gives it
+                if dropping or pending:
+                    yield (b"", True) if dropping else (bytes(pending), False)
+                # A request sent just before the end gets the moment it had when the end was read in a thread.
+                await anyio.to_thread.run_sync(_nothing)
+                yield b"", False
+                return
+            pending += chunk
+
     async def write(self, text: str) -> None:  # what the SDK calls for each message it sends
-        await anyio.to_thread.run_sync(self._write, text)
+        fd = self._write_fd
+        if fd is None:
+            await anyio.to_thread.run_sync(self._write, text)
+            return
+        data = memoryview(text.encode("utf-8"))
+        async with self._loop_lock:  # a message is written whole before the next starts
+            while data:
+                try:
+                    data = data[os.write(fd, data) :]
+                except BlockingIOError:
+                    await anyio.wait_writable(fd)
 
     async def flush(self) -> None:
         pass  # every write is flushed whole
@@ -92,6 +144,23 @@ class GuardedStdio:
         await self.write(json.dumps(error) + "\n")
 
 
+def _nothing() -> None:
+    pass
+
+
+def _pollable(stream: BinaryIO, apart_from: object = None) -> int | None:
+    """The descriptor of a pipe or socket the loop can wait on, unless it is the same pipe as `apart_from` (stderr
+    on the same pipe would turn non-blocking with it)."""
+    try:
+        fd = stream.fileno()
+        status = os.fstat(fd)
+        if apart_from is not None and os.path.samestat(status, os.fstat(apart_from.fileno())):  # type: ignore[attr-defined]
+            return None
+    except (AttributeError, OSError, ValueError):
+        return None
+    return fd if stat.S_ISFIFO(status.st_mode) or stat.S_ISSOCK(status.st_mode) else None
+
+
 def _exit_soon(grace: float) -> None:
     """Exit the whole process after `grace` seconds, whatever is still running (a worker thread in a long query)."""
 
@@ -104,19 +173,18 @@ def _exit_soon(grace: float) -> None:
 
 
 def _refusal(text: str) -> tuple[Any, int, str] | None:
+    try:  # what the SDK accepts, parsed the way it parses (the common case: one parse here, one there)
+        mcp_types.jsonrpc_message_adapter.validate_json(text, by_name=False)
+        return None
+    except ValueError:
+        pass
     try:
         document = json.loads(text)
     except ValueError:
         return None, -32700, "Parse error: the message is not JSON"
-    try:
-        mcp_types.jsonrpc_message_adapter.validate_python(document, by_name=False)
-    except ValueError:
-        request_id = document.get("id") if isinstance(document, dict) else None
-        usable = (
-            request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
-        )
-        return usable, -32600, "Invalid Request: not a JSON-RPC 2.0 message this server understands"
-    return None
+    request_id = document.get("id") if isinstance(document, dict) else None
+    usable = request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
+    return usable, -32600, "Invalid Request: not a JSON-RPC 2.0 message this server understands"
 
 
 def serve(server: MCPServer | Server[Any]) -> None:

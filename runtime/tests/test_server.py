@@ -101,3 +101,37 @@ async def test_invalid_arguments_cost_nothing_and_teach_the_retry() -> None:
     assert bad.is_error and "'unit' must be one of 'C', 'F' (got 'kelvin')" in bad.content[0].text
     assert not good.is_error, "the invalid call took no token and spent no budget"
     assert over.is_error and "budget of 1 calls is used up" in over.content[0].text
+
+
+async def test_a_tool_adds_what_came_of_the_call_to_its_one_audit_line() -> None:
+    """Even from the worker thread a plain function runs in; the runtime's own facts cannot be overwritten."""
+    from mcpkit_runtime.server import audit_fields
+
+    stream = io.StringIO()
+    mcp = _server(RuntimeConfig(), Clock(), stream)
+
+    @mcp.tool()
+    def count(text: str) -> int:
+        audit_fields(words=len(text.split()), outcome="forged")
+        return len(text)
+
+    async with Client(mcp, mode="legacy") as client:
+        await client.call_tool("count", {"text": "a b c"})
+    (call,) = _audit(stream)
+    assert call["words"] == 3 and call["outcome"] == "ok" and call["tool"] == "count"
+
+
+def test_a_server_whose_logging_is_configured_starts_without_importing_rich() -> None:
+    """rich's handler would be dropped anyway; importing it is a tenth of a second of every start."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from mcpkit_runtime import logs; logs.configure(); "
+        "from mcpkit_runtime.server import Runtime; Runtime('probe', '1.0').create_server(); "
+        "import logging; print('rich.console' in sys.modules, type(logging.getLogger().handlers[0]).__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["False", "StreamHandler"]

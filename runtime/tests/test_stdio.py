@@ -90,3 +90,27 @@ def test_an_oversized_message_is_refused_with_the_documented_limit() -> None:
         and "larger than 1000 bytes (MCP_MAX_MESSAGE_BYTES)" in refused["error"]["message"]
     )
     assert {"jsonrpc": "2.0", "id": 3, "result": {}} in answers
+
+
+def test_a_line_split_across_reads_and_a_last_line_without_newline_are_served() -> None:
+    """The loop reads pipes in chunks: a message arriving in pieces is one message, and one cut short by the end
+    of input is still read (as a blocking readline would)."""
+    ping = '{"jsonrpc": "2.0", "id": 5, "method": "ping"}'
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert process.stdin and process.stdout
+    process.stdin.write((json.dumps(INITIALIZE) + "\n").encode())
+    process.stdin.flush()
+    assert json.loads(process.stdout.readline())["id"] == 1
+    for piece in (ping[:10], ping[10:30], ping[30:] + "\n", '{"jsonrpc": "2.0", "id": 6, "method": "ping"}'):
+        process.stdin.write(piece.encode())
+        process.stdin.flush()
+    process.stdin.close()
+    answers = [json.loads(line) for line in process.stdout]
+    process.wait(timeout=30)
+    process.stdout.close()
+    assert [a["id"] for a in answers] == [5, 6]

@@ -7,16 +7,18 @@ import json
 import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from analyst import guard, lineage, pii
 from analyst.engines import Engine, EngineError, Limits
 
-# JSON and JSONB values come back as JSON values, not as strings of JSON text.
-Cell = str | int | float | bool | None | dict[str, Any] | list[Any]
+# JSON and JSONB values come back as JSON values, not as strings of JSON text. Published as the empty schema: the
+# union names every JSON type, so it accepts exactly what {} accepts, but a client that checks results against the
+# output schema (the official SDK's does) tries up to seven schemas on every cell: 1.7 ms on a 20-row result.
+Cell = Annotated[str | int | float | bool | dict[str, Any] | list[Any] | None, WithJsonSchema({})]
 
 
 class QueryResult(BaseModel):

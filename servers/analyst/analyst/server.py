@@ -24,7 +24,7 @@ from mcpkit_runtime import logs
 from mcpkit_runtime.config import RuntimeConfig
 from mcpkit_runtime.jobs import JobLimitReached
 from mcpkit_runtime.limits import Rate
-from mcpkit_runtime.server import Runtime
+from mcpkit_runtime.server import Runtime, audit_fields
 from mcpkit_runtime.transport import serve
 
 log = logging.getLogger("analyst")
@@ -67,16 +67,7 @@ def create_server(
         """Run one read-only SQL query. Returns columns and rows (at most the row limit; see `truncated`), with
         personal-data columns masked."""
         result = _safely("run_sql", lambda: run_query(engine, policy, query, settings.limits))
-        log.info(
-            "run_sql",
-            extra={
-                "fields": {
-                    "rows": result.row_count,
-                    "truncated": result.truncated,
-                    "masked": result.masked_columns,
-                }
-            },
-        )
+        audit_fields(rows=result.row_count, truncated=result.truncated, masked=result.masked_columns)
         return CallToolResult(
             content=[TextContent(type="text", text=render_text(result))],
             structured_content=result.model_dump(mode="json"),

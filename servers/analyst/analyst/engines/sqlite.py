@@ -4,6 +4,8 @@ column's origin (SQLite's column metadata): together, the lineage the masker nee
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -41,6 +43,10 @@ DESCRIBING_PRAGMAS = frozenset(
     "table_info table_xinfo index_list index_info index_xinfo foreign_key_list".split()
 )
 PROGRESS_STEPS = 1000  # VM instructions between timeout checks
+IDLE_CONNECTIONS = 4  # kept open between calls: the schema stays parsed and the page cache warm
+WHOLE_IN_CACHE_BYTES = (
+    64 * 1024 * 1024
+)  # an immutable database up to this size is kept whole in the page cache
 
 
 @dataclass
@@ -58,7 +64,9 @@ class _Execution:
 class SqliteEngine:
     path: Path
     dialect: str = "sqlite"
-    _connection: apsw.Connection | None = field(default=None, repr=False)
+    immutable: bool = False  # the file is in the container image's layers: nothing can change it while we run
+    _idle: list[apsw.Connection] = field(default_factory=list, repr=False)
+    _idle_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def from_url(cls, url: str) -> SqliteEngine:
@@ -67,16 +75,29 @@ class SqliteEngine:
             raise ConfigurationError(f"no SQLite database at {path}")
         if "ENABLE_COLUMN_METADATA" not in apsw.compile_options:
             raise ConfigurationError("this SQLite build has no column metadata, which PII masking needs")
-        return cls(path)
+        engine = cls(path, immutable=in_image_layers(path))
+        engine._release(engine._connect(), clean=True)  # the first call finds the schema read
+        return engine
 
     def _connect(self) -> apsw.Connection:
         # mode=ro and SQLITE_OPEN_READONLY: the file itself is opened read-only. query_only refuses writes even to
         # temporary tables. Both are set before the authorizer, which then denies any PRAGMA.
+        # No statement cache: every call prepares its statement afresh, so the authorizer sees (and reports) every
+        # column it reads; a cached statement would run without asking it.
+        # A file in the image's layers is read as immutable: no lock and no change check per statement, each of
+        # which is a trip through the storage driver (fuse-overlayfs on some engines).
         connection = apsw.Connection(
-            f"{self.path.resolve().as_uri()}?mode=ro",
+            f"{self.path.resolve().as_uri()}?mode=ro{'&immutable=1' if self.immutable else ''}",
             flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI,
+            statementcachesize=0,
         )
         connection.execute("PRAGMA query_only = ON")
+        size = self.path.stat().st_size
+        if self.immutable and size <= WHOLE_IN_CACHE_BYTES:
+            # Pages read once stay in memory for the connection's life: what the image holds is read through the
+            # storage driver once, not by every call that scans a table.
+            connection.execute(f"PRAGMA cache_size = -{size // 1024 + 1024}")
+        connection.execute("SELECT count(*) FROM sqlite_schema").fetchall()  # the schema parsed once, here
         return connection
 
     def schema_ddl(self, policy: Policy) -> str:
@@ -116,9 +137,26 @@ class SqliteEngine:
         finally:
             connection.close()
 
+    def _connection_for(self) -> apsw.Connection:
+        """An idle connection of an earlier call, or a new one. A connection holds no state of its calls: it is
+        read-only and query_only, and each call sets its own authorizer, limit and progress handler."""
+        with self._idle_lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _release(self, connection: apsw.Connection, clean: bool) -> None:
+        """Kept for the next call after a clean end only: a connection that failed or was interrupted is closed."""
+        with self._idle_lock:
+            if clean and len(self._idle) < IDLE_CONNECTIONS:
+                self._idle.append(connection)
+                return
+        connection.close()
+
     @contextmanager
     def execute(self, query: CheckedQuery, limits: Limits) -> Iterator[_Execution]:
-        connection = self._connect()
+        connection = self._connection_for()
+        clean = False
         # SQLite itself refuses to make a string or blob longer than the result cap: no value beyond it is built.
         connection.limit(apsw.SQLITE_LIMIT_LENGTH, max(limits.max_result_bytes, 1000))
         timeout_seconds = limits.timeout_seconds
@@ -165,6 +203,8 @@ class SqliteEngine:
                 origins: list[Column | None] = [(d[3], d[4]) if d[3] and d[4] else None for d in description]
                 lineage = Lineage(reads=reads, origins=origins)
                 yield _Execution([d[0] for d in description], lineage, cursor)
+                cursor.close()  # the statement reset, whether or not every row was read
+                clean = True
         except apsw.ExecTraceAbort:
             raise EngineError("the statement was refused: only one read-only statement may run") from None
         except apsw.InterruptError:
@@ -181,10 +221,34 @@ class SqliteEngine:
         except apsw.Error as exc:
             raise EngineError(str(exc).removeprefix("SQLError: ")) from None
         finally:
-            connection.close()
+            self._release(connection, clean)
 
     def close(self) -> None:
-        pass
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+
+def in_image_layers(path: Path, mountinfo: Path = Path("/proc/self/mountinfo")) -> bool:
+    """Whether `path` lies in a container image's own layers: under no mount of its own (a volume or a bind mount
+    can change under the server), on an overlay root, and not writable by this process (nor then by the server)."""
+    try:
+        mounts = mountinfo.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return False
+    resolved = str(path.resolve())
+    best, kind = "", ""
+    for line in mounts:
+        fields, _, tail = line.partition(" - ")
+        parts, described = fields.split(), tail.split()
+        if len(parts) < 5 or not described:
+            continue
+        point = parts[4].replace("\\040", " ")
+        inside = point == "/" or resolved == point or resolved.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, kind = point, described[0]
+    return best == "/" and "overlay" in kind and not os.access(path, os.W_OK)
 
 
 def _describes_a_user_table(pragma: str | None, argument: str | None) -> bool:
