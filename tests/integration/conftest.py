@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -39,11 +39,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.docker)
 
 
-@pytest.fixture(autouse=True)
-def labelled_containers(monkeypatch: pytest.MonkeyPatch, session_labels: dict[str, str]) -> None:
+@pytest.fixture(scope="session", autouse=True)
+def labelled_session(session_labels: dict[str, str]) -> Iterator[None]:
     """Every container the kit starts for a test (client entries, smoke tests, the gateway's) carries this
     session's label, so the tests find, kill and count only their own: a developer's running servers share the
-    engine."""
+    engine. Set for the whole session, so module fixtures see it too."""
+    before = os.environ.get("KIT_LABELS")
+    os.environ["KIT_LABELS"] = ",".join(f"{k}={v}" for k, v in session_labels.items())
+    yield
+    if before is None:
+        os.environ.pop("KIT_LABELS", None)
+    else:
+        os.environ["KIT_LABELS"] = before
+
+
+@pytest.fixture(autouse=True)
+def labelled_containers(monkeypatch: pytest.MonkeyPatch, session_labels: dict[str, str]) -> None:
+    """The same inside each test, after the test tier's isolation has cleared every KIT_* variable."""
     monkeypatch.setenv("KIT_LABELS", ",".join(f"{k}={v}" for k, v in session_labels.items()))
 
 
