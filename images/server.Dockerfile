@@ -22,8 +22,10 @@ RUN python3 -m venv /opt/pip && python3 -m venv --without-pip /opt/venv \
  && /opt/venv/bin/python -c "import site; open(site.getsitepackages()[0] + '/mcpkit-server.pth', 'w').write('/opt/server\n')" \
  && mkdir -p /opt/server {{volume_dirs}}
 ENV PATH=/opt/venv/bin:$PATH
+{{system_steps}}
 {{server_steps}}
 FROM ${BASE_IMAGE}
+{{system_copies}}
 # The same for every server, so cached once for all. A numeric user needs no passwd entry, so any base works;
 # client configs pass the same --user.
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOME=/tmp

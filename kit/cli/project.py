@@ -70,6 +70,10 @@ def add(
     pin: Annotated[
         list[str] | None, typer.Option("--pin", help='Extra requirement, e.g. "mcp<2". Repeatable.')
     ] = None,
+    system_package: Annotated[
+        list[str] | None,
+        typer.Option("--system-package", help="Debian package it needs, e.g. git. Repeatable."),
+    ] = None,
     script: Annotated[str | None, typer.Option("--script", help="Console script that starts it.")] = None,
     module: Annotated[str | None, typer.Option("--module", help="Module started with python -m.")] = None,
     function: Annotated[
@@ -96,8 +100,8 @@ def add(
     cfg = load_settings(ctx)
     volumes = dict(v.partition("=")[::2] for v in volume or [])
     table: dict[str, Any] = {
-        "package": package, "pins": pin or [], "script": script, "module": module, "function": function,
-        "args": args or [], "network": network, "env": env or [], "secrets": secret or [], "volumes": volumes,
+        "package": package, "pins": pin or [], "system-packages": system_package or [], "script": script,
+        "module": module, "function": function, "args": args or [], "network": network, "env": env or [], "secrets": secret or [], "volumes": volumes,
         "limits": {"memory": memory} if memory else None,
     }  # fmt: skip
     table = {k: v for k, v in table.items() if v not in (None, [], {}, False)}

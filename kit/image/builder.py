@@ -23,7 +23,16 @@ from kit.containers import engine, gc
 from kit.containers.launch import server_entry
 from kit.errors import KitError
 from kit.identity import image_tag, labels_of
-from kit.image import diagnosis, entrypoints, failures, freshness, locking, schema_lock, wheelhouse
+from kit.image import (
+    diagnosis,
+    entrypoints,
+    failures,
+    freshness,
+    locking,
+    schema_lock,
+    system_packages,
+    wheelhouse,
+)
 from kit.image.base_image import is_kit_base
 from kit.image.dockerfile import entrypoint, render_dockerfile, stage_key
 from kit.image.smoke import SmokeTestFailed, smoke_test
@@ -178,6 +187,8 @@ def _build_one(
     entrypoints.check_start(server, declaration, runnables)
     local_hashes = {name: wheel.sha256 for name, wheel in local_wheels.items()}
     (context / "requirements.lock").write_text(lock.requirements(local_hashes), encoding="utf-8")
+    if declaration.system_packages:
+        _add_system_packages(client, settings, declaration.system_packages, context / "debs", reporter)
     (context / "Dockerfile").write_text(render_dockerfile(server, declaration), encoding="utf-8")
 
     labels = {
@@ -337,6 +348,23 @@ def _stream_build(
     if image_id is None:
         raise KitError("the build finished without producing an image:\n" + "\n".join(tail[-15:]))
     return image_id
+
+
+def _add_system_packages(
+    client: docker.DockerClient,
+    settings: Settings,
+    packages: list[str],
+    destination: Path,
+    reporter: Reporter,
+) -> None:
+    base = system_packages.base_of(client, settings.base_image, settings.cache_dir)
+    folder, debs = system_packages.download(settings, base, packages, reporter)
+    destination.mkdir()
+    for name in [*debs, system_packages.INSTALLER]:
+        _link_or_copy(folder / name, destination / name)
+    reporter.step(
+        f"system packages: {len(debs)} Debian packages the base lacks ({', '.join(packages)} and theirs)"
+    )
 
 
 def _link_or_copy(source: Path, destination: Path) -> None:

@@ -19,6 +19,7 @@ from kit.project.settings import Settings
 SERVER_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 SERVER_NAME_RULE = "lowercase letters, digits and dashes, starting with a letter and not ending with a dash"
 _VERSION_LINE = re.compile(r"""^__version__\s*=\s*(["'])([^"']+)\1""", re.M)
+_DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 _DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
 
 
@@ -78,6 +79,11 @@ class ServerDeclaration(BaseModel):
     image_env: dict[str, str] = Field(
         default_factory=dict, alias="image-env", description="ENV baked in the image."
     )
+    system_packages: list[str] = Field(
+        default_factory=list,
+        alias="system-packages",
+        description='Debian packages the server needs, e.g. ["git"]: downloaded on the host, unpacked at build.',
+    )
     build_commands: list[list[str]] = Field(
         default_factory=list,
         alias="build-commands",
@@ -112,6 +118,14 @@ class ServerDeclaration(BaseModel):
         for pin in pins:
             parse_requirement(pin)
         return pins
+
+    @field_validator("system_packages")
+    @classmethod
+    def _valid_packages(cls, names: list[str]) -> list[str]:
+        bad = [n for n in names if not _DEBIAN_PACKAGE.match(n)]
+        if bad:
+            raise ValueError(f"not Debian package names: {', '.join(bad)} (lowercase, e.g. git or libgl1)")
+        return names
 
     @field_validator("env", "secrets")
     @classmethod

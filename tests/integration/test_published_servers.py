@@ -1,0 +1,87 @@
+"""Published servers as a new user adds them: `mcp-server-git` needs the git binary, declared with
+`kit add --system-package git` (Debian packages downloaded on the host, unpacked at build without a network); its
+repository lives on a volume, and `git_status` answers through the generated Claude Desktop entry."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import docker
+import pytest
+from mcp import Client
+from typer.testing import CliRunner
+
+from kit.cli import app
+from kit.containers.launch import stdio_params
+from kit.identity import project_slug
+from kit.image.base_image import BaseResult
+from kit.project.settings import Settings
+
+runner = CliRunner()
+ENV: dict[str, str] = {}
+
+
+def kit(*args: str) -> Any:
+    result = runner.invoke(app, list(args), env=ENV)
+    assert result.exit_code == 0, f"kit {' '.join(args)}:\n{result.output}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def project(
+    base_image: BaseResult, kit_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("published")
+    ENV.update(KIT_BASE_IMAGE=kit_settings.base_image, KIT_CACHE_DIR=str(kit_settings.cache_dir))
+    patch = pytest.MonkeyPatch()
+    patch.chdir(folder)
+    try:
+        kit("init", ".")
+        yield folder
+    finally:
+        patch.undo()
+
+
+def _call(entry: dict[str, Any], tool: str, arguments: dict[str, Any]) -> str:
+    async def session() -> str:
+        async with Client(
+            stdio_params(entry["command"], entry["args"], entry.get("env")), mode="legacy"
+        ) as client:
+            result = await client.call_tool(tool, arguments)
+        assert not result.is_error, result.content
+        return "\n".join(getattr(part, "text", "") for part in result.content)
+
+    return anyio.run(session)
+
+
+def test_the_git_server_with_its_system_package_answers_git_status_through_its_entry(
+    project: Path, docker_client: docker.DockerClient, session_labels: dict[str, str], tmp_path: Path
+) -> None:
+    kit("add", "mcp-server-git==2026.10.19", "--system-package", "git", "--volume", "repo=/repo")
+    assert 'system-packages = ["git"]' in (project / "mcpkit.toml").read_text()
+    (built,) = json.loads(kit("build", "--json").stdout)
+    assert built["status"] == "built" and built["smoke"] == "passed", built
+    volume = f"mcpkit-{project_slug(project)}-git-repo"
+    try:
+        # The repository, made by the image's own git as the server's user: the binary is there and runs.
+        docker_client.containers.run(
+            built["tag"], ["-c", "git init -q /repo && cd /repo && echo hi > tracked.txt && git add tracked.txt "
+            "&& git -c user.name=t -c user.email=t@example.com commit -qm first && echo new > untracked.txt"],
+            entrypoint="sh", user="10001:10001", network_disabled=True, remove=True, labels=session_labels,
+            volumes={volume: {"bind": "/repo", "mode": "rw"}},
+        )  # fmt: skip
+        config = tmp_path / "claude_desktop_config.json"
+        kit("config", "--output", str(config))
+        entry = json.loads(config.read_text())["mcpServers"]["git"]
+        assert "none" in entry["args"], "the server runs without a network"
+        status = _call(entry, "git_status", {"repo_path": "/repo"})
+        assert "untracked.txt" in status, status
+        assert "first" in _call(entry, "git_log", {"repo_path": "/repo"})
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            docker_client.volumes.get(volume).remove(force=True)
