@@ -91,6 +91,10 @@ def add(
     ] = None,
     network: Annotated[bool, typer.Option("--network", help="The server needs network access.")] = False,
     memory: Annotated[str | None, typer.Option("--memory", help="Memory limit, e.g. 256m.")] = None,
+    smoke_skip: Annotated[
+        str | None,
+        typer.Option("--smoke-skip", help="Why the build cannot start it (e.g. it needs its database)."),
+    ] = None,
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace a package-index server of that name.")
     ] = False,
@@ -102,7 +106,7 @@ def add(
     table: dict[str, Any] = {
         "package": package, "pins": pin or [], "system-packages": system_package or [], "script": script,
         "module": module, "function": function, "args": args or [], "network": network, "env": env or [], "secrets": secret or [], "volumes": volumes,
-        "limits": {"memory": memory} if memory else None,
+        "limits": {"memory": memory} if memory else None, "smoke": {"skip": smoke_skip} if smoke_skip else None,
     }  # fmt: skip
     table = {k: v for k, v in table.items() if v not in (None, [], {}, False)}
     added = run_live(ctx, lambda live: index_servers.add_server(cfg, table, live, name=name, replace=replace))
@@ -138,7 +142,7 @@ def list_servers(ctx: typer.Context, names: NamesArgument = None, as_json: JsonO
     if as_json:
         print_json([asdict(s) for s in statuses])
         return
-    table = Table("server", "source", "version", "image", "state", "size", "network", "env")
+    table = Table("server", "source", "version", "image", "state", "size", "network", "env", "smoke test")
     for s in statuses:
         size = f"{s.size_bytes / 1e6:.0f} MB" if s.size_bytes else "-"
         table.add_row(
@@ -150,6 +154,7 @@ def list_servers(ctx: typer.Context, names: NamesArgument = None, as_json: JsonO
             size,
             "yes" if s.network else "none",
             ", ".join(s.env),
+            s.smoke,
         )
     out.print(table)
 

@@ -53,7 +53,9 @@ class BuildResult:
     seconds: float = 0.0
     dependencies: list[str] = field(default_factory=list)
     tools: list[str] = field(default_factory=list)
-    smoke: str = "not run"  # "passed", "passed when built" (unchanged), "failed", "not run"
+    smoke: str = (
+        "not run"  # "passed", "passed when built" (unchanged), "failed", "not run", "skipped: REASON"
+    )
     error: str | None = None
     hint: str | None = None
 
@@ -188,7 +190,9 @@ def _build_one(
     local_hashes = {name: wheel.sha256 for name, wheel in local_wheels.items()}
     (context / "requirements.lock").write_text(lock.requirements(local_hashes), encoding="utf-8")
     if declaration.system_packages:
-        _add_system_packages(client, settings, declaration.system_packages, context / "debs", reporter)
+        system_packages.into_context(
+            client, settings, declaration.system_packages, context / "debs", reporter
+        )
     (context / "Dockerfile").write_text(render_dockerfile(server, declaration), encoding="utf-8")
 
     labels = {
@@ -206,26 +210,48 @@ def _build_one(
     reporter.step(f"building the image ({len(lock.packages)} locked packages)")
     built = _stream_build(client, context, settings.base_image, reporter, network=declaration.build_network)
     image = _configured(client, built, declaration, runnables.scripts, labels)
-    reporter.step("smoke test: MCP handshake and tools/list over stdio, as a client starts it")
+    if declaration.smoke.skip:
+        reporter.step(f"smoke test skipped, as declared: {declaration.smoke.skip}")
+        tools: list[str] = []
+    else:
+        tools = _smoke_tested(
+            client, settings, server, declaration, image, reporter, (own_wheel, wheels, lock)
+        )
+    repository, version = image_tag(settings, server).rsplit(":", 1)
+    image.tag(repository, version)
+    image.tag(repository, "latest")
+    gc.prune_after_build(client, identity.project_id(server.project_dir), server.name, stage_key(server))
+    return _result(settings, server, image, "built", started, tools)
+
+
+def _smoke_tested(
+    client: docker.DockerClient,
+    settings: Settings,
+    server: Server,
+    declaration: ServerDeclaration,
+    image: Image,
+    reporter: Reporter,
+    installed: tuple[Path, list[Path], Lock],
+) -> list[str]:
+    """The image's tools, once it answered as a client starts it (and the declared call succeeded); the image is
+    removed when it did not."""
+    reporter.step(f"smoke test: {declaration.smoke.describe()} over stdio, as a client starts it")
     try:
         smoke = smoke_test(
-            server_entry(settings, server, image=str(image.id), labels={identity.SMOKE_TEST: "true"})
+            server_entry(settings, server, image=str(image.id), labels={identity.SMOKE_TEST: "true"}),
+            declaration.smoke,
         )
         changes = schema_lock.check_snapshot(server, smoke.snapshot)
     except SmokeTestFailed as failure:
         _remove_quietly(client, str(image.id))
-        raise _diagnosed(failure, server, own_wheel, wheels, lock) from None
+        raise _diagnosed(failure, server, *installed) from None
     except KitError:
         _remove_quietly(client, str(image.id))
         raise
     reporter.step(f"{smoke.server_name} {smoke.server_version} answered with tools {', '.join(smoke.tools)}")
     if changes:
         reporter.step(f"schema changes against {schema_lock.LOCK_NAME}:\n{schema_lock.render(changes)}")
-    repository, version = image_tag(settings, server).rsplit(":", 1)
-    image.tag(repository, version)
-    image.tag(repository, "latest")
-    gc.prune_after_build(client, identity.project_id(server.project_dir), server.name, stage_key(server))
-    return _result(settings, server, image, "built", started, smoke.tools)
+    return smoke.tools
 
 
 def _freshness(
@@ -350,23 +376,6 @@ def _stream_build(
     return image_id
 
 
-def _add_system_packages(
-    client: docker.DockerClient,
-    settings: Settings,
-    packages: list[str],
-    destination: Path,
-    reporter: Reporter,
-) -> None:
-    base = system_packages.base_of(client, settings.base_image, settings.cache_dir)
-    folder, debs = system_packages.download(settings, base, packages, reporter)
-    destination.mkdir()
-    for name in [*debs, system_packages.INSTALLER]:
-        _link_or_copy(folder / name, destination / name)
-    reporter.step(
-        f"system packages: {len(debs)} Debian packages the base lacks ({', '.join(packages)} and theirs)"
-    )
-
-
 def _link_or_copy(source: Path, destination: Path) -> None:
     try:
         os.link(source, destination)
@@ -389,6 +398,7 @@ def _result(
     started: float,
     tools: list[str] | None = None,
 ) -> BuildResult:
+    skipped = server.declaration.smoke.skip
     return BuildResult(
         server=server.name,
         tag=image_tag(settings, server),
@@ -398,5 +408,5 @@ def _result(
         seconds=time.perf_counter() - started,
         dependencies=identity.dependencies_of(image),
         tools=tools or [],
-        smoke="passed" if status == "built" else "passed when built",
+        smoke=f"skipped: {skipped}" if skipped else "passed" if status == "built" else "passed when built",
     )

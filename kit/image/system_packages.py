@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import io
 import json
+import os
 import shutil
 import subprocess
 import tarfile
@@ -62,6 +63,28 @@ def base_of(client: docker.DockerClient, image: str, cache_dir: Path) -> DebianB
     found = DebianBase(suite, architecture, folder / "status")
     facts.write_text(json.dumps({k: v for k, v in asdict(found).items() if k != "status"}), encoding="utf-8")
     return found
+
+
+def into_context(
+    client: docker.DockerClient,
+    settings: Settings,
+    packages: list[str],
+    destination: Path,
+    reporter: Reporter,
+) -> None:
+    """The .deb files the base image lacks for `packages`, and the installer, in a build context's folder."""
+    folder, debs = download(
+        settings, base_of(client, settings.base_image, settings.cache_dir), packages, reporter
+    )
+    destination.mkdir()
+    for name in [*debs, INSTALLER]:
+        try:
+            os.link(folder / name, destination / name)
+        except OSError:  # the cache and the context may sit on different filesystems
+            shutil.copy2(folder / name, destination / name)
+    reporter.step(
+        f"system packages: {len(debs)} Debian packages the base lacks ({', '.join(packages)} and theirs)"
+    )
 
 
 def download(

@@ -20,7 +20,7 @@ MANIFEST_NAME = "mcpkit.toml"
 # The order keys are written in: what it is, how it starts, then how it runs.
 _KEY_ORDER = [
     "package", "pins", "system-packages", "script", "module", "function", "args", "network", "env", "secrets", "volumes",
-    "image-env", "limits",
+    "image-env", "limits", "smoke",
 ]  # fmt: skip
 
 

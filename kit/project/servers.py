@@ -50,6 +50,41 @@ class RuntimeLimits(BaseModel):
         return value
 
 
+class SmokeCheck(BaseModel):
+    """How a build checks the server answers: the handshake and tools/list, then the declared call if any; or
+    not at all, for a reason (a server that needs its database to start)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str | None = Field(
+        None, min_length=1, description="A tool called after tools/list; it must not fail."
+    )
+    arguments: dict[str, Any] = Field(default_factory=dict, description="The call's arguments.")
+    skip: str | None = Field(None, min_length=1, description="Why the server is not started at build.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _skip_needs_a_reason(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError(
+                'smoke takes a table: { skip = "the reason" } or { tool = "NAME", arguments = {...} }'
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_or_the_other(self) -> SmokeCheck:
+        if self.skip and (self.tool or self.arguments):
+            raise ValueError("smoke: skip, or a tool to call, not both")
+        if self.arguments and not self.tool:
+            raise ValueError("smoke: arguments without a tool")
+        return self
+
+    def describe(self) -> str:
+        if self.skip:
+            return f"skipped: {self.skip}"
+        return f"handshake, tools/list, {self.tool}()" if self.tool else "handshake, tools/list"
+
+
 class ServerDeclaration(BaseModel):
     """How a server is built and started: [tool.mcpkit] of a folder, or [servers.NAME] in mcpkit.toml."""
 
@@ -104,6 +139,7 @@ class ServerDeclaration(BaseModel):
         description="Project folders (relative) built into wheels too.",
     )
     limits: RuntimeLimits = Field(default_factory=RuntimeLimits)
+    smoke: SmokeCheck = Field(default_factory=SmokeCheck)
 
     @model_validator(mode="after")
     def _one_way_to_start(self) -> ServerDeclaration:
