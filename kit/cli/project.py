@@ -89,6 +89,10 @@ def add(
         list[str] | None,
         typer.Option("--volume", help="NAME=/path/in/container: a writable volume. Repeatable."),
     ] = None,
+    file: Annotated[
+        list[str] | None,
+        typer.Option("--file", help="/path/in/container=./project/path: baked in, read-only. Repeatable."),
+    ] = None,
     network: Annotated[bool, typer.Option("--network", help="The server needs network access.")] = False,
     memory: Annotated[str | None, typer.Option("--memory", help="Memory limit, e.g. 256m.")] = None,
     smoke_skip: Annotated[
@@ -103,9 +107,11 @@ def add(
     """Add a server from the package index to mcpkit.toml: resolved, locked, and its start found and checked."""
     cfg = load_settings(ctx)
     volumes = dict(v.partition("=")[::2] for v in volume or [])
+    baked = dict(f.partition("=")[::2] for f in file or [])
     table: dict[str, Any] = {
         "package": package, "pins": pin or [], "system-packages": system_package or [], "script": script,
-        "module": module, "function": function, "args": args or [], "network": network, "env": env or [], "secrets": secret or [], "volumes": volumes,
+        "module": module, "function": function, "args": args or [], "network": network, "env": env or [],
+        "secrets": secret or [], "files": baked, "volumes": volumes,
         "limits": {"memory": memory} if memory else None, "smoke": {"skip": smoke_skip} if smoke_skip else None,
     }  # fmt: skip
     table = {k: v for k, v in table.items() if v not in (None, [], {}, False)}

@@ -24,6 +24,7 @@ from kit.containers.launch import server_entry
 from kit.errors import KitError
 from kit.identity import image_tag, labels_of
 from kit.image import (
+    baked_files,
     diagnosis,
     entrypoints,
     failures,
@@ -189,6 +190,7 @@ def _build_one(
     entrypoints.check_start(server, declaration, runnables)
     local_hashes = {name: wheel.sha256 for name, wheel in local_wheels.items()}
     (context / "requirements.lock").write_text(lock.requirements(local_hashes), encoding="utf-8")
+    baked_files.into_context(server, context)
     if declaration.system_packages:
         system_packages.into_context(
             client, settings, declaration.system_packages, context / "debs", reporter

@@ -55,6 +55,8 @@ def render_dockerfile(server: Server, declaration: ServerDeclaration | None = No
         f"COPY --from=build --chown={CONTAINER_USER} {path} {path}" for path in declaration.volumes.values()
     ]
     data_copies = [f"COPY --from=build {path} {path}" for path in declaration.data_dirs]
+    # Baked-in files (kit/image/baked_files.py), before the server's code: a model stays cached when the code changes.
+    file_copies = [f"COPY files/{i} {target}" for i, target in enumerate(sorted(declaration.files))]
     # System packages (kit/image/system_packages.py): unpacked in the build stage, copied over the root in one layer.
     system_steps = ["COPY debs /debs", f"RUN sh /debs/{INSTALLER}"] if declaration.system_packages else []
     system_copies = ["COPY --from=build /opt/system/ /"] if declaration.system_packages else []
@@ -66,5 +68,6 @@ def render_dockerfile(server: Server, declaration: ServerDeclaration | None = No
         .replace("{{system_copies}}", "\n".join(system_copies))
         .replace("{{server_steps}}", "\n".join(steps))
         .replace("{{volume_copies}}", "\n".join(volume_copies))
+        .replace("{{file_copies}}", "\n".join(file_copies))
         .replace("{{data_copies}}", "\n".join(data_copies))
     )

@@ -129,6 +129,10 @@ class ServerDeclaration(BaseModel):
         alias="data-dirs",
         description="Absolute paths the build commands fill, kept in the image.",
     )
+    files: dict[str, str] = Field(
+        default_factory=dict,
+        description='Baked in, read-only: path in the container -> file or folder of the project, e.g. "./models".',
+    )
     volumes: dict[str, str] = Field(
         default_factory=dict,
         description="Writable folders on volumes: name -> absolute path in the container.",
@@ -182,6 +186,15 @@ class ServerDeclaration(BaseModel):
                 raise ValueError(f"volume name {name!r}: use lowercase letters, digits and dashes")
             walls.container_path(path, f"volume {name}'s path")
         return volumes
+
+    @field_validator("files")
+    @classmethod
+    def _valid_files(cls, entries: dict[str, str]) -> dict[str, str]:
+        for target, source in entries.items():
+            walls.container_path(target, "files entry")
+            if not source or Path(source).is_absolute() or ".." in Path(source).parts:
+                raise ValueError(f"files: {source!r} must be a path inside the project, like ./models")
+        return entries
 
     @field_validator("data_dirs")
     @classmethod
