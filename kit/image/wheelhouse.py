@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -27,6 +28,7 @@ from packaging.utils import canonicalize_name
 
 from kit.containers import engine
 from kit.errors import KitError
+from kit.image import resolution
 from kit.project.locks import LockedPackage
 from kit.project.sources import source_hash
 from kit.reporting import Reporter
@@ -162,7 +164,8 @@ def resolve(
         require_wheel_only(requirement)
     with tempfile.TemporaryDirectory(prefix="mcpkit-resolve-") as scratch:
         report_path = Path(scratch) / "report.json"
-        args = ["install", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report_path)]
+        # Not --quiet: pip tells a conflict's cause at the info level.
+        args = ["install", "--dry-run", "--ignore-installed", "--report", str(report_path)]
         args += ["--target", str(Path(scratch) / "target"), *target.pip_target_args()]
         for folder in find_links:
             args += ["--find-links", str(folder)]
@@ -170,7 +173,10 @@ def resolve(
             constraint_file = Path(scratch) / "constraints.txt"
             constraint_file.write_text("".join(c + "\n" for c in constraints), encoding="utf-8")
             args += ["--constraint", str(constraint_file)]
-        _pip([*args, *requirements], reporter, "resolving dependencies")
+        _pip(
+            [*args, *requirements], reporter, "resolving dependencies",
+            explain=lambda out, err: resolution.explain(out, err, target.short_version, target.platforms),
+        )  # fmt: skip
         report = json.loads(report_path.read_text(encoding="utf-8"))
     locked = []
     for item in report["install"]:
@@ -319,11 +325,19 @@ _DEPENDENCY_HINT = (
 )
 
 
-def _pip(args: list[str], reporter: Reporter, doing: str, hint: str = _DEPENDENCY_HINT) -> None:
+def _pip(
+    args: list[str],
+    reporter: Reporter,
+    doing: str,
+    hint: str = _DEPENDENCY_HINT,
+    explain: Callable[[str, str], KitError] | None = None,
+) -> None:
     command = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
     result = subprocess.run(command, capture_output=True, text=True)
     for line in result.stdout.splitlines():
         reporter.detail(line)
+    if result.returncode != 0 and explain is not None:
+        raise explain(result.stdout, result.stderr)
     if result.returncode != 0:
         tail = "\n".join(result.stderr.strip().splitlines()[-15:])
         raise KitError(

@@ -85,3 +85,25 @@ def test_the_git_server_with_its_system_package_answers_git_status_through_its_e
     finally:
         with contextlib.suppress(docker.errors.NotFound):
             docker_client.volumes.get(volume).remove(force=True)
+
+
+def test_files_baked_in_are_in_the_image_readable_by_the_server_and_filtered(
+    project: Path, docker_client: docker.DockerClient, session_labels: dict[str, str]
+) -> None:
+    (project / "models" / "mini").mkdir(parents=True)
+    (project / "models" / "mini" / "weights.bin").write_text("weights")
+    (project / "models" / "mini" / "weights.bin").chmod(0o600)
+    (project / "models" / ".env").write_text("TOKEN=do-not-bake")
+    kit("add", "mcp-server-time==2026.10.19", "--file", "/opt/models=./models")
+    (built,) = json.loads(kit("build", "time", "--json").stdout)
+    assert built["status"] == "built" and built["smoke"] == "passed", built
+    listing = docker_client.containers.run(
+        built["tag"], ["-c", "cat /opt/models/mini/weights.bin; ls -A /opt/models"], entrypoint="sh",
+        user="10001:10001", network_disabled=True, remove=True, labels=session_labels,
+    ).decode()  # fmt: skip
+    assert listing.startswith("weights") and ".env" not in listing
+    (again,) = json.loads(kit("build", "time", "--json").stdout)
+    assert again["status"] == "unchanged"
+    (project / "models" / "mini" / "weights.bin").write_text("weights, retrained")
+    (changed,) = json.loads(kit("build", "time", "--json").stdout)
+    assert changed["status"] == "built", "a baked file's change rebuilds the image"
