@@ -310,8 +310,8 @@ def _diagnosed(
         return failure
     readd = f"`kit add {server.package} --name {server.name} --pin '{pins[0]}' --replace`"
     return SmokeTestFailed(
-        f"{failure.message}\n{server.name} may have been written for an older major version of "
-        f"{pins[0].split('<')[0]} than the one locked",
+        f"{failure.message}\n{server.name} may have been written for an older version of "
+        f"{pins[0].split('<')[0]} than the one locked ({pins[0]} fits what it and its dependencies ask for)",
         hint=f'try the pin "{pins[0]}": add it to pins in {server.where}'
         + (f" (or {readd})" if server.package else "")
         + (f"; other candidates: {', '.join(pins[1:])}" if len(pins) > 1 else ""),

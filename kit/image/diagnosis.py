@@ -1,8 +1,9 @@
-"""Why a server that built fails to start, when the reason is a dependency's major version.
+"""Why a server that built fails to start, when the reason is a dependency's version.
 
-The common case: a server written for the 1.x MCP SDK, whose requirement (`mcp>=1.6`) lets the resolver pick 2.x.
-A dependency the server allows from an older major version than the one locked is the suspect; one named in the
-error (a module in the traceback, an import that failed) comes first.
+The common case: a server written for the 1.x MCP SDK, whose requirement (`mcp>=1.6`) lets the resolver pick 2.x;
+or an API a dependency removed in a minor release. The distributions the error names come first, nearest the error
+first, pinned to what they and every installed distribution's requirements allow; then the server's own
+dependencies locked past the oldest major they allow.
 """
 
 from __future__ import annotations
@@ -23,37 +24,74 @@ _MENTION = re.compile(
 
 
 def suggest_pins(stderr: str, server: WheelInfo, wheels: list[WheelInfo], lock: Lock) -> list[str]:
-    """Pins to try (e.g. "mcp<2"), most likely first; none when no dependency fits the pattern."""
+    """Pins to try (e.g. "mcp<2"), most likely first; none when no dependency fits the pattern.
+
+    First the distributions the error names, nearest the error first (the failing import, the innermost frame),
+    each pinned below the major version locked when the server or a dependency allows an older major, else below
+    the minor version locked (an API removed in a minor release: "pydantic<2.11"). Then the server's own
+    dependencies locked past the oldest major they allow."""
     mentioned = _mentioned_distributions(stderr, server, wheels)
-    candidates = []
+    requirers = _requirements_on(server, wheels)
+    pins = []
+    for name in mentioned:
+        locked = lock.version_of(name)
+        pin = _pin_below(name, locked, requirers.get(name, [])) if locked else None
+        if pin:
+            pins.append(pin)
+    for requirement in _own_requirements(server):
+        name = canonicalize_name(requirement.name)
+        locked = lock.version_of(name)
+        major = _major(locked) if locked else None
+        oldest = _oldest_major_allowed(requirement)
+        pin = f"{requirement.name}<{major}"
+        if name not in mentioned and major is not None and oldest is not None and major > oldest:
+            pins.append(pin)
+    return list(dict.fromkeys(pins))
+
+
+def _pin_below(name: str, locked: str, requirements: list[Requirement]) -> str | None:
+    version = Version(locked)
+    lower = [_oldest_major_allowed(r) for r in requirements]
+    if not requirements or any(bound is None or bound < version.major for bound in lower):
+        return f"{name}<{version.major}" if version.major > 0 else None
+    if version.minor > 0 and all(
+        r.specifier.contains(f"{version.major}.{version.minor - 1}.999") for r in requirements
+    ):
+        return f"{name}<{version.major}.{version.minor}"
+    return None
+
+
+def _own_requirements(server: WheelInfo) -> list[Requirement]:
+    found = []
     for text in server.requires:
         try:
             requirement = Requirement(text)
         except InvalidRequirement:
             continue
-        if requirement.marker is not None and "extra" in str(requirement.marker):
-            continue
-        name = canonicalize_name(requirement.name)
-        locked = lock.version_of(name)
-        major = _major(locked) if locked else None
-        oldest = _oldest_major_allowed(requirement)
-        # Without a lower bound any old major would do: only a dependency the error names is suspect then.
-        if major is not None and major > (
-            oldest if oldest is not None else (0 if name in mentioned else major)
-        ):
-            candidates.append((name not in mentioned, f"{requirement.name}<{major}"))
-    return [pin for _, pin in sorted(candidates)]
+        if requirement.marker is None or "extra" not in str(requirement.marker):
+            found.append(requirement)
+    return found
 
 
-def _mentioned_distributions(stderr: str, server: WheelInfo, wheels: list[WheelInfo]) -> set[str]:
+def _requirements_on(server: WheelInfo, wheels: list[WheelInfo]) -> dict[str, list[Requirement]]:
+    """Every installed distribution's requirement on each other one: who asks for what."""
+    asked: dict[str, list[Requirement]] = {}
+    for wheel in [server, *wheels]:
+        for requirement in _own_requirements(wheel):
+            asked.setdefault(canonicalize_name(requirement.name), []).append(requirement)
+    return asked
+
+
+def _mentioned_distributions(stderr: str, server: WheelInfo, wheels: list[WheelInfo]) -> list[str]:
+    """The installed distributions the error names, the last named (nearest the error) first."""
     tops = {top: canonicalize_name(w.name) for w in wheels for top in w.top_levels}
-    mentioned: set[str] = set()
+    mentioned: list[str] = []
     for match in _MENTION.finditer(stderr):
         module = next(group for group in match.groups() if group)
         top = module.split(".", 1)[0]
         if top in tops and top not in server.top_levels:
-            mentioned.add(tops[top])
-    return mentioned
+            mentioned = [*(m for m in mentioned if m != tops[top]), tops[top]]
+    return mentioned[::-1]
 
 
 def _oldest_major_allowed(requirement: Requirement) -> int | None:

@@ -55,3 +55,27 @@ def test_a_dependency_the_error_names_comes_first_even_without_a_lower_bound() -
 def test_nothing_is_suggested_when_every_dependency_is_on_the_major_it_asked_for() -> None:
     server = WheelInfo("srv", "1", ["mcp>=2.3,<3", "pydantic>=2"], frozenset({"srv"}))
     assert suggest_pins(SQLITE_ON_MCP_2, server, WHEELS, _lock(mcp="2.3.0", pydantic="2.12.0")) == []
+
+
+def test_the_import_that_failed_names_the_pin_before_a_frame_further_up() -> None:
+    server = WheelInfo("srv", "1", ["mcp>=1.2", "pydantic>=2"], frozenset({"srv"}))
+    stderr = (
+        '  File "/opt/venv/lib/python3.11/site-packages/pydantic/main.py", line 3, in validate\n'
+        '  File "/opt/venv/lib/python3.11/site-packages/srv/server.py", line 2, in <module>\n'
+        "ImportError: cannot import name 'FastMCP' from 'mcp.server.fastmcp'"
+    )
+    pins = suggest_pins(stderr, server, WHEELS, _lock(mcp="2.3.0", pydantic="2.12.0"))
+    assert pins[0] == "mcp<2", pins
+
+
+def test_an_api_removed_in_a_minor_release_of_a_dependencys_dependency_gets_a_minor_pin() -> None:
+    # The server does not ask for pydantic itself; mcp does (>=2.7), so pydantic<2 would not install: the pin
+    # below the locked minor is the one that fits.
+    server = WheelInfo("srv", "1", ["mcp>=2.3"], frozenset({"srv"}))
+    wheels = [server, WheelInfo("mcp", "2.3.0", ["pydantic>=2.7"], frozenset({"mcp"})), WHEELS[2]]
+    stderr = (
+        '  File "/opt/venv/lib/python3.11/site-packages/srv/server.py", line 9, in <module>\n'
+        '  File "/opt/venv/lib/python3.11/site-packages/pydantic/_internal/_model_construction.py", line 4\n'
+        "AttributeError: module 'pydantic.fields' has no attribute 'ModelPrivateAttr'"
+    )
+    assert suggest_pins(stderr, server, wheels, _lock(mcp="2.3.0", pydantic="2.12.0")) == ["pydantic<2.12"]
