@@ -24,17 +24,22 @@ from kit.cli.app import (
     selected_servers,
 )
 from kit.errors import KitError
-from kit.image import base_image, builder, locking, sbom, schemas, wheelhouse
+from kit.image import base_image, bases, builder, locking, sbom, schemas, wheelhouse
 
 
 @app.command()
 def base(
     ctx: typer.Context,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if the tag exists.")] = False,
+    suite: Annotated[
+        str | None,
+        typer.Option("--suite", help="Debian suite, tagged mcpkit/base:SUITE (trixie: Python 3.13)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Build the Python base image from Debian packages (needs root and debootstrap)."""
     cfg = load_settings(ctx)
+    cfg = bases.for_suite(cfg, suite) if suite else cfg
     result = run_live(ctx, lambda live: base_image.ensure_base_image(cfg, live, force=force))
     if as_json:
         print_json(asdict(result))

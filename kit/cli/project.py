@@ -70,6 +70,9 @@ def add(
     pin: Annotated[
         list[str] | None, typer.Option("--pin", help='Extra requirement, e.g. "mcp<2". Repeatable.')
     ] = None,
+    python: Annotated[
+        str | None, typer.Option("--python", help='The Python it needs, e.g. "3.13" (a base that has it).')
+    ] = None,
     system_package: Annotated[
         list[str] | None,
         typer.Option("--system-package", help="Debian package it needs, e.g. git. Repeatable."),
@@ -109,7 +112,7 @@ def add(
     volumes = dict(v.partition("=")[::2] for v in volume or [])
     baked = dict(f.partition("=")[::2] for f in file or [])
     table: dict[str, Any] = {
-        "package": package, "pins": pin or [], "system-packages": system_package or [], "script": script,
+        "package": package, "python": python, "pins": pin or [], "system-packages": system_package or [], "script": script,
         "module": module, "function": function, "args": args or [], "network": network, "env": env or [],
         "secrets": secret or [], "files": baked, "volumes": volumes,
         "limits": {"memory": memory} if memory else None, "smoke": {"skip": smoke_skip} if smoke_skip else None,

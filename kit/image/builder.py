@@ -25,6 +25,7 @@ from kit.errors import KitError
 from kit.identity import image_tag, labels_of
 from kit.image import (
     baked_files,
+    bases,
     diagnosis,
     entrypoints,
     failures,
@@ -88,6 +89,32 @@ def build_servers(
 ) -> list[BuildResult]:
     """Build each server (or find it unchanged); the results come in the servers' order. Without `retry_failed`
     (a fleet build), a server whose build failed with exactly the same inputs fails again at once, from memory."""
+    runtime = None
+    if any(server.path is not None for server in servers):
+        runtime = wheelhouse.runtime_wheel_dir(settings.cache_dir, reporter)
+    fleets: dict[str, _Fleet] = {}  # per base image: the servers that declare the same Python share one
+    for server in servers:
+        server_settings = bases.server_settings(settings, server)
+        if server_settings.base_image not in fleets:
+            base_id, target = _base(
+                server_settings, server_settings.base_image != settings.base_image, reporter
+            )
+            fleets[server_settings.base_image] = _Fleet(
+                server_settings, target, base_id, runtime, force, retry_failed or force
+            )
+    fleet_of = {s.name: fleets[bases.server_settings(settings, s).base_image] for s in servers}
+    workers = max(1, min(len(servers), jobs or os.cpu_count() or 1))
+    with ThreadPoolExecutor(workers, thread_name_prefix="kit-build") as pool:
+        return list(
+            pool.map(lambda s: _build_safely(fleet_of[s.name], s, reporter.for_server(s.name)), servers)
+        )
+
+
+def _base(settings: Settings, on_demand: bool, reporter: Reporter) -> tuple[str, wheelhouse.PythonTarget]:
+    """The base's image id and Python. The project's base must exist; one a server's Python asks for is built
+    when it is missing."""
+    if on_demand:
+        bases.ensure(settings, reporter)
     with engine.connected() as client:
         base = engine.find_image(client, settings.base_image)
         if base is None and is_kit_base(settings):
@@ -97,13 +124,7 @@ def build_servers(
             )
         target = wheelhouse.target_of(client, settings.base_image, settings.cache_dir)
     reporter.step(f"base {settings.base_image}: Python {target.version}, {target.platforms[0]}")
-    runtime = None
-    if any(server.path is not None for server in servers):
-        runtime = wheelhouse.runtime_wheel_dir(settings.cache_dir, reporter)
-    fleet = _Fleet(settings, target, base.id if base else "", runtime, force, retry_failed or force)
-    workers = max(1, min(len(servers), jobs or os.cpu_count() or 1))
-    with ThreadPoolExecutor(workers, thread_name_prefix="kit-build") as pool:
-        return list(pool.map(lambda s: _build_safely(fleet, s, reporter.for_server(s.name)), servers))
+    return (str(base.id) if base else ""), target
 
 
 def raise_for_failures(results: list[BuildResult]) -> None:
@@ -303,6 +324,15 @@ def _local_wheels(folders: list[Path]) -> list[_LocalWheel]:
 def _diagnosed(
     failure: SmokeTestFailed, server: Server, own: Path, wheels: list[Path], lock: Lock
 ) -> KitError:
+    wanted = diagnosis.wanted_arguments(failure.stderr)
+    if wanted is not None:
+        readd = f"`kit add {server.package} --name {server.name} --replace -- {wanted or 'ARGS'}`"
+        return SmokeTestFailed(
+            f"{failure.message}\n{server.name} stopped at its command line: it wants arguments",
+            hint=f"give them in args in {server.where}" + (f" (or {readd})" if server.package else "")
+            + (f"; its usage offers {wanted}, the transport a client's entry uses" if wanted else ""),
+            stderr=failure.stderr,
+        )  # fmt: skip
     pins = diagnosis.suggest_pins(
         failure.stderr, wheelhouse.inspect_wheel(own), [wheelhouse.inspect_wheel(w) for w in wheels], lock
     )

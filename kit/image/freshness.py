@@ -10,7 +10,7 @@ from docker.models.images import Image
 from kit import __version__
 from kit.containers import engine
 from kit.identity import BUILD_HASH, image_tag, labels_of
-from kit.image import baked_files
+from kit.image import baked_files, bases
 from kit.image.dockerfile import template
 from kit.project import locks
 from kit.project.locks import Lock
@@ -31,6 +31,7 @@ def build_hash(settings: Settings, server: Server, base_id: str, lock: Lock | No
 
 def build_state(client: docker.DockerClient, settings: Settings, server: Server) -> tuple[str, Image | None]:
     """("missing" | "current" | "stale", the tagged image): stale means its sources, lock, base or recipe changed."""
+    settings = bases.server_settings(settings, server)
     image = engine.find_image(client, image_tag(settings, server))
     if image is None:
         return "missing", None

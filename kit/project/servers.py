@@ -103,6 +103,11 @@ class ServerDeclaration(BaseModel):
     pins: list[str] = Field(
         default_factory=list, description='Extra requirements for the resolution, e.g. "mcp<2".'
     )
+    python: str | None = Field(
+        None,
+        pattern=r"^3\.\d{1,2}$",
+        description='The Python it needs, e.g. "3.13": built on a base that has it (otherwise the project\'s).',
+    )
     network: bool = Field(False, description="The server needs network access (otherwise --network none).")
     build_network: bool = Field(
         False, alias="build-network", description="Its image build needs the network (otherwise none)."

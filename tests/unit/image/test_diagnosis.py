@@ -79,3 +79,17 @@ def test_an_api_removed_in_a_minor_release_of_a_dependencys_dependency_gets_a_mi
         "AttributeError: module 'pydantic.fields' has no attribute 'ModelPrivateAttr'"
     )
     assert suggest_pins(stderr, server, wheels, _lock(mcp="2.3.0", pydantic="2.12.0")) == ["pydantic<2.12"]
+
+
+def test_a_server_that_stops_at_its_command_line_is_told_from_a_dependency_failure() -> None:
+    from kit.image.diagnosis import wanted_arguments
+
+    # excel-mcp-server 2.2.2 started with no arguments (a real run)
+    argparse = (
+        "usage: excel-mcp-server [-h] [--version] {stdio,streamable-http} ...\n"
+        "excel-mcp-server: error: the following arguments are required: transport"
+    )
+    assert wanted_arguments(argparse) == "stdio"
+    click = "Usage: srv [OPTIONS] COMMAND [ARGS]...\nTry 'srv --help' for help.\n\nError: Missing command."
+    assert wanted_arguments(click) == ""
+    assert wanted_arguments(SQLITE_ON_MCP_2) is None
