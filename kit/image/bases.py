@@ -63,12 +63,11 @@ def ensure(settings: Settings, reporter: Reporter) -> str:
     return ensure_base_image(settings, reporter).image_id
 
 
-def python_needed(package: str, python: str) -> tuple[str, str] | None:
-    """When the newest release of `package` does not run on `python`: (that release, its Requires-Python)."""
+def newest_release(package: str) -> tuple[str, str] | None:
+    """The newest final release `package` allows on the index, and its Requires-Python ("" when it says none)."""
     requirement = Requirement(package)
-    files = resolution.index_files(requirement.name) or []
     releases: dict[Version, str] = {}
-    for file in files:
+    for file in resolution.index_files(requirement.name) or []:
         if file.get("yanked"):
             continue
         version = _version_of(str(file.get("filename", "")), requirement.name)
@@ -78,11 +77,18 @@ def python_needed(package: str, python: str) -> tuple[str, str] | None:
     if not releases:
         return None
     newest = max(releases)
+    return str(newest), releases[newest]
+
+
+def python_needed(package: str, python: str) -> tuple[str, str] | None:
+    """When the newest release of `package` does not run on `python`: (that release, its Requires-Python)."""
+    newest = newest_release(package)
+    if newest is None or not newest[1]:
+        return None
     try:
-        fits = SpecifierSet(releases[newest]).contains(python) if releases[newest] else True
+        return None if SpecifierSet(newest[1]).contains(python) else newest
     except InvalidSpecifier:
-        fits = True
-    return None if fits else (str(newest), releases[newest])
+        return None
 
 
 def python_for(requires_python: str) -> str | None:

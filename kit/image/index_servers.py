@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from kit import files
 from kit.containers import engine
@@ -107,6 +108,7 @@ def add_server(
         raise
     path = manifest.add_server(settings.project_dir, name, {**table, **start}, replace=replace)
     version = lock.version_of(server.distribution) or ""
+    _say_why_not_the_newest(server, version, target, reporter)
     return Added(name, str(table["package"]), version, start, len(lock.packages), path, lock_file)
 
 
@@ -134,6 +136,28 @@ def _with_the_python_it_needs(
         f'({bases.for_suite(settings, bases.SUITES[fitting]).base_image}; python = "{fitting}")'
     )
     return {**table, "python": fitting}
+
+
+def _say_why_not_the_newest(
+    server: Server, version: str, target: wheelhouse.PythonTarget, reporter: Reporter
+) -> None:
+    """An older release than the newest was locked: why the newest was not (the resolver's own reason)."""
+    try:
+        newest = bases.newest_release(str(server.package))
+    except KitError:
+        return  # the index could not be asked
+    if newest is None or not version or Version(version) >= Version(newest[0]):
+        return
+    try:
+        wheelhouse.resolve(
+            [f"{server.distribution}=={newest[0]}", *server.declaration.pins], target, [], reporter
+        )
+    except KitError as exc:
+        reporter.step(
+            f"{server.distribution} {version} was taken, not the newest, {newest[0]}: {exc.message}"
+        )
+        if exc.hint:
+            reporter.step(f"for the newest: {exc.hint}")
 
 
 def remove_server(settings: Settings, name: str) -> list[Path]:

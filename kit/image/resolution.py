@@ -53,8 +53,9 @@ def explain(
     except InvalidRequirement:
         requirement = Requirement(re.sub(r"[^\w.-].*", "", missing.group(1)) or "unknown")
     ignored = [line for line in stderr.splitlines() if "require a different python version" in line]
-    if ignored:
-        return _too_new(requirement, ignored[0], python)
+    too_new = _too_new(requirement, ignored[0], python) if ignored else None
+    if too_new is not None:
+        return too_new
     files = (index or index_files)(requirement.name)
     if files is None:
         return KitError(
@@ -107,20 +108,23 @@ def _conflict(stdout: str, stderr: str) -> KitError:
     )
 
 
-def _too_new(requirement: Requirement, ignored: str, python: str) -> KitError:
+def _too_new(requirement: Requirement, ignored: str, python: str) -> KitError | None:
+    """When releases the requirement allows were passed over for their Requires-Python; None when only releases
+    it does not allow were (the failure is another one)."""
     needs: dict[Version, str] = {}
     for version, spec in _IGNORED.findall(ignored.split(":", 1)[-1]):
         try:
             needs[Version(version)] = spec.strip()
         except InvalidVersion:
             continue
-    wanted = [v for v in needs if requirement.specifier.contains(v, prereleases=True)] or list(needs)
-    newest = max(wanted, key=lambda v: (not v.is_prerelease, v)) if wanted else None
-    spec = needs.get(newest, "") if newest else ""
+    wanted = [v for v in needs if requirement.specifier.contains(v, prereleases=True)]
+    if not wanted:
+        return None
+    newest = max(wanted, key=lambda v: (not v.is_prerelease, v))
+    spec = needs[newest]
     base = base_for(spec)
     return KitError(
-        f"no release of {requirement} runs on the base's Python {python}"
-        + (f": the newest, {newest}, needs Python {spec}" if newest else ""),
+        f"no release of {requirement} runs on the base's Python {python}: the newest, {newest}, needs Python {spec}",
         hint=(f"use a base with a Python it takes: {base}" if base else "use a base with a newer Python")
         + f", or require an older {requirement.name} that supports Python {python}",
     )

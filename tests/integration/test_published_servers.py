@@ -107,3 +107,27 @@ def test_files_baked_in_are_in_the_image_readable_by_the_server_and_filtered(
     (project / "models" / "mini" / "weights.bin").write_text("weights, retrained")
     (changed,) = json.loads(kit("build", "time", "--json").stdout)
     assert changed["status"] == "built", "a baked file's change rebuilds the image"
+
+
+def test_the_excel_server_writes_and_reads_a_workbook_through_its_entry(
+    project: Path, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    kit("add", "excel-mcp-server==2.2.2", "--volume", "files=/files", "--", "stdio", "--allow-dir", "/files")
+    (built,) = json.loads(kit("build", "excel", "--json").stdout)
+    assert built["status"] == "built" and built["smoke"] == "passed", built
+    volume = f"mcpkit-{project_slug(project)}-excel-files"
+    try:
+        config = tmp_path / "claude_desktop_config.json"
+        kit("config", "excel", "--output", str(config))
+        entry = json.loads(config.read_text())["mcpServers"]["excel"]
+        book = "/files/book.xlsx"
+        _call(entry, "create_workbook", {"path": book, "sheets": ["Cities"]})
+        _call(
+            entry, "write_range",
+            {"path": book, "sheet": "Cities", "at": "A1", "rows": [["city", "people"], ["Lyon", 522250]]},
+        )  # fmt: skip
+        read = _call(entry, "read_range", {"path": book, "sheet": "Cities"})
+        assert "Lyon" in read and "522250" in read, read
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            docker_client.volumes.get(volume).remove(force=True)

@@ -72,3 +72,14 @@ def test_the_base_for_a_requires_python() -> None:
     assert "bookworm" in (base_for(">=3.10") or "")
     assert "trixie" in (base_for(">=3.12") or "")
     assert base_for(">=3.14") is None
+
+
+def test_old_releases_passed_over_for_their_python_do_not_hide_a_source_only_release() -> None:
+    # basic-memory 0.24.1 on Python 3.13 (a real run): its pybars3>=0.9.7 is published as sources only.
+    stderr = (
+        "ERROR: Ignored the following versions that require a different python version: 0.4.2 Requires-Python "
+        ">=3.8.0,<3.13\nERROR: Could not find a version that satisfies the requirement pybars3>=0.9.7 (from "
+        "versions: none)\nERROR: No matching distribution found for pybars3>=0.9.7\n"
+    )
+    error = explain("", stderr, "3.13", PLATFORMS, _index({"pybars3": ["pybars3-0.9.7.tar.gz"]}))
+    assert error.message.startswith("pybars3>=0.9.7 publishes no wheel, only sources"), error.message
