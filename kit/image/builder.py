@@ -330,7 +330,7 @@ def _diagnosed(
         return SmokeTestFailed(
             f"{failure.message}\n{server.name} stopped at its command line: it wants arguments",
             hint=f"give them in args in {server.where}" + (f" (or {readd})" if server.package else "")
-            + (f"; its usage offers {wanted}, the transport a client's entry uses" if wanted else ""),
+            + (f"; it asks for {wanted}" if wanted else ""),
             stderr=failure.stderr,
         )  # fmt: skip
     pins = diagnosis.suggest_pins(

@@ -25,17 +25,24 @@ _MENTION = re.compile(
 
 _USAGE = re.compile(r"^usage: .*$", re.M | re.I)
 _USAGE_ERROR = re.compile(r"^(?:\S+: )?error: |^Error: (?:Missing|No such|Got unexpected)", re.M)
+_REQUIRED = re.compile(r"the following arguments are required: (.+)$", re.M)
 _CHOICES = re.compile(r"\{([\w,-]+)\}")
 
 
 def wanted_arguments(stderr: str) -> str | None:
     """When the server stopped at its command line (argparse, click, typer): "stdio" when its usage offers that
-    transport, "" when it wants something else; None when the failure was not about its arguments."""
+    transport, else what its error says is required (e.g. "--db-path DB_PATH") or ""; None when the failure was not about its arguments."""
     usage = _USAGE.search(stderr)
     if usage is None or not _USAGE_ERROR.search(stderr):
         return None
     choices = [c for found in _CHOICES.findall(usage.group(0)) for c in found.split(",")]
-    return "stdio" if "stdio" in choices or re.search(r"\bstdio\b", stderr) else ""
+    if "stdio" in choices:
+        return "stdio"
+    required = _REQUIRED.search(stderr)
+    names = [n.strip() for n in required.group(1).split(",")] if required else []
+    return " ".join(
+        f"{n} {n.lstrip('-').upper().replace('-', '_')}" if n.startswith("-") else n.upper() for n in names
+    )
 
 
 def suggest_pins(stderr: str, server: WheelInfo, wheels: list[WheelInfo], lock: Lock) -> list[str]:

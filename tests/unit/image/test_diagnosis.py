@@ -93,3 +93,14 @@ def test_a_server_that_stops_at_its_command_line_is_told_from_a_dependency_failu
     click = "Usage: srv [OPTIONS] COMMAND [ARGS]...\nTry 'srv --help' for help.\n\nError: Missing command."
     assert wanted_arguments(click) == ""
     assert wanted_arguments(SQLITE_ON_MCP_2) is None
+
+
+def test_the_arguments_a_server_requires_are_named() -> None:
+    from kit.image.diagnosis import wanted_arguments
+
+    # mcp-server-duckdb 1.1.0 started with no arguments (a real run)
+    stderr = (
+        "usage: -c [-h] --db-path DB_PATH [--readonly] [--keep-connection]\n"
+        "-c: error: the following arguments are required: --db-path"
+    )
+    assert wanted_arguments(stderr) == "--db-path DB_PATH"
