@@ -108,7 +108,8 @@ def _mentioned_distributions(stderr: str, server: WheelInfo, wheels: list[WheelI
     """The installed distributions the error names, the last named (nearest the error) first."""
     tops = {top: canonicalize_name(w.name) for w in wheels for top in w.top_levels}
     mentioned: list[str] = []
-    for match in _MENTION.finditer(stderr):
+    # The last traceback is the failure; what the server logged before it names what it used, not what broke.
+    for match in _MENTION.finditer(stderr[max(stderr.rfind("Traceback (most recent call last)"), 0) :]):
         module = next(group for group in match.groups() if group)
         top = module.split(".", 1)[0]
         if top in tops and top not in server.top_levels:

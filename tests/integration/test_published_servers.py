@@ -131,3 +131,46 @@ def test_the_excel_server_writes_and_reads_a_workbook_through_its_entry(
     finally:
         with contextlib.suppress(docker.errors.NotFound):
             docker_client.volumes.get(volume).remove(force=True)
+
+
+def test_a_server_that_cannot_start_at_build_says_why_and_list_and_doctor_show_it(project: Path) -> None:
+    # With --repository, mcp-server-git refuses to start until its volume holds a repository.
+    reason = "its repository is on a volume, filled after the build"
+    kit(
+        "add", "mcp-server-git==2026.10.19", "--name", "repo", "--system-package", "git", "--volume", "repo=/repo",
+        "--smoke-skip", reason, "--", "--repository", "/repo",
+    )  # fmt: skip
+    (built,) = json.loads(kit("build", "repo", "--json").stdout)
+    assert built["status"] == "built" and built["smoke"] == f"skipped: {reason}", built
+    listed = {s["name"]: s for s in json.loads(kit("list", "--json").stdout)}
+    assert (
+        listed["repo"]["smoke"] == f"skipped: {reason}" and listed["git"]["smoke"] == "handshake, tools/list"
+    )
+    doctor = runner.invoke(app, ["doctor", "--json"], env=ENV)
+    checks = {c["subject"]: c for c in json.loads(doctor.stdout)}
+    assert checks["repo answers"]["ok"] and reason in checks["repo answers"]["detail"]
+
+
+def test_a_server_that_needs_python_3_12_is_built_on_the_base_that_has_it(project: Path) -> None:
+    # basic-memory requires Python >= 3.12.1: kit add declares python = "3.13" (mcpkit/base:trixie, built on
+    # demand). 0.12.3 is written for the 1.x SDK and serves with its `mcp` command.
+    kit("add", "basic-memory==0.12.3", "--name", "memory", "--pin", "mcp<2", "--", "mcp")
+    assert 'python = "3.13"' in (project / "mcpkit.toml").read_text()
+    (built,) = json.loads(kit("build", "memory", "--json").stdout)
+    assert built["status"] == "built" and built["smoke"] == "passed", built
+    assert any(d.startswith("basic-memory==0.12.3") for d in built["dependencies"])
+    config = project / "memory_config.json"
+    kit("config", "memory", "--output", str(config))
+    entry = json.loads(config.read_text())["mcpServers"]["memory"]
+
+    async def session() -> str:
+        async with Client(
+            stdio_params(entry["command"], entry["args"], entry.get("env")), mode="legacy"
+        ) as client:
+            note = {"title": "Lyon", "content": "Lyon has 522250 people.", "folder": "cities"}
+            assert not (await client.call_tool("write_note", note)).is_error
+            read = await client.call_tool("read_note", {"identifier": "Lyon"})
+        assert not read.is_error, read.content
+        return "\n".join(getattr(part, "text", "") for part in read.content)
+
+    assert "522250" in anyio.run(session)

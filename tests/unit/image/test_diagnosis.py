@@ -104,3 +104,15 @@ def test_the_arguments_a_server_requires_are_named() -> None:
         "-c: error: the following arguments are required: --db-path"
     )
     assert wanted_arguments(stderr) == "--db-path DB_PATH"
+
+
+def test_what_the_server_logged_before_its_traceback_does_not_name_the_pin() -> None:
+    # mcp-server-duckdb 1.1.0 on the 2.x SDK (a real run); the log line before it names its database library.
+    server = WheelInfo(
+        "mcp-server-duckdb", "1.1.0", ["duckdb", "mcp>=1.0.0"], frozenset({"mcp_server_duckdb"})
+    )
+    wheels = [server, WHEELS[1], WheelInfo("duckdb", "2.0.0", [], frozenset({"duckdb"}))]
+    stderr = "INFO connecting with module 'duckdb' has no attribute 'x' fallback\n" + SQLITE_ON_MCP_2.replace(
+        "mcp_server_sqlite", "mcp_server_duckdb"
+    )
+    assert suggest_pins(stderr, server, wheels, _lock(mcp="2.3.0", duckdb="2.0.0"))[0] == "mcp<2"
