@@ -334,8 +334,9 @@ def _diagnosed(
             stderr=failure.stderr,
         )  # fmt: skip
     pins = diagnosis.suggest_pins(
-        failure.stderr, wheelhouse.inspect_wheel(own), [wheelhouse.inspect_wheel(w) for w in wheels], lock
-    )
+        failure.stderr, wheelhouse.inspect_wheel(own), [wheelhouse.inspect_wheel(w) for w in wheels], lock,
+        diagnosis.imported_names(own),
+    )  # fmt: skip
     if not pins:
         return failure
     readd = f"`kit add {server.package} --name {server.name} --pin '{pins[0]}' --replace`"

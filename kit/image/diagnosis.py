@@ -9,6 +9,8 @@ dependencies locked past the oldest major they allow.
 from __future__ import annotations
 
 import re
+import zipfile
+from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -45,7 +47,29 @@ def wanted_arguments(stderr: str) -> str | None:
     )
 
 
-def suggest_pins(stderr: str, server: WheelInfo, wheels: list[WheelInfo], lock: Lock) -> list[str]:
+_FAILED_OBJECT = re.compile(r"^\w+Error: '(\w+)' object has no attribute", re.M)
+_IMPORT = re.compile(r"^\s*from\s+([\w.]+)\s+import\s+\(?([^)\n]+)", re.M)
+
+
+def imported_names(wheel: Path) -> dict[str, str]:
+    """The names the server's own modules import from other modules: name -> module (`Server` -> `mcp.server`)."""
+    names: dict[str, str] = {}
+    with zipfile.ZipFile(wheel) as archive:
+        for member in archive.namelist():
+            if member.endswith(".py"):
+                for module, imported in _IMPORT.findall(archive.read(member).decode("utf-8", "replace")):
+                    for name in re.findall(r"(?:\w+\s+as\s+)?(\w+)", imported):
+                        names.setdefault(name, module)
+    return names
+
+
+def suggest_pins(
+    stderr: str,
+    server: WheelInfo,
+    wheels: list[WheelInfo],
+    lock: Lock,
+    imported: dict[str, str] | None = None,
+) -> list[str]:
     """Pins to try (e.g. "mcp<2"), most likely first; none when no dependency fits the pattern.
 
     First the distributions the error names, nearest the error first (the failing import, the innermost frame),
@@ -53,6 +77,12 @@ def suggest_pins(stderr: str, server: WheelInfo, wheels: list[WheelInfo], lock: 
     the minor version locked (an API removed in a minor release: "pydantic<2.11"). Then the server's own
     dependencies locked past the oldest major they allow."""
     mentioned = _mentioned_distributions(stderr, server, wheels)
+    # "'Server' object has no attribute ...": the distribution the server imported that name from broke first.
+    failed = _FAILED_OBJECT.findall(stderr)
+    module = (imported or {}).get(failed[-1], "") if failed else ""
+    owner = {top: canonicalize_name(w.name) for w in wheels for top in w.top_levels}.get(module.split(".")[0])
+    if owner and module.split(".")[0] not in server.top_levels:
+        mentioned = [owner, *(m for m in mentioned if m != owner)]
     requirers = _requirements_on(server, wheels)
     pins = []
     for name in mentioned:

@@ -1,6 +1,9 @@
 """A server written for an older major version of a dependency: the failure names the pin to try."""
 
-from kit.image.diagnosis import suggest_pins
+from collections.abc import Callable
+from pathlib import Path
+
+from kit.image.diagnosis import imported_names, suggest_pins
 from kit.image.wheelhouse import WheelInfo
 from kit.project.locks import Lock, LockedPackage
 
@@ -104,6 +107,29 @@ def test_the_arguments_a_server_requires_are_named() -> None:
         "-c: error: the following arguments are required: --db-path"
     )
     assert wanted_arguments(stderr) == "--db-path DB_PATH"
+
+
+def test_the_object_that_failed_names_the_distribution_it_was_imported_from(
+    make_wheel: Callable[[str, dict[str, str]], Path],
+) -> None:
+    # mcp-server-duckdb 1.1.0 on the 2.x SDK (a real run): both of its dependencies are locked a major past what it
+    # asks for; the 'Server' object that failed is mcp's, so mcp<2 comes first.
+    wheel = make_wheel(
+        "mcp_server_duckdb-1.1.0-py3-none-any.whl",
+        {
+            "mcp_server_duckdb/server.py": "import duckdb\nfrom mcp.server import NotificationOptions, Server\n"
+        },
+    )
+    server = WheelInfo(
+        "mcp-server-duckdb", "1.1.0", ["duckdb>=1.1.3", "mcp>=1.0.0"], frozenset({"mcp_server_duckdb"})
+    )
+    wheels = [server, WHEELS[1], WheelInfo("duckdb", "2.0.1", [], frozenset({"duckdb"}))]
+    stderr = SQLITE_ON_MCP_2.replace("mcp_server_sqlite", "mcp_server_duckdb")
+    lock = _lock(mcp="2.3.0", duckdb="2.0.1")
+    assert suggest_pins(stderr, server, wheels, lock) == ["duckdb<2", "mcp<2"], (
+        "in requirement order, unaided"
+    )
+    assert suggest_pins(stderr, server, wheels, lock, imported_names(wheel)) == ["mcp<2", "duckdb<2"]
 
 
 def test_what_the_server_logged_before_its_traceback_does_not_name_the_pin() -> None:
