@@ -23,6 +23,7 @@ from kit.cli.app import (
 )
 from kit.image import index_servers, listing
 from kit.project import scaffold, settings
+from kit.project.servers import SmokeCheck
 
 
 @app.command()
@@ -163,7 +164,7 @@ def list_servers(ctx: typer.Context, names: NamesArgument = None, as_json: JsonO
             size,
             "yes" if s.network else "none",
             ", ".join(s.env),
-            s.smoke,
+            "-" if s.smoke == SmokeCheck().describe() else s.smoke,
         )
     out.print(table)
 
