@@ -27,6 +27,7 @@ class FailureMemory:
     def __init__(self, cache_dir: Path, server: Server, base_id: str) -> None:
         folder = cache_dir / "failed-builds" / identity.project_id(server.project_dir)
         self.path = folder / f"{server.name}.json"
+        self.server, self.base_id = server, base_id
         self.inputs = _inputs(server, base_id)
 
     def recall(self) -> Failure | None:
@@ -40,7 +41,9 @@ class FailureMemory:
         return failure if failure.inputs == self.inputs else None
 
     def remember(self, error: str, hint: str | None) -> None:
-        files.write_atomically(self.path, json.dumps(asdict(Failure(self.inputs, error, hint))))
+        # Read again: the failed build may have written the lock (a first build), which the next one will read.
+        inputs = _inputs(self.server, self.base_id)
+        files.write_atomically(self.path, json.dumps(asdict(Failure(inputs, error, hint))))
 
     def forget(self) -> None:
         self.path.unlink(missing_ok=True)
