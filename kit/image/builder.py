@@ -267,7 +267,7 @@ def _smoke_tested(
         changes = schema_lock.check_snapshot(server, smoke.snapshot)
     except SmokeTestFailed as failure:
         _remove_quietly(client, str(image.id))
-        raise _diagnosed(failure, server, *installed) from None
+        raise diagnosis.diagnosed(failure, server, *installed) from None
     except KitError:
         _remove_quietly(client, str(image.id))
         raise
@@ -319,35 +319,6 @@ def _local_wheels(folders: list[Path]) -> list[_LocalWheel]:
                 digest = hashlib.file_digest(handle, "sha256").hexdigest()
             found.append(_LocalWheel(parse_wheel_filename(wheel.name)[0], wheel, digest))
     return found
-
-
-def _diagnosed(
-    failure: SmokeTestFailed, server: Server, own: Path, wheels: list[Path], lock: Lock
-) -> KitError:
-    wanted = diagnosis.wanted_arguments(failure.stderr)
-    if wanted is not None:
-        readd = f"`kit add {server.package} --name {server.name} --replace -- {wanted or 'ARGS'}`"
-        return SmokeTestFailed(
-            f"{failure.message}\n{server.name} stopped at its command line: it wants arguments",
-            hint=f"give them in args in {server.where}" + (f" (or {readd})" if server.package else "")
-            + (f"; it asks for {wanted}" if wanted else ""),
-            stderr=failure.stderr,
-        )  # fmt: skip
-    pins = diagnosis.suggest_pins(
-        failure.stderr, wheelhouse.inspect_wheel(own), [wheelhouse.inspect_wheel(w) for w in wheels], lock,
-        diagnosis.imported_names(own),
-    )  # fmt: skip
-    if not pins:
-        return failure
-    readd = f"`kit add {server.package} --name {server.name} --pin '{pins[0]}' --replace`"
-    return SmokeTestFailed(
-        f"{failure.message}\n{server.name} may have been written for an older version of "
-        f"{pins[0].split('<')[0]} than the one locked ({pins[0]} fits what it and its dependencies ask for)",
-        hint=f'try the pin "{pins[0]}": add it to pins in {server.where}'
-        + (f" (or {readd})" if server.package else "")
-        + (f"; other candidates: {', '.join(pins[1:])}" if len(pins) > 1 else ""),
-        stderr=failure.stderr,
-    )
 
 
 def _configured(

@@ -16,8 +16,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from kit.image.wheelhouse import WheelInfo
+from kit.errors import KitError
+from kit.image.smoke import SmokeTestFailed
+from kit.image.wheelhouse import WheelInfo, inspect_wheel
 from kit.project.locks import Lock
+from kit.project.servers import Server
 
 _MENTION = re.compile(
     r"site-packages/(?P<frame>[A-Za-z_]\w*)|No module named '(?P<missing>[\w.]+)'|from '(?P<source>[\w.]+)'"
@@ -161,3 +164,47 @@ def _major(version: str) -> int | None:
         return Version(version.rstrip(".*")).major
     except InvalidVersion:
         return None
+
+
+def diagnosed(
+    failure: SmokeTestFailed, server: Server, own: Path, wheels: list[Path], lock: Lock
+) -> KitError:
+    """The smoke test's failure, with what to do when its stderr says: arguments the server wants, or a pin."""
+    wanted = wanted_arguments(failure.stderr)
+    if wanted is not None:
+        readd = f"`kit add {server.package} --name {server.name} --replace -- {wanted or 'ARGS'}`"
+        return SmokeTestFailed(
+            f"{failure.message}\n{server.name} stopped at its command line: it wants arguments",
+            hint=f"give them in args in {server.where}" + (f" (or {readd})" if _readd_keeps_all(server, frozenset({"args"})) else "")
+            + (f"; it asks for {wanted}" if wanted else ""),
+            stderr=failure.stderr,
+        )  # fmt: skip
+    pins = suggest_pins(
+        failure.stderr, inspect_wheel(own), [inspect_wheel(w) for w in wheels], lock,
+        imported_names(own),
+    )  # fmt: skip
+    if not pins:
+        return failure
+    readd = f"`kit add {server.package} --name {server.name} --pin '{pins[0]}' --replace`"
+    return SmokeTestFailed(
+        f"{failure.message}\n{server.name} may have been written for an older version of "
+        f"{pins[0].split('<')[0]} than the one locked ({pins[0]} fits what it and its dependencies ask for)",
+        hint=f'try the pin "{pins[0]}": add it to pins in {server.where}'
+        + (f" (or {readd})" if _readd_keeps_all(server) else "")
+        + (f"; other candidates: {', '.join(pins[1:])}" if len(pins) > 1 else ""),
+        stderr=failure.stderr,
+    )
+
+
+def _readd_keeps_all(server: Server, rewritten: frozenset[str] = frozenset()) -> bool:
+    """Whether `kit add ... --replace` would write the server's table back whole (it is rewritten from the options),
+    but for the keys `rewritten`."""
+    given = server.declaration.model_fields_set - {
+        "package",
+        "pins",
+        "script",
+        "module",
+        "function",
+        *rewritten,
+    }
+    return server.package is not None and not given
