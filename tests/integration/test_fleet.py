@@ -22,7 +22,7 @@ from kit.cli import app
 from kit.clients.claude_desktop import user_file
 from kit.clients.common import Machine
 from kit.containers.launch import stdio_params
-from kit.identity import MANAGED, SERVER, project_slug
+from kit.identity import MANAGED, PROJECT, SERVER, project_id, project_slug
 from kit.image.base_image import BaseResult
 from kit.project.settings import Settings
 
@@ -178,7 +178,9 @@ def test_doctor_reports_what_is_broken_and_nothing_after_gc_and_build(
     kit("config", "time", "--output", str(installed))
     docker_client.images.remove(f"mcpkit/{project_slug(fleet)}/time:2026.10.19", force=True)
     docker_client.containers.create(
-        kit_settings.base_image, ["true"], labels={MANAGED: "true", SERVER: "time", **session_labels}
+        kit_settings.base_image,
+        ["true"],
+        labels={MANAGED: "true", SERVER: "time", PROJECT: project_id(fleet), **session_labels},
     )  # a stopped leftover, as a crashed client would leave (swept with the session's if the test fails)
     result = invoke("doctor", "--quick", "--json")
     assert result.exit_code == 1, result.output
