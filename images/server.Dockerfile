@@ -22,8 +22,10 @@ RUN python3 -m venv /opt/pip && python3 -m venv --without-pip /opt/venv \
  && /opt/venv/bin/python -c "import site; open(site.getsitepackages()[0] + '/mcpkit-server.pth', 'w').write('/opt/server\n')" \
  && mkdir -p /opt/server {{volume_dirs}}
 ENV PATH=/opt/venv/bin:$PATH
+{{system_steps}}
 {{server_steps}}
 FROM ${BASE_IMAGE}
+{{system_copies}}
 # The same for every server, so cached once for all. A numeric user needs no passwd entry, so any base works;
 # client configs pass the same --user.
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOME=/tmp
@@ -31,6 +33,7 @@ WORKDIR /tmp
 USER 10001:10001
 COPY --from=build /opt/venv /opt/venv
 {{volume_copies}}
+{{file_copies}}
 COPY --from=build /opt/server /opt/server
 {{data_copies}}
 # How it starts, its arguments, settings and labels are set on the built image in one step (kit/image/builder.py).

@@ -64,8 +64,15 @@ def diagnose(settings: Settings, servers: list[Server], *, handshake: bool = Tru
         return diagnosis
     if handshake:
         for server in present:
+            if server.declaration.smoke.skip:
+                add(
+                    Check(
+                        f"{server.name} answers", True, f"not checked: {server.declaration.smoke.describe()}"
+                    )
+                )
+                continue
             try:
-                result = smoke_test(server_entry(settings, server))
+                result = smoke_test(server_entry(settings, server), server.declaration.smoke)
                 add(
                     Check(
                         f"{server.name} answers",

@@ -23,12 +23,17 @@ if TYPE_CHECKING:
 def base(
     ctx: typer.Context,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if the tag exists.")] = False,
+    suite: Annotated[
+        str | None,
+        typer.Option("--suite", help="Debian suite, tagged mcpkit/base:SUITE (trixie: Python 3.13)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Build the Python base image from Debian packages (needs root and debootstrap)."""
-    from kit.image import base_image
+    from kit.image import base_image, bases
 
     cfg = load_settings()
+    cfg = bases.for_suite(cfg, suite) if suite else cfg
 
     def text(result: BaseResult) -> None:
         size = f"{result.size_bytes / 1e6:.0f} MB"

@@ -73,6 +73,13 @@ def add(
     pin: Annotated[
         list[str] | None, typer.Option("--pin", help='Extra requirement, e.g. "mcp<2". Repeatable.')
     ] = None,
+    python: Annotated[
+        str | None, typer.Option("--python", help='The Python it needs, e.g. "3.13" (a base that has it).')
+    ] = None,
+    system_package: Annotated[
+        list[str] | None,
+        typer.Option("--system-package", help="Debian package it needs, e.g. git. Repeatable."),
+    ] = None,
     script: Annotated[str | None, typer.Option("--script", help="Console script that starts it.")] = None,
     module: Annotated[str | None, typer.Option("--module", help="Module started with python -m.")] = None,
     function: Annotated[
@@ -88,8 +95,16 @@ def add(
         list[str] | None,
         typer.Option("--volume", help="NAME=/path/in/container: a writable volume. Repeatable."),
     ] = None,
+    file: Annotated[
+        list[str] | None,
+        typer.Option("--file", help="/path/in/container=./project/path: baked in, read-only. Repeatable."),
+    ] = None,
     network: Annotated[bool, typer.Option("--network", help="The server needs network access.")] = False,
     memory: Annotated[str | None, typer.Option("--memory", help="Memory limit, e.g. 256m.")] = None,
+    smoke_skip: Annotated[
+        str | None,
+        typer.Option("--smoke-skip", help="Why the build cannot start it (e.g. it needs its database)."),
+    ] = None,
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace a package-index server of that name.")
     ] = False,
@@ -100,10 +115,12 @@ def add(
 
     cfg = load_settings()
     volumes = assignments(volume, "--volume", "NAME=/path/in/container")
+    baked = assignments(file, "--file", "/path/in/container=./project/path")
     table: dict[str, Any] = {
-        "package": package, "pins": pin or [], "script": script, "module": module, "function": function,
-        "args": args or [], "network": network, "env": env or [], "secrets": secret or [], "volumes": volumes,
-        "limits": {"memory": memory} if memory else None,
+        "package": package, "python": python, "pins": pin or [], "system-packages": system_package or [], "script": script,
+        "module": module, "function": function, "args": args or [], "network": network, "env": env or [],
+        "secrets": secret or [], "files": baked, "volumes": volumes,
+        "limits": {"memory": memory} if memory else None, "smoke": {"skip": smoke_skip} if smoke_skip else None,
     }  # fmt: skip
     table = {k: v for k, v in table.items() if v not in (None, [], {}, False)}
     added = run_live(ctx, lambda live: index_servers.add_server(cfg, table, live, name=name, replace=replace))
@@ -148,7 +165,9 @@ def list_servers(names: NamesArgument = None, as_json: JsonOption = False) -> No
 def _status_table(statuses: list[ServerStatus]) -> None:
     from rich.table import Table
 
-    table = Table("server", "source", "version", "image", "state", "size", "network", "env")
+    from kit.project.servers import SmokeCheck
+
+    table = Table("server", "source", "version", "image", "state", "size", "network", "env", "smoke test")
     for s in statuses:
         size = f"{s.size_bytes / 1e6:.0f} MB" if s.size_bytes else "-"
         table.add_row(
@@ -160,6 +179,7 @@ def _status_table(statuses: list[ServerStatus]) -> None:
             size,
             "yes" if s.network else "none",
             ", ".join(s.env),
+            "-" if s.smoke == SmokeCheck().describe() else s.smoke,
         )
     out().print(table)
 

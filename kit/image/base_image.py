@@ -117,7 +117,9 @@ def _check_prerequisites() -> None:
 def _debootstrap(recipe: Recipe, settings: Settings, rootfs: Path, reporter: Reporter) -> None:
     command = ["debootstrap", f"--variant={recipe.variant}", f"--include={','.join(recipe.include)}"]
     command += [settings.debian_suite, str(rootfs), settings.debian_mirror]
-    reporter.step(f"debootstrap {settings.debian_suite} from {settings.debian_mirror} (about a minute)")
+    reporter.step(
+        f"debootstrap {settings.debian_suite} from {settings.debian_mirror} (minutes: it downloads and unpacks Debian packages)"
+    )
     tail: list[str] = []
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
         assert process.stdout is not None

@@ -23,7 +23,18 @@ from kit.containers import engine, gc
 from kit.containers.launch import server_entry
 from kit.errors import KitError
 from kit.identity import image_tag, labels_of
-from kit.image import diagnosis, entrypoints, failures, freshness, locking, schema_lock, wheelhouse
+from kit.image import (
+    baked_files,
+    bases,
+    diagnosis,
+    entrypoints,
+    failures,
+    freshness,
+    locking,
+    schema_lock,
+    system_packages,
+    wheelhouse,
+)
 from kit.image.base_image import is_kit_base
 from kit.image.dockerfile import entrypoint, render_dockerfile, stage_key
 from kit.image.smoke import SmokeTestFailed, smoke_test
@@ -44,7 +55,9 @@ class BuildResult:
     seconds: float = 0.0
     dependencies: list[str] = field(default_factory=list)
     tools: list[str] = field(default_factory=list)
-    smoke: str = "not run"  # "passed", "passed when built" (unchanged), "failed", "not run"
+    smoke: str = (
+        "not run"  # "passed", "passed when built" (unchanged), "failed", "not run", "skipped: REASON"
+    )
     error: str | None = None
     hint: str | None = None
 
@@ -76,6 +89,32 @@ def build_servers(
 ) -> list[BuildResult]:
     """Build each server (or find it unchanged); the results come in the servers' order. Without `retry_failed`
     (a fleet build), a server whose build failed with exactly the same inputs fails again at once, from memory."""
+    runtime = None
+    if any(server.path is not None for server in servers):
+        runtime = wheelhouse.runtime_wheel_dir(settings.cache_dir, reporter)
+    fleets: dict[str, _Fleet] = {}  # per base image: the servers that declare the same Python share one
+    for server in servers:
+        server_settings = bases.server_settings(settings, server)
+        if server_settings.base_image not in fleets:
+            base_id, target = _base(
+                server_settings, server_settings.base_image != settings.base_image, reporter
+            )
+            fleets[server_settings.base_image] = _Fleet(
+                server_settings, target, base_id, runtime, force, retry_failed or force
+            )
+    fleet_of = {s.name: fleets[bases.server_settings(settings, s).base_image] for s in servers}
+    workers = max(1, min(len(servers), jobs or os.cpu_count() or 1))
+    with ThreadPoolExecutor(workers, thread_name_prefix="kit-build") as pool:
+        return list(
+            pool.map(lambda s: _build_safely(fleet_of[s.name], s, reporter.for_server(s.name)), servers)
+        )
+
+
+def _base(settings: Settings, on_demand: bool, reporter: Reporter) -> tuple[str, wheelhouse.PythonTarget]:
+    """The base's image id and Python. The project's base must exist; one a server's Python asks for is built
+    when it is missing."""
+    if on_demand:
+        bases.ensure(settings, reporter)
     with engine.connected() as client:
         base = engine.find_image(client, settings.base_image)
         if base is None and is_kit_base(settings):
@@ -85,13 +124,7 @@ def build_servers(
             )
         target = wheelhouse.target_of(client, settings.base_image, settings.cache_dir)
     reporter.step(f"base {settings.base_image}: Python {target.version}, {target.platforms[0]}")
-    runtime = None
-    if any(server.path is not None for server in servers):
-        runtime = wheelhouse.runtime_wheel_dir(settings.cache_dir, reporter)
-    fleet = _Fleet(settings, target, base.id if base else "", runtime, force, retry_failed or force)
-    workers = max(1, min(len(servers), jobs or os.cpu_count() or 1))
-    with ThreadPoolExecutor(workers, thread_name_prefix="kit-build") as pool:
-        return list(pool.map(lambda s: _build_safely(fleet, s, reporter.for_server(s.name)), servers))
+    return (str(base.id) if base else ""), target
 
 
 def raise_for_failures(results: list[BuildResult]) -> None:
@@ -178,6 +211,11 @@ def _build_one(
     entrypoints.check_start(server, declaration, runnables)
     local_hashes = {name: wheel.sha256 for name, wheel in local_wheels.items()}
     (context / "requirements.lock").write_text(lock.requirements(local_hashes), encoding="utf-8")
+    baked_files.into_context(server, context)
+    if declaration.system_packages:
+        system_packages.into_context(
+            client, settings, declaration.system_packages, context / "debs", reporter
+        )
     (context / "Dockerfile").write_text(render_dockerfile(server, declaration), encoding="utf-8")
 
     labels = {
@@ -195,26 +233,48 @@ def _build_one(
     reporter.step(f"building the image ({len(lock.packages)} locked packages)")
     built = _stream_build(client, context, settings.base_image, reporter, network=declaration.build_network)
     image = _configured(client, built, declaration, runnables.scripts, labels)
-    reporter.step("smoke test: MCP handshake and tools/list over stdio, as a client starts it")
+    if declaration.smoke.skip:
+        reporter.step(f"smoke test skipped, as declared: {declaration.smoke.skip}")
+        tools: list[str] = []
+    else:
+        tools = _smoke_tested(
+            client, settings, server, declaration, image, reporter, (own_wheel, wheels, lock)
+        )
+    repository, version = image_tag(settings, server).rsplit(":", 1)
+    image.tag(repository, version)
+    image.tag(repository, "latest")
+    gc.prune_after_build(client, identity.project_id(server.project_dir), server.name, stage_key(server))
+    return _result(settings, server, image, "built", started, tools)
+
+
+def _smoke_tested(
+    client: docker.DockerClient,
+    settings: Settings,
+    server: Server,
+    declaration: ServerDeclaration,
+    image: Image,
+    reporter: Reporter,
+    installed: tuple[Path, list[Path], Lock],
+) -> list[str]:
+    """The image's tools, once it answered as a client starts it (and the declared call succeeded); the image is
+    removed when it did not."""
+    reporter.step(f"smoke test: {declaration.smoke.describe()} over stdio, as a client starts it")
     try:
         smoke = smoke_test(
-            server_entry(settings, server, image=str(image.id), labels={identity.SMOKE_TEST: "true"})
+            server_entry(settings, server, image=str(image.id), labels={identity.SMOKE_TEST: "true"}),
+            declaration.smoke,
         )
         changes = schema_lock.check_snapshot(server, smoke.snapshot)
     except SmokeTestFailed as failure:
         _remove_quietly(client, str(image.id))
-        raise _diagnosed(failure, server, own_wheel, wheels, lock) from None
+        raise diagnosis.diagnosed(failure, server, *installed) from None
     except KitError:
         _remove_quietly(client, str(image.id))
         raise
     reporter.step(f"{smoke.server_name} {smoke.server_version} answered with tools {', '.join(smoke.tools)}")
     if changes:
         reporter.step(f"schema changes against {schema_lock.LOCK_NAME}:\n{schema_lock.render(changes)}")
-    repository, version = image_tag(settings, server).rsplit(":", 1)
-    image.tag(repository, version)
-    image.tag(repository, "latest")
-    gc.prune_after_build(client, identity.project_id(server.project_dir), server.name, stage_key(server))
-    return _result(settings, server, image, "built", started, smoke.tools)
+    return smoke.tools
 
 
 def _freshness(
@@ -259,25 +319,6 @@ def _local_wheels(folders: list[Path]) -> list[_LocalWheel]:
                 digest = hashlib.file_digest(handle, "sha256").hexdigest()
             found.append(_LocalWheel(parse_wheel_filename(wheel.name)[0], wheel, digest))
     return found
-
-
-def _diagnosed(
-    failure: SmokeTestFailed, server: Server, own: Path, wheels: list[Path], lock: Lock
-) -> KitError:
-    pins = diagnosis.suggest_pins(
-        failure.stderr, wheelhouse.inspect_wheel(own), [wheelhouse.inspect_wheel(w) for w in wheels], lock
-    )
-    if not pins:
-        return failure
-    readd = f"`kit add {server.package} --name {server.name} --pin '{pins[0]}' --replace`"
-    return SmokeTestFailed(
-        f"{failure.message}\n{server.name} may have been written for an older major version of "
-        f"{pins[0].split('<')[0]} than the one locked",
-        hint=f'try the pin "{pins[0]}": add it to pins in {server.where}'
-        + (f" (or {readd})" if server.package else "")
-        + (f"; other candidates: {', '.join(pins[1:])}" if len(pins) > 1 else ""),
-        stderr=failure.stderr,
-    )
 
 
 def _configured(
@@ -361,6 +402,7 @@ def _result(
     started: float,
     tools: list[str] | None = None,
 ) -> BuildResult:
+    skipped = server.declaration.smoke.skip
     return BuildResult(
         server=server.name,
         tag=image_tag(settings, server),
@@ -370,5 +412,5 @@ def _result(
         seconds=time.perf_counter() - started,
         dependencies=identity.dependencies_of(image),
         tools=tools or [],
-        smoke="passed" if status == "built" else "passed when built",
+        smoke=f"skipped: {skipped}" if skipped else "passed" if status == "built" else "passed when built",
     )

@@ -7,6 +7,7 @@ import json
 import shlex
 
 from kit.identity import CONTAINER_USER, project_id
+from kit.image.system_packages import INSTALLER
 from kit.project.servers import Server, ServerDeclaration
 from kit.resources import images_dir
 
@@ -54,11 +55,19 @@ def render_dockerfile(server: Server, declaration: ServerDeclaration | None = No
         f"COPY --from=build --chown={CONTAINER_USER} {path} {path}" for path in declaration.volumes.values()
     ]
     data_copies = [f"COPY --from=build {path} {path}" for path in declaration.data_dirs]
+    # Baked-in files (kit/image/baked_files.py), before the server's code: a model stays cached when the code changes.
+    file_copies = [f"COPY files/{i} {target}" for i, target in enumerate(sorted(declaration.files))]
+    # System packages (kit/image/system_packages.py): unpacked in the build stage, copied over the root in one layer.
+    system_steps = ["COPY debs /debs", f"RUN sh /debs/{INSTALLER}"] if declaration.system_packages else []
+    system_copies = ["COPY --from=build /opt/system/ /"] if declaration.system_packages else []
     return (
         template()
         .replace("{{stage}}", stage_key(server))
         .replace("{{volume_dirs}}", " ".join(shlex.quote(p) for p in declaration.volumes.values()))
+        .replace("{{system_steps}}", "\n".join(system_steps))
+        .replace("{{system_copies}}", "\n".join(system_copies))
         .replace("{{server_steps}}", "\n".join(steps))
         .replace("{{volume_copies}}", "\n".join(volume_copies))
+        .replace("{{file_copies}}", "\n".join(file_copies))
         .replace("{{data_copies}}", "\n".join(data_copies))
     )

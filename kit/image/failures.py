@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kit import __version__, files, identity
+from kit.image import baked_files
 from kit.project import locks
 from kit.project.servers import Server
 from kit.project.sources import source_hash
@@ -54,6 +55,6 @@ def _inputs(server: Server, base_id: str) -> str:
         __version__, (images_dir() / "server.Dockerfile").read_text(encoding="utf-8"), base_id,
         server.model_dump_json(exclude={"project_dir"}),
         *(source_hash(path) for path in [*([server.path] if server.path else []), *server.local_package_paths]),
-        lock.read_text(encoding="utf-8") if lock.is_file() else "",
+        lock.read_text(encoding="utf-8") if lock.is_file() else "", baked_files.digest(server),
     ]  # fmt: skip
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()

@@ -10,6 +10,7 @@ from docker.models.images import Image
 from kit import __version__
 from kit.containers import engine
 from kit.identity import BUILD_HASH, image_tag, labels_of
+from kit.image import baked_files, bases
 from kit.image.dockerfile import template
 from kit.project import locks
 from kit.project.locks import Lock
@@ -22,7 +23,7 @@ from kit.resources import runtime_source_dir
 def build_hash(settings: Settings, server: Server, base_id: str, lock: Lock | None) -> str:
     """Everything an image is made from; when it matches the existing image's label, the build is skipped."""
     parts = [__version__, template(), server.declaration.model_dump_json(), settings.base_image, base_id]
-    parts.append(lock.text() if lock else "")
+    parts += [lock.text() if lock else "", baked_files.digest(server)]
     if server.path is not None:
         parts += [source_hash(p) for p in [server.path, *server.local_package_paths, runtime_source_dir()]]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
@@ -30,6 +31,7 @@ def build_hash(settings: Settings, server: Server, base_id: str, lock: Lock | No
 
 def build_state(client: docker.DockerClient, settings: Settings, server: Server) -> tuple[str, Image | None]:
     """("missing" | "current" | "stale", the tagged image): stale means its sources, lock, base or recipe changed."""
+    settings = bases.server_settings(settings, server)
     image = engine.find_image(client, image_tag(settings, server))
     if image is None:
         return "missing", None

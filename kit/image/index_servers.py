@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from kit import files
 from kit.containers import engine
 from kit.errors import KitError
-from kit.image import entrypoints, locking, schema_lock, wheelhouse
+from kit.image import bases, entrypoints, locking, schema_lock, wheelhouse
+from kit.image.base_image import is_kit_base
 from kit.project import locks, manifest
 from kit.project.servers import SERVER_NAME, Server, discover, load_index_server, parse_requirement
 from kit.project.settings import Settings
@@ -74,14 +76,21 @@ def add_server(
             f"there is already a server named {name!r} ({existing[name].where})",
             hint="pick another --name" + (", or pass --replace" if existing[name].package else ""),
         )
-    server = load_index_server(settings.project_dir, name, table)  # validates the table before any resolution
+    load_index_server(settings.project_dir, name, table)  # validates the table before any resolution
     with engine.connected() as client:
         if engine.find_image(client, settings.base_image) is None:
             raise KitError(
                 f"base image {settings.base_image} does not exist yet",
                 hint="`kit base` builds it (or set KIT_BASE_IMAGE); adding resolves for its Python",
             )
-        target = wheelhouse.target_of(client, settings.base_image, settings.cache_dir)
+        default = wheelhouse.target_of(client, settings.base_image, settings.cache_dir)
+    if "python" not in table:
+        table = _with_the_python_it_needs(settings, table, default.short_version, reporter)
+    server = load_index_server(settings.project_dir, name, table)
+    server_settings = bases.server_settings(settings, server)
+    bases.ensure(server_settings, reporter)
+    with engine.connected() as client:
+        target = wheelhouse.target_of(client, server_settings.base_image, settings.cache_dir)
     lock_file = locks.lock_path(settings.project_dir, name)
     previous = lock_file.read_text(encoding="utf-8") if lock_file.exists() else None
     try:
@@ -99,7 +108,56 @@ def add_server(
         raise
     path = manifest.add_server(settings.project_dir, name, {**table, **start}, replace=replace)
     version = lock.version_of(server.distribution) or ""
+    _say_why_not_the_newest(server, version, target, reporter)
     return Added(name, str(table["package"]), version, start, len(lock.packages), path, lock_file)
+
+
+def _with_the_python_it_needs(
+    settings: Settings, table: dict[str, Any], python: str, reporter: Reporter
+) -> dict[str, Any]:
+    """When the package's newest release does not run on the project's base, the Python of a kit base that takes
+    it (`python = "3.13"`), rather than a release the resolver would fall back to, years older perhaps."""
+    try:
+        needed = bases.python_needed(str(table["package"]), python)
+    except KitError:
+        return table  # the index could not be asked: the resolution says what it finds
+    if needed is None:
+        return table
+    version, requires = needed
+    fitting = bases.python_for(requires) if is_kit_base(settings) else None
+    if fitting is None:
+        reporter.step(
+            f"the newest release, {version}, needs Python {requires}, which no base the kit builds has: an older "
+            f"release that runs on Python {python} is taken (a base with a newer Python, KIT_BASE_IMAGE, takes it)"
+        )
+        return table
+    reporter.step(
+        f"the newest release, {version}, needs Python {requires}: it is built on the base with Python {fitting} "
+        f'({bases.for_suite(settings, bases.SUITES[fitting]).base_image}; python = "{fitting}")'
+    )
+    return {**table, "python": fitting}
+
+
+def _say_why_not_the_newest(
+    server: Server, version: str, target: wheelhouse.PythonTarget, reporter: Reporter
+) -> None:
+    """An older release than the newest was locked: why the newest was not (the resolver's own reason)."""
+    try:
+        newest = bases.newest_release(str(server.package))
+    except KitError:
+        return  # the index could not be asked
+    if newest is None or not version or Version(version) >= Version(newest[0]):
+        return
+    try:
+        wheelhouse.resolve(
+            [f"{server.distribution}=={newest[0]}", *server.declaration.pins], target, [], reporter
+        )
+    except KitError as exc:
+        reporter.step(
+            f"{server.distribution} {version} was taken, not the newest, {newest[0]}: {exc.message}"
+        )
+        if exc.hint:
+            reporter.step(f"for the newest: {exc.hint}")
 
 
 def remove_server(settings: Settings, name: str) -> list[Path]:

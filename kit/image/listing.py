@@ -27,6 +27,7 @@ class ServerStatus:
     network: bool
     env: list[str]
     dependencies: list[str]
+    smoke: str  # how a build checks it answers, or why it does not
 
 
 def server_statuses(settings: Settings, servers: list[Server]) -> list[ServerStatus]:
@@ -58,6 +59,7 @@ def _statuses(
                 network=server.declaration.network,
                 env=server.passed_env,
                 dependencies=dependencies_of(image) if image else [],
+                smoke=server.declaration.smoke.describe(),
             )
         )
     return statuses

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kit.containers import engine
 from kit.errors import KitError
-from kit.image import source_build, wheelhouse
+from kit.image import bases, source_build, wheelhouse
 from kit.image.wheelhouse import PythonTarget
 from kit.project import locks
 from kit.project.locks import Lock
@@ -142,20 +142,21 @@ def lock_servers(
     settings: Settings, servers: list[Server], reporter: Reporter, *, upgrade: bool = False
 ) -> list[LockReport]:
     """`kit lock`: each server's lock brought up to date (resolved anew with `upgrade`)."""
-    with engine.connected() as client:
-        target = wheelhouse.target_of(client, settings.base_image, settings.cache_dir)
     runtime = (
         wheelhouse.runtime_wheel_dir(settings.cache_dir, reporter) if any(s.path for s in servers) else None
     )
     reports = []
     for server in servers:
+        server_settings = bases.server_settings(settings, server)
+        with engine.connected() as client:
+            target = wheelhouse.target_of(client, server_settings.base_image, settings.cache_dir)
         path = locks.lock_path(server.project_dir, server.name)
         before = path.read_text(encoding="utf-8") if path.exists() else None
         lock = None if upgrade else current_lock(server, target)
         if lock is None:
             with tempfile.TemporaryDirectory(prefix="mcpkit-lock-") as scratch:
                 wheel, find_links = host_wheels(
-                    settings, server, target, runtime, server_dir=Path(scratch) / "server",
+                    server_settings, server, target, runtime, server_dir=Path(scratch) / "server",
                     local_dir=Path(scratch) / "local", reporter=reporter,
                 )  # fmt: skip
                 lock = lock_server(server, target, find_links, reporter, server_wheel=wheel, upgrade=upgrade)

@@ -14,6 +14,7 @@ from mcp.client.stdio import stdio_client
 
 from kit.containers.launch import LaunchEntry
 from kit.errors import KitError
+from kit.project.servers import SmokeCheck
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,12 @@ class SmokeTestFailed(KitError):
         self.stderr = stderr
 
 
-def smoke_test(entry: LaunchEntry, *, timeout: float = 90.0) -> SmokeResult:
-    """Start the server through `entry` as its client would, handshake, list its tools and resources."""
+def smoke_test(entry: LaunchEntry, check: SmokeCheck | None = None, *, timeout: float = 90.0) -> SmokeResult:
+    """Start the server through `entry` as its client would, handshake, list its tools and resources, and make
+    the call `check` declares. A check that says skip is the caller's to honour."""
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errlog:
         try:
-            return anyio.run(_handshake, entry, errlog, timeout)
+            return anyio.run(_handshake, entry, errlog, timeout, check or SmokeCheck())
         except (
             Exception
         ) as failure:  # any failure, of the transport or the server, fails the build the same way
@@ -60,12 +62,17 @@ def smoke_test(entry: LaunchEntry, *, timeout: float = 90.0) -> SmokeResult:
             tail = "\n".join(stderr.splitlines()[-20:]) or "(no output on stderr)"
             raise SmokeTestFailed(
                 f"smoke test failed ({type(exc).__name__}: {exc}); the container's stderr ended with:\n{tail}",
-                hint="run the server locally (`python -m MODULE`) to debug, then `kit build` again",
+                hint="run the server locally (`python -m MODULE`) to debug, then `kit build` again; a server that "
+                'cannot start without what the build lacks (its database) says so: smoke = { skip = "why" }',
                 stderr=stderr,
             ) from None
 
 
-async def _handshake(entry: LaunchEntry, errlog: Any, timeout: float) -> SmokeResult:
+class _CallFailed(Exception):
+    pass
+
+
+async def _handshake(entry: LaunchEntry, errlog: Any, timeout: float, check: SmokeCheck) -> SmokeResult:
     started = time.perf_counter()
     params = entry.stdio_params()
     with anyio.fail_after(timeout):
@@ -78,6 +85,11 @@ async def _handshake(entry: LaunchEntry, errlog: Any, timeout: float) -> SmokeRe
                 templates = [
                     str(t.uri_template) for t in (await client.list_resource_templates()).resource_templates
                 ]
+            if check.tool:
+                called = await client.call_tool(check.tool, check.arguments)
+                if called.is_error:
+                    text = " ".join(getattr(part, "text", "") for part in called.content)
+                    raise _CallFailed(f"the declared call {check.tool} answered with an error: {text[:500]}")
     snapshot: dict[str, Any] = {
         "server": info.name if info else "",
         "version": info.version if info else "",

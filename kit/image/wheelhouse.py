@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import email.parser
+import importlib.metadata
 import json
 import os
 import shutil
@@ -15,18 +16,23 @@ import sys
 import tempfile
 import threading
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
 import docker
+import platformdirs
 from docker.errors import ContainerError, ImageNotFound
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from kit.containers import engine
 from kit.errors import KitError
+from kit.image import resolution
 from kit.project.locks import LockedPackage
 from kit.project.sources import source_hash
 from kit.reporting import Reporter
@@ -166,7 +172,8 @@ def resolve(
         require_wheel_only(requirement)
     with tempfile.TemporaryDirectory(prefix="mcpkit-resolve-") as scratch:
         report_path = Path(scratch) / "report.json"
-        args = ["install", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report_path)]
+        # Not --quiet: pip tells a conflict's cause at the info level.
+        args = ["install", "--dry-run", "--ignore-installed", "--report", str(report_path)]
         args += ["--target", str(Path(scratch) / "target"), *target.pip_target_args()]
         for folder in find_links:
             args += ["--find-links", str(folder)]
@@ -174,7 +181,10 @@ def resolve(
             constraint_file = Path(scratch) / "constraints.txt"
             constraint_file.write_text("".join(c + "\n" for c in constraints), encoding="utf-8")
             args += ["--constraint", str(constraint_file)]
-        _pip([*args, *requirements], reporter, "resolving dependencies")
+        _pip(
+            [*args, *requirements], reporter, "resolving dependencies",
+            explain=lambda out, err: resolution.explain(out, err, target.short_version, target.platforms),
+        )  # fmt: skip
         report = json.loads(report_path.read_text(encoding="utf-8"))
     locked = []
     for item in report["install"]:
@@ -323,11 +333,51 @@ _DEPENDENCY_HINT = (
 )
 
 
-def _pip(args: list[str], reporter: Reporter, doing: str, hint: str = _DEPENDENCY_HINT) -> None:
-    command = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
+# An older pip checks a dependency's Requires-Python against the host's Python, not --python-version: pip 23.2
+# rejects a package that fits the base. Where the host's pip is older, the resolution runs a newer pip's wheel.
+_RESOLVER_PIP = "pip>=25.1"
+_RESOLVER_LOCK = threading.Lock()
+
+
+def _pip_command(reporter: Reporter) -> list[str]:
+    try:
+        if Version(importlib.metadata.version("pip")) in SpecifierSet(_RESOLVER_PIP[3:]):
+            return [sys.executable, "-m", "pip"]
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    folder = Path(os.environ.get("KIT_CACHE_DIR") or platformdirs.user_cache_dir("mcpkit")) / "resolver-pip"
+    with _RESOLVER_LOCK:
+        wheels = sorted(folder.glob("pip-*.whl"))
+        if not wheels:
+            reporter.step(
+                f"the host's pip is older than {_RESOLVER_PIP[3:]}: fetching a newer one for resolving"
+            )
+            command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet"]
+            result = subprocess.run(
+                [*command, "--dest", str(folder), _RESOLVER_PIP], capture_output=True, text=True
+            )
+            wheels = sorted(folder.glob("pip-*.whl"))
+            if result.returncode != 0 or not wheels:
+                raise KitError(
+                    f"could not download {_RESOLVER_PIP} to resolve with: {result.stderr.strip()[-500:]}",
+                    hint=f"upgrade the pip the kit runs with: `pip install '{_RESOLVER_PIP}'`",
+                )
+    return [sys.executable, f"{wheels[-1]}/pip"]  # pip runs from its own wheel
+
+
+def _pip(
+    args: list[str],
+    reporter: Reporter,
+    doing: str,
+    hint: str = _DEPENDENCY_HINT,
+    explain: Callable[[str, str], KitError] | None = None,
+) -> None:
+    command = [*_pip_command(reporter), "--disable-pip-version-check", *args]
     result = subprocess.run(command, capture_output=True, text=True)
     for line in result.stdout.splitlines():
         reporter.detail(line)
+    if result.returncode != 0 and explain is not None:
+        raise explain(result.stdout, result.stderr)
     if result.returncode != 0:
         tail = "\n".join(result.stderr.strip().splitlines()[-15:])
         raise KitError(

@@ -19,8 +19,8 @@ from kit.errors import KitError
 MANIFEST_NAME = "mcpkit.toml"
 # The order keys are written in: what it is, how it starts, then how it runs.
 _KEY_ORDER = [
-    "package", "pins", "script", "module", "function", "args", "network", "env", "secrets", "volumes",
-    "image-env", "limits",
+    "package", "python", "pins", "system-packages", "script", "module", "function", "args", "network", "env", "secrets", "files", "volumes",
+    "image-env", "limits", "smoke",
 ]  # fmt: skip
 
 

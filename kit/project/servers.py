@@ -19,6 +19,7 @@ from kit.project.settings import Settings
 SERVER_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 SERVER_NAME_RULE = "lowercase letters, digits and dashes, starting with a letter and not ending with a dash"
 _VERSION_LINE = re.compile(r"""^__version__\s*=\s*(["'])([^"']+)\1""", re.M)
+_DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 _DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
 
 
@@ -49,6 +50,41 @@ class RuntimeLimits(BaseModel):
         return value
 
 
+class SmokeCheck(BaseModel):
+    """How a build checks the server answers: the handshake and tools/list, then the declared call if any; or
+    not at all, for a reason (a server that needs its database to start)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str | None = Field(
+        None, min_length=1, description="A tool called after tools/list; it must not fail."
+    )
+    arguments: dict[str, Any] = Field(default_factory=dict, description="The call's arguments.")
+    skip: str | None = Field(None, min_length=1, description="Why the server is not started at build.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _skip_needs_a_reason(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError(
+                'smoke takes a table: { skip = "the reason" } or { tool = "NAME", arguments = {...} }'
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_or_the_other(self) -> SmokeCheck:
+        if self.skip and (self.tool or self.arguments):
+            raise ValueError("smoke: skip, or a tool to call, not both")
+        if self.arguments and not self.tool:
+            raise ValueError("smoke: arguments without a tool")
+        return self
+
+    def describe(self) -> str:
+        if self.skip:
+            return f"skipped: {self.skip}"
+        return f"handshake, tools/list, {self.tool}()" if self.tool else "handshake, tools/list"
+
+
 class ServerDeclaration(BaseModel):
     """How a server is built and started: [tool.mcpkit] of a folder, or [servers.NAME] in mcpkit.toml."""
 
@@ -67,6 +103,11 @@ class ServerDeclaration(BaseModel):
     pins: list[str] = Field(
         default_factory=list, description='Extra requirements for the resolution, e.g. "mcp<2".'
     )
+    python: str | None = Field(
+        None,
+        pattern=r"^3\.\d{1,2}$",
+        description='The Python it needs, e.g. "3.13": built on a base that has it (otherwise the project\'s).',
+    )
     network: bool = Field(False, description="The server needs network access (otherwise --network none).")
     build_network: bool = Field(
         False, alias="build-network", description="Its image build needs the network (otherwise none)."
@@ -78,6 +119,11 @@ class ServerDeclaration(BaseModel):
     image_env: dict[str, str] = Field(
         default_factory=dict, alias="image-env", description="ENV baked in the image."
     )
+    system_packages: list[str] = Field(
+        default_factory=list,
+        alias="system-packages",
+        description='Debian packages the server needs, e.g. ["git"]: downloaded on the host, unpacked at build.',
+    )
     build_commands: list[list[str]] = Field(
         default_factory=list,
         alias="build-commands",
@@ -87,6 +133,10 @@ class ServerDeclaration(BaseModel):
         default_factory=list,
         alias="data-dirs",
         description="Absolute paths the build commands fill, kept in the image.",
+    )
+    files: dict[str, str] = Field(
+        default_factory=dict,
+        description='Baked in, read-only: path in the container -> file or folder of the project, e.g. "./models".',
     )
     volumes: dict[str, str] = Field(
         default_factory=dict,
@@ -98,6 +148,7 @@ class ServerDeclaration(BaseModel):
         description="Project folders (relative) built into wheels too.",
     )
     limits: RuntimeLimits = Field(default_factory=RuntimeLimits)
+    smoke: SmokeCheck = Field(default_factory=SmokeCheck)
 
     @model_validator(mode="after")
     def _one_way_to_start(self) -> ServerDeclaration:
@@ -112,6 +163,14 @@ class ServerDeclaration(BaseModel):
         for pin in pins:
             parse_requirement(pin)
         return pins
+
+    @field_validator("system_packages")
+    @classmethod
+    def _valid_packages(cls, names: list[str]) -> list[str]:
+        bad = [n for n in names if not _DEBIAN_PACKAGE.match(n)]
+        if bad:
+            raise ValueError(f"not Debian package names: {', '.join(bad)} (lowercase, e.g. git or libgl1)")
+        return names
 
     @field_validator("env", "secrets")
     @classmethod
@@ -132,6 +191,15 @@ class ServerDeclaration(BaseModel):
                 raise ValueError(f"volume name {name!r}: use lowercase letters, digits and dashes")
             walls.container_path(path, f"volume {name}'s path")
         return volumes
+
+    @field_validator("files")
+    @classmethod
+    def _valid_files(cls, entries: dict[str, str]) -> dict[str, str]:
+        for target, source in entries.items():
+            walls.container_path(target, "files entry")
+            if not source or Path(source).is_absolute() or ".." in Path(source).parts:
+                raise ValueError(f"files: {source!r} must be a path inside the project, like ./models")
+        return entries
 
     @field_validator("data_dirs")
     @classmethod

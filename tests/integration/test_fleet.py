@@ -204,7 +204,7 @@ def test_a_server_written_for_the_older_sdk_is_diagnosed_with_the_pin_to_try(fle
         assert result.exit_code == 1
         (failed,) = json.loads(result.stdout)
         assert failed["status"] == "failed" and failed["smoke"] == "failed"
-        assert "older major version of mcp" in failed["error"] and 'try the pin "mcp<2"' in failed["hint"]
+        assert "older version of mcp" in failed["error"] and 'try the pin "mcp<2"' in failed["hint"]
     finally:
         kit("remove", "sqlite-unpinned")
 
