@@ -43,7 +43,8 @@ def database_network(
         network.remove()
 
 
-def _entry_params(database_network: str, tmp_path: Path, *env: str) -> Any:
+def _entry(database_network: str, tmp_path: Path, *env: str) -> dict[str, Any]:
+    """The analyst's Claude Desktop entry as `kit config` writes it, on the database's network."""
     path = tmp_path / "claude_desktop_config.json"
     options = [item for value in env for item in ("--env", value)]
     result = CliRunner().invoke(
@@ -52,8 +53,7 @@ def _entry_params(database_network: str, tmp_path: Path, *env: str) -> Any:
          "--env", f"ANALYST_DATABASE_URL={READ_ONLY_URL}", *options],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    entry = json.loads(path.read_text())["mcpServers"]["analyst"]
-    return stdio_params(entry["command"], entry["args"], entry["env"])
+    return dict(json.loads(path.read_text())["mcpServers"]["analyst"])
 
 
 def test_a_hostile_first_call_in_a_fresh_container_is_stopped_and_discovery_answered(
@@ -68,7 +68,8 @@ def test_a_hostile_first_call_in_a_fresh_container_is_stopped_and_discovery_answ
     without a limit), and a model that finds the schema by querying must be answered."""
     monkeypatch.chdir(kit_settings.project_dir)
     monkeypatch.setenv("KIT_BASE_IMAGE", kit_settings.base_image)
-    params = _entry_params(database_network, tmp_path, "ANALYST_STATEMENT_TIMEOUT=2")
+    entry = _entry(database_network, tmp_path, "ANALYST_STATEMENT_TIMEOUT=2")
+    params = stdio_params(entry["command"], entry["args"], entry["env"])
 
     async def session() -> dict[str, Any]:
         async with Client(params, mode="legacy") as client:
@@ -123,14 +124,7 @@ def test_analyst_container_reads_postgres_masks_pii_and_refuses_writes(
 ) -> None:
     monkeypatch.chdir(kit_settings.project_dir)
     monkeypatch.setenv("KIT_BASE_IMAGE", kit_settings.base_image)
-    path = tmp_path / "claude_desktop_config.json"
-    result = CliRunner().invoke(
-        app,
-        ["config", "analyst", "--output", str(path), "--network", database_network,
-         "--env", f"ANALYST_DATABASE_URL={READ_ONLY_URL}"],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    entry = json.loads(path.read_text())["mcpServers"]["analyst"]
+    entry = _entry(database_network, tmp_path)
     assert "ro-pw" not in " ".join(entry["args"]), "the password travels in the env block, never in args"
     params = stdio_params(entry["command"], entry["args"], entry["env"])
 
