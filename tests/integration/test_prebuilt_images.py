@@ -119,6 +119,26 @@ def test_a_prebuilt_image_is_checked_not_built_and_runs_as_it_is_in_the_walls(
     assert inspected["Config"]["User"] == "10001:10001" and "no-new-privileges" in host["SecurityOpt"]
 
 
+def test_the_gateway_fronts_a_prebuilt_image_as_any_server(
+    published_image: str, project: Path, tmp_path: Path
+) -> None:
+    kit(project, "add", "--image", published_image, "hello")
+    client_file = tmp_path / "claude_desktop_config.json"
+    kit(project, "config", "--gateway", "--output", str(client_file))
+    (entry,) = json.loads(client_file.read_text())["mcpServers"].values()
+
+    async def session() -> str:
+        with anyio.fail_after(180):
+            async with Client(
+                stdio_params(entry["command"], entry["args"], entry.get("env")), mode="legacy"
+            ) as c:
+                result = await c.call_tool("hello__greet", {"name": "Ada"})
+                assert not result.is_error, result.content
+                return str(result.content[0].text)  # type: ignore[union-attr]
+
+    assert anyio.run(session) == "Hello, Ada!"
+
+
 def test_a_missing_image_fails_its_check_saying_how_to_bring_it(project: Path) -> None:
     absent = f"mcpkit-test/absent:{uuid.uuid4().hex[:8]}"
     added = kit(project, "add", "--image", absent, "absent")
