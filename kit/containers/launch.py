@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 # The stdio client hands its child only a minimal environment; the docker CLI also needs these to find the engine.
 DOCKER_ENV_VARS = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY")
-# `docker run` options that take no value; every other option of the kit's entries takes one.
 PLACEHOLDER = "mcpkit-placeholder"  # what the kit's own checks pass for a variable an argument names
+# `docker run` options that take no value; every other option of the kit's entries takes one.
 _FLAGS = frozenset({"-i", "--interactive", "--rm", "--init", "--read-only", "-t", "--tty", "-d", "--detach"})
 
 

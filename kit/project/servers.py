@@ -248,7 +248,6 @@ class Server(BaseModel):
     path: Path | None = None  # a project folder, built into a wheel
     package: str | None = None  # a requirement on the package index
     distribution: str  # the distribution that is the server itself
-
     image: str | None = None  # a prebuilt image, run as it is (kit/project/image_servers.py)
 
     @property
