@@ -359,3 +359,12 @@ def test_add_image_refuses_what_would_not_run_as_it_is(
     result = runner.invoke(app, ["add", *arguments])
     assert result.exit_code != 0 and problem in " ".join(result.output.split()), result.output
     assert "srv" not in (in_project / "mcpkit.toml").read_text()
+
+
+def test_lock_and_sbom_say_what_a_prebuilt_image_is(in_project: Path) -> None:
+    (in_project / "mcpkit.toml").write_text('[servers.srv]\nimage = "acme/srv:1"\n')
+    locked = runner.invoke(app, ["lock", "srv", "--json"])
+    assert locked.exit_code == 0, locked.output
+    assert json.loads(locked.stdout)[0]["status"] == "prebuilt image, nothing to lock"
+    sbom = runner.invoke(app, ["sbom", "srv"])
+    assert sbom.exit_code != 0 and "prebuilt image acme/srv:1" in " ".join(sbom.output.split())
