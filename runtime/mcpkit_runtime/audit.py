@@ -1,5 +1,6 @@
 """The audit trail: one JSON line per tool call and resource read, on stderr (never stdout: that is the
-protocol), and optionally appended to a file on a mounted volume."""
+protocol), and optionally appended to a file on a mounted volume; with the trace it belongs to, when the caller
+sent one (mcpkit_runtime.tracecontext)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+
+from mcpkit_runtime.tracecontext import current_trace
 
 
 class AuditLog:
@@ -32,6 +35,7 @@ class AuditLog:
             "event": event,
             "server": self.server,
             "server_version": self.version,
+            **current_trace(),  # the caller's trace, when it sent one
             **fields,
         }
         line = json.dumps(entry, default=str)

@@ -20,7 +20,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import mcp_types as types
@@ -39,6 +39,9 @@ from mcpkit_runtime.gateway.recorded import ToolCache
 from mcpkit_runtime.gateway.results import error_result, list_tools_page, named_error, same_tools
 from mcpkit_runtime.gateway.settings import GatewaySettings
 from mcpkit_runtime.redact import redact_arguments
+
+if TYPE_CHECKING:
+    from mcpkit_runtime.gateway.observe import Observer
 
 T = TypeVar("T")
 HEALTH_URI = "gateway://health"
@@ -78,6 +81,7 @@ class Gateway:
             weakref.WeakSet()
         )  # connections told when the tool list changes
         self.ready_seconds: float | None = None  # from the start to every eager server started (or failed)
+        self.observer: Observer | None = None  # traces and metrics, when on (gateway.observe)
         for downstream in downstreams:
             downstream.on_ready = self._on_ready
             if downstream.recorded is None and cache is not None:
@@ -296,6 +300,8 @@ class Gateway:
         refusal = self.policy.refusal(params.name, session)
         if refusal:
             self.audit.record("tool_call", **record, outcome="refused", duration_ms=0.0)
+            if self.observer:
+                self.observer.tool_call(session, downstream.name, params.name, "refused", 0.0)
             return error_result(refusal)
 
         async def forward(progress: float, total: float | None, message: str | None) -> None:
@@ -323,12 +329,10 @@ class Gateway:
             outcome = "server_down"
             return error_result(f"{params.name}: {exc}")
         finally:
-            self.audit.record(
-                "tool_call",
-                **record,
-                outcome=outcome,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-            )
+            seconds = time.perf_counter() - started
+            self.audit.record("tool_call", **record, outcome=outcome, duration_ms=round(seconds * 1000, 3))
+            if self.observer:
+                self.observer.tool_call(session, downstream.name, params.name, outcome, seconds)
 
     def _remember(self, downstream: Downstream, live: list[types.Tool]) -> None:
         """The freshest list, to answer with should the server restart, and the next time the gateway starts."""
