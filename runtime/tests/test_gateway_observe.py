@@ -71,12 +71,13 @@ def _parsed(text: str) -> dict[str, float]:
     return samples
 
 
-def test_a_callers_trace_reaches_the_server_behind_the_gateway_with_tracing_off() -> None:
+@pytest.mark.parametrize("mode", ["legacy", "auto"])  # the handshake era, and the stateless 2026-07-28
+def test_a_callers_trace_reaches_the_server_behind_the_gateway_with_tracing_off(mode: str) -> None:
     audit = io.StringIO()
     gateway = Gateway([_behind(audit)], GatewaySettings())
 
     async def call() -> None:
-        async with Client(gateway.server(), mode="legacy") as client:
+        async with Client(gateway.server(), mode=mode) as client:  # type: ignore[arg-type]
             with _caller_trace():
                 assert not (await client.call_tool("echo__echo", {"text": "hi"})).is_error
             assert not (await client.call_tool("echo__echo", {"text": "untraced"})).is_error
