@@ -106,7 +106,8 @@ def gateway_entry(
     """The client entry that starts the gateway (on the host: it starts the containers) instead of one per server."""
     _, servers = gateway_servers(settings, names)
     env = {"KIT_PROJECT_DIR": str(settings.project_dir), "KIT_IMAGE_PREFIX": settings.image_prefix}
-    env |= values_taken(servers, env_values, strict=True)
+    own = {name: value for name, value in env_values.items() if name.startswith("OTEL_")}  # its traces
+    env |= values_taken(servers, {k: v for k, v in env_values.items() if k not in own}, strict=True) | own
     labels = {**settings.container_labels, **(labels or {})}
     extra = [word for key, value in labels.items() for word in ("--label", f"{key}={value}")]
     args = ["gateway", "--label", f"{MANAGED}=true", *extra, *names]
