@@ -1,13 +1,14 @@
-"""What traces and metrics add to a call through the gateway: two gateways over streamable HTTP, one with both off,
-one with traces (exported over OTLP/HTTP to a sink this script runs) and /metrics on, each in front of the same
-small server over stdio (a process of its own, as a container would be, without Docker's noise). Paired: both
-clients open at once, calls alternated, so the machine's load falls on both alike.
+"""What traces and metrics add to a call through the gateway: three gateways over streamable HTTP, one with both
+off, one with /metrics, one with /metrics and traces (exported over OTLP/HTTP to a sink this script runs), each in
+front of its own small server over stdio (a process of its own, as a container would be, without Docker's noise). Paired: every
+client open at once, calls rotated, so the machine's load falls on both alike.
 
 Prints a table and writes .bench/observe.json, with the machine's load before and after.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -92,12 +93,20 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start(observed: bool, sink: Sink) -> tuple[subprocess.Popen[bytes], str]:
+VARIANTS = {
+    "off": (False, False),
+    "metrics": (True, False),
+    "traces+metrics": (True, True),
+}  # (metrics, traces)
+
+
+def start(variant: str, sink: Sink) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
+    metrics, traces = VARIANTS[variant]
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    if observed:
+    if traces:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink.url
-    process = subprocess.Popen([sys.executable, __file__, "--gateway", str(port), "1" if observed else "0"], env=env,
+    process = subprocess.Popen([sys.executable, __file__, "--gateway", str(port), "1" if metrics else "0"], env=env,
                                stderr=subprocess.DEVNULL)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -111,23 +120,66 @@ def start(observed: bool, sink: Sink) -> tuple[subprocess.Popen[bytes], str]:
             time.sleep(0.1)
 
 
-async def paired(urls: dict[str, str]) -> dict[str, list[float]]:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (its threads included: the span exporter's too)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def paired(urls: dict[str, str], pids: dict[str, int], cpu: dict[str, float]) -> dict[str, list[float]]:
+    """Each call's wall time in ms, by gateway; `cpu` gets each gateway's CPU seconds over the measured calls."""
     samples: dict[str, list[float]] = {name: [] for name in urls}
-    async with (
-        Client(f"{urls['off']}/mcp", mode="legacy") as off,
-        Client(f"{urls['on']}/mcp", mode="legacy") as on,
-    ):
-        clients = {"off": off, "on": on}
+    async with contextlib.AsyncExitStack() as stack:
+        clients = {name: await stack.enter_async_context(Client(f"{url}/mcp", mode="legacy")) for name, url in urls.items()}  # fmt: skip
+        names = list(urls)
         for index in range(WARMUP + CALLS):
-            order = ("off", "on") if index % 2 else ("on", "off")
-            for name in order:
+            if index == WARMUP:
+                cpu.update({name: -cpu_seconds(pid) for name, pid in pids.items()})
+            shift = index % len(names)
+            for name in names[shift:] + names[:shift]:  # each first in turn
                 started = time.perf_counter()
                 result = await clients[name].call_tool("echo__echo", {"text": "x"})
                 elapsed = (time.perf_counter() - started) * 1000
                 assert not result.is_error
                 if index >= WARMUP:
                     samples[name].append(elapsed)
+        cpu.update({name: cpu[name] + cpu_seconds(pid) for name, pid in pids.items()})
     return samples
+
+
+def in_process_us(sink: Sink, runs: int = 20_000, traced: int = 1000) -> dict[str, float]:
+    """The work itself, timed in one process without the network's noise: µs per call for the metrics, and for the
+    two spans a call makes (the SDK's server and client spans, the traceparent injected, the gateway's attributes)
+    exported over OTLP/HTTP to the sink, the export flushed within the time (`traced` calls: within the exporter's
+    queue, so that no span is dropped)."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.propagate import inject
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.trace import SpanKind
+
+    from mcpkit_runtime.gateway.metrics import GatewayMetrics
+    from mcpkit_runtime.gateway.observe import Observer
+
+    health = {"servers": {"echo": {"restarts": 0, "state": "ready"}}, "clients": {"active": 1, "opened": 1, "reaped": 0}}  # fmt: skip
+    metrics = Observer(tracing=False, metrics=GatewayMetrics(lambda: health))
+    started = time.perf_counter()
+    for _ in range(runs):
+        metrics.tool_call("stdio", "echo", "echo__echo", "ok", 0.002)
+    metrics_us = (time.perf_counter() - started) / runs * 1e6
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{sink.url}/v1/traces")))
+    tracer, traces = provider.get_tracer("bench"), Observer(tracing=True, metrics=None)
+    started = time.perf_counter()
+    for _ in range(traced):
+        with tracer.start_as_current_span("tools/call echo__echo", kind=SpanKind.SERVER):
+            with tracer.start_as_current_span("MCP send tools/call echo", kind=SpanKind.CLIENT):
+                inject({})
+            traces.tool_call("stdio", "echo", "echo__echo", "ok", 0.002)
+    provider.force_flush()
+    traces_us = (time.perf_counter() - started) / traced * 1e6
+    provider.shutdown()
+    return {"metrics_us_per_call": metrics_us, "traces_us_per_call": traces_us}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -142,22 +194,29 @@ def uptime() -> str:
 def main() -> None:
     sink = Sink()
     load_before = uptime()
-    processes = {name: start(name == "on", sink) for name in ("off", "on")}
+    processes = {name: start(name, sink) for name in VARIANTS}
     try:
-        samples = anyio.run(paired, {name: url for name, (_, url) in processes.items()})
-        scraped = urllib.request.urlopen(f"{processes['on'][1]}/metrics", timeout=10).read().decode()
+        cpu: dict[str, float] = {}
+        urls = {name: url for name, (_, url) in processes.items()}
+        samples = anyio.run(paired, urls, {name: p.pid for name, (p, _) in processes.items()}, cpu)
+        scraped = urllib.request.urlopen(f"{processes['metrics'][1]}/metrics", timeout=10).read().decode()
     finally:
         for process, _ in processes.values():
             process.terminate()
             process.wait(timeout=30)
     load_after = uptime()
-    differences = [on - off for on, off in zip(samples["on"], samples["off"], strict=True)]
-    results = {
-        "calls": CALLS,
-        "off_ms": {"p50": percentile(samples["off"], 50), "p99": percentile(samples["off"], 99)},
-        "on_ms": {"p50": percentile(samples["on"], 50), "p99": percentile(samples["on"], 99)},
-        "added_p50_ms": percentile(samples["on"], 50) - percentile(samples["off"], 50),
-        "paired_difference_median_ms": statistics.median(differences),
+    results: dict[str, Any] = {"calls": CALLS}
+    for name in VARIANTS:
+        differences = [mine - off for mine, off in zip(samples[name], samples["off"], strict=True)]
+        results[name] = {
+            "p50_ms": percentile(samples[name], 50),
+            "p99_ms": percentile(samples[name], 99),
+            "paired_added_median_ms": statistics.median(differences),
+            # the gateway process's own CPU per call: what the work costs, whatever the machine's load
+            "gateway_cpu_ms_per_call": cpu[name] * 1000 / CALLS,
+        }
+    results["in_process"] = in_process_us(sink)
+    results |= {
         "spans_exported_bytes": sink.bytes,
         "exports": sink.posts,
         "metrics_counted_calls": "echo__echo" in scraped,
@@ -171,7 +230,8 @@ def main() -> None:
         "figure", "value", title="Traces and metrics on vs off, a call through the gateway over HTTP"
     )
     for key, value in results.items():
-        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+        shown = {k: round(v, 3) for k, v in value.items()} if isinstance(value, dict) else value
+        table.add_row(key, str(shown))
     Console().print(table)
 
 
