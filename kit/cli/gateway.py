@@ -36,6 +36,14 @@ def gateway(
     label: Annotated[
         list[str] | None, typer.Option("--label", help="KEY=VALUE put on the containers it starts.")
     ] = None,
+    metrics: Annotated[
+        bool,
+        typer.Option(
+            "--metrics",
+            help="Prometheus metrics at /metrics on the HTTP front (behind the token). Traces: set "
+            "OTEL_EXPORTER_OTLP_ENDPOINT. Both need mcpkit[observe].",
+        ),
+    ] = False,
 ) -> None:
     """One MCP endpoint in front of the project's servers: starts them as hardened containers, namespaces their
     tools (server__tool), applies the gateway's limits, restarts a server that dies."""
@@ -55,4 +63,5 @@ def gateway(
         token=token,
         labels=labels,
         allowed_hosts=allow_host or [],
+        metrics=metrics,
     )

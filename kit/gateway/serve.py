@@ -4,7 +4,7 @@ entry that starts it (`kit config --gateway`)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from kit.clients.configure import launch_entries, unbuilt_images, values_taken
 from kit.containers.launch import LaunchEntry, kit_command
@@ -53,9 +53,31 @@ def build_gateway(
 
 def run_gateway(
     settings: Settings, names: list[str], *, http: bool, host: str, port: int, token: str | None,
-    labels: dict[str, str] | None = None, allowed_hosts: list[str] | None = None,
+    labels: dict[str, str] | None = None, allowed_hosts: list[str] | None = None, metrics: bool = False,
 ) -> None:  # fmt: skip
+    if metrics and not http:
+        raise KitError("metrics are served on the gateway's HTTP front, at /metrics",
+                       hint="add --http (traces need no option: set OTEL_EXPORTER_OTLP_ENDPOINT)")  # fmt: skip
     gateway = build_gateway(settings, names, os.environ, labels)
+    from mcpkit_runtime.gateway.observe import ObserveUnavailable, observe
+
+    try:
+        kept, shutdown = observe(gateway, os.environ, metrics=metrics)
+    except ObserveUnavailable as exc:
+        raise KitError(
+            str(exc), hint="or leave them off: drop --metrics, unset OTEL_EXPORTER_OTLP_ENDPOINT"
+        ) from None
+    try:
+        _serve(gateway, http=http, host=host, port=port, token=token, allowed_hosts=allowed_hosts,
+               metrics=kept.render if kept else None)  # fmt: skip
+    finally:
+        shutdown()
+
+
+def _serve(
+    gateway: Gateway, *, http: bool, host: str, port: int, token: str | None, allowed_hosts: list[str] | None,
+    metrics: Callable[[], tuple[bytes, str]] | None,
+) -> None:  # fmt: skip
     server = gateway.server()
     if not http:
         from mcpkit_runtime import stdio
@@ -70,7 +92,7 @@ def run_gateway(
     try:
         http_transport.serve(server, host=host, port=port, token=token, health=gateway.health,
                              allowed_hosts=allowed_hosts, idle_seconds=gateway.settings.session_idle_seconds,
-                             names=names_used)  # fmt: skip
+                             names=names_used, metrics=metrics)  # fmt: skip
     except ValueError as exc:
         raise KitError(str(exc), hint="see `kit gateway --help` for --token-env and --allow-host") from None
 
@@ -84,7 +106,8 @@ def gateway_entry(
     """The client entry that starts the gateway (on the host: it starts the containers) instead of one per server."""
     _, servers = gateway_servers(settings, names)
     env = {"KIT_PROJECT_DIR": str(settings.project_dir), "KIT_IMAGE_PREFIX": settings.image_prefix}
-    env |= values_taken(servers, env_values, strict=True)
+    own = {name: value for name, value in env_values.items() if name.startswith("OTEL_")}  # its traces
+    env |= values_taken(servers, {k: v for k, v in env_values.items() if k not in own}, strict=True) | own
     labels = {**settings.container_labels, **(labels or {})}
     extra = [word for key, value in labels.items() for word in ("--label", f"{key}={value}")]
     args = ["gateway", "--label", f"{MANAGED}=true", *extra, *names]

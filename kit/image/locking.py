@@ -10,6 +10,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 from kit.containers import engine
 from kit.errors import KitError
 from kit.image import bases, source_build, wheelhouse
@@ -127,7 +129,9 @@ def _declared_package(path: Path) -> str:
 def _runtime_package() -> str:
     """The runtime as a lock records it, from its installed metadata (editable or not)."""
     runtime = runtime_distribution()
-    return json.dumps([runtime.metadata["Name"], runtime.version, sorted(runtime.requires or [])])
+    # Its optional extras (the gateway's observability) are never installed in an image: they resolve nothing here.
+    required = [r for r in runtime.requires or [] if "extra" not in str(Requirement(r).marker or "")]
+    return json.dumps([runtime.metadata["Name"], runtime.version, sorted(required)])
 
 
 @dataclass(frozen=True)

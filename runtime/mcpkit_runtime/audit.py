@@ -1,6 +1,7 @@
 """The audit trail: one JSON line per tool call and resource read, on stderr (never stdout: that is the
-protocol), and optionally appended to a file on a mounted volume. `timed` writes a call's line, for the runtime's
-server and its gateway alike: what was asked, what came of it, how long it took."""
+protocol), and optionally appended to a file on a mounted volume; with the trace it belongs to, when the caller
+sent one (mcpkit_runtime.tracecontext). `timed` writes a call's line, for the runtime's server and its gateway
+alike: what was asked, what came of it, how long it took."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+
+from mcpkit_runtime.tracecontext import current_trace
 
 _REPORTED: ContextVar[dict[str, Any] | None] = ContextVar("mcpkit_audit_fields", default=None)
 
@@ -40,6 +43,7 @@ class AuditLog:
             "event": event,
             "server": self.server,
             "server_version": self.version,
+            **current_trace(),  # the caller's trace, when it sent one
             **fields,
         }
         line = json.dumps(entry, default=str)
@@ -71,6 +75,7 @@ class Call:
     fields: dict[str, Any]
     outcome: str = "error"
     ran: bool = True
+    seconds: float = 0.0  # how long it ran, once the block is over
 
     def refuse(self, outcome: str, **facts: Any) -> None:
         """Refused before it ran: its duration is 0."""
@@ -91,5 +96,6 @@ def timed(audit: AuditLog, event: str, **fields: Any) -> Iterator[Call]:
     finally:
         _REPORTED.reset(token)
         reported.pop("event", None)  # a tool's fact cannot be taken for the line's kind
-        duration = round((time.perf_counter() - started) * 1000, 3) if call.ran else 0.0
+        call.seconds = time.perf_counter() - started if call.ran else 0.0
+        duration = round(call.seconds * 1000, 3)
         audit.record(event, **{**reported, **call.fields, "outcome": call.outcome, "duration_ms": duration})

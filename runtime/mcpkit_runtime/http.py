@@ -1,6 +1,7 @@
 """Serving over streamable HTTP, done properly: loopback by default; beyond loopback a bearer token is required and
 the host names clients use must be allowed; DNS-rebinding protection (Host and Origin checked) on every path,
-/health included; GET /health for probes (no token needed, nothing secret in it); deadlines for a request's headers
+/health included; GET /health for probes (no token needed, nothing secret in it); GET /metrics when asked for
+(Prometheus text, behind the token like MCP itself); deadlines for a request's headers
 and body; idle sessions closed; graceful shutdown on SIGTERM (uvicorn's), which ends the server's lifespan and
 whatever it holds open.
 
@@ -50,8 +51,10 @@ def app(
     idle_seconds: float = 900.0,
     body_seconds: float = BODY_SECONDS,
     names: OptionNames = OptionNames(),
+    metrics: Callable[[], tuple[bytes, str]] | None = None,
 ) -> Any:
-    """The ASGI app: MCP at /mcp, health at /health, the token checked when there is one."""
+    """The ASGI app: MCP at /mcp, health at /health, `metrics` (text and content type) at /metrics when given, the
+    token checked when there is one."""
     tokens = tokens_of(token)
     if host not in LOOPBACK and not tokens:
         raise ValueError(f"serving on {host} (beyond loopback) needs a bearer token: set {names.token}")
@@ -76,12 +79,24 @@ def app(
             {"status": "ok", **health(), "http_sessions": sdk.open_http_sessions(server)}
         )
 
+    routes = [Route("/health", health_endpoint, methods=["GET"])]
+    if metrics is not None:
+        exposition = metrics
+
+        async def metrics_endpoint(request: Request) -> Response:
+            refused = await checks.validate_request(request)
+            if refused:
+                return refused
+            body, content_type = exposition()
+            return Response(body, headers={"content-type": content_type})
+
+        routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
     starlette = server.streamable_http_app(
         host=host,
         transport_security=security,
         session_idle_timeout=idle_seconds,
         max_sessions=MAX_SESSIONS,
-        custom_starlette_routes=[Route("/health", health_endpoint, methods=["GET"])],
+        custom_starlette_routes=routes,
     )
     guarded = BodyDeadline(starlette, body_seconds)
     return BearerToken(guarded, tokens) if tokens else guarded
@@ -97,10 +112,11 @@ def serve(
     allowed_hosts: list[str] | None = None,
     idle_seconds: float = 900.0,
     names: OptionNames = OptionNames(),
+    metrics: Callable[[], tuple[bytes, str]] | None = None,
 ) -> None:
     import uvicorn
 
     asgi = app(server, host=host, token=token, health=health or dict, allowed_hosts=allowed_hosts or [],
-               idle_seconds=idle_seconds, names=names)  # fmt: skip
+               idle_seconds=idle_seconds, names=names, metrics=metrics)  # fmt: skip
     uvicorn.run(asgi, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10,
                 timeout_keep_alive=5, http=header_deadline(HEADER_SECONDS))  # fmt: skip

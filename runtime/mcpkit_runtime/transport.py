@@ -26,6 +26,7 @@ def serve(
     environ: Mapping[str, str] | None = None,
     health: Callable[[], dict[str, Any]] | None = None,
     idle_seconds: float | None = None,
+    metrics: Callable[[], tuple[bytes, str]] | None = None,
 ) -> None:
     env = os.environ if environ is None else environ
     kind = env.get("MCP_TRANSPORT", "stdio")
@@ -41,7 +42,7 @@ def serve(
             http.serve(
                 sdk.lowlevel(server), host=env.get("MCP_HTTP_HOST", "127.0.0.1"), port=int(env.get("MCP_HTTP_PORT", "8000")),
                 token=env.get("MCP_HTTP_TOKEN") or None, health=health, allowed_hosts=allowed,
-                idle_seconds=idle_seconds or config.idle_seconds(env),
+                idle_seconds=idle_seconds or config.idle_seconds(env), metrics=metrics,
             )  # fmt: skip
         except ValueError as exc:
             sys.stderr.write(f"cannot serve: {exc}\n")

@@ -5,6 +5,8 @@ MCP_GATEWAY_SERVERS      name=url pairs, comma-separated: analyst=http://analyst
 MCP_GATEWAY_TOKEN_NAME   the bearer token of server NAME (upper case, - as _), when it wants one
 MCP_GATEWAY_SETTINGS     JSON of the gateway settings (separator, allow, deny, rate-limits, session-budget, start,
                          session-idle-seconds, max-clients)
+MCP_GATEWAY_METRICS      1: Prometheus metrics at /metrics (HTTP only, behind the token)
+OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT)  traces over OTLP/HTTP (see mcpkit_runtime.gateway.observe)
 and MCP_TRANSPORT, MCP_HTTP_* for how the gateway itself is reached (see mcpkit_runtime.transport).
 """
 
@@ -17,6 +19,7 @@ import sys
 from mcpkit_runtime import logs
 from mcpkit_runtime.config import pairs
 from mcpkit_runtime.gateway.downstream import Downstream, HttpTarget
+from mcpkit_runtime.gateway.observe import ObserveUnavailable, observe
 from mcpkit_runtime.gateway.proxy import Gateway
 from mcpkit_runtime.gateway.settings import GatewaySettings, token_variable
 from mcpkit_runtime.transport import serve
@@ -35,7 +38,16 @@ def main() -> None:
         for name, url in servers.items()
     ]
     gateway = Gateway(downstreams, settings)
-    serve(gateway.server(), health=gateway.health, idle_seconds=settings.session_idle_seconds)
+    try:
+        metrics, shutdown = observe(gateway, os.environ, metrics=os.environ.get("MCP_GATEWAY_METRICS") == "1")
+    except ObserveUnavailable as exc:
+        sys.stderr.write(f"cannot start: {exc}\n")
+        sys.exit(2)
+    try:
+        serve(gateway.server(), health=gateway.health, idle_seconds=settings.session_idle_seconds,
+              metrics=metrics.render if metrics else None)  # fmt: skip
+    finally:
+        shutdown()
 
 
 if __name__ == "__main__":

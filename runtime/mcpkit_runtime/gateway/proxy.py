@@ -20,7 +20,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import mcp_types as types
@@ -30,7 +30,7 @@ from mcp.server.lowlevel import NotificationOptions, Server
 from mcp_types import INVALID_PARAMS
 
 from mcpkit_runtime import __version__, sdk
-from mcpkit_runtime.audit import AuditLog, timed
+from mcpkit_runtime.audit import AuditLog, Call, timed
 from mcpkit_runtime.clients import client_key
 from mcpkit_runtime.gateway.downstream import Downstream, DownstreamDown
 from mcpkit_runtime.gateway.isolation import Instances
@@ -40,6 +40,9 @@ from mcpkit_runtime.gateway.results import error_result, list_tools_page, named_
 from mcpkit_runtime.gateway.settings import GatewaySettings
 from mcpkit_runtime.policy import Policy
 from mcpkit_runtime.redact import redact_arguments
+
+if TYPE_CHECKING:
+    from mcpkit_runtime.gateway.observe import Observer
 
 T = TypeVar("T")
 HEALTH_URI = "gateway://health"
@@ -79,6 +82,7 @@ class Gateway:
             weakref.WeakSet()
         )  # connections told when the tool list changes
         self.ready_seconds: float | None = None  # from the start to every eager server started (or failed)
+        self.observer: Observer | None = None  # traces and metrics, when on (gateway.observe)
         for downstream in downstreams:
             downstream.on_ready = self._on_ready
             if downstream.recorded is None and cache is not None:
@@ -274,25 +278,30 @@ class Gateway:
                 self._task_group, lambda c: c.call_tool(tool, arguments, progress_callback=forward)
             )
 
-        with timed(self.audit, "tool_call", session=session, server=downstream.name, tool=params.name,
-                   arguments=redact_arguments(arguments)) as call:  # fmt: skip
-            refusal = self.policy.admit(params.name, session)
-            if refusal is not None:
-                call.refuse(refusal.outcome, **refusal.facts)
-                return error_result(refusal.message)
-            try:
+        call = Call({})
+        try:
+            with timed(self.audit, "tool_call", session=session, server=downstream.name, tool=params.name,
+                       arguments=redact_arguments(arguments)) as call:  # fmt: skip
+                refusal = self.policy.admit(params.name, session)
+                if refusal is not None:
+                    call.refuse(refusal.outcome, **refusal.facts)
+                    return error_result(refusal.message)
                 try:
-                    result = await once()
+                    try:
+                        result = await once()
+                    except DownstreamDown as exc:
+                        # A server that died mid-call is started again; a call that is safe to repeat is repeated once.
+                        if not (exc.died and params.name in self._safe_to_repeat):
+                            raise
+                        result = await once()
                 except DownstreamDown as exc:
-                    # A server that died mid-call is started again; a call that is safe to repeat is repeated once.
-                    if not (exc.died and params.name in self._safe_to_repeat):
-                        raise
-                    result = await once()
-            except DownstreamDown as exc:
-                call.outcome = "server_down"
-                return error_result(f"{params.name}: {exc}")
-            call.outcome = "error" if getattr(result, "is_error", False) else "ok"
-            return named_error(result, tool, params.name) if call.outcome == "error" else result
+                    call.outcome = "server_down"
+                    return error_result(f"{params.name}: {exc}")
+                call.outcome = "error" if getattr(result, "is_error", False) else "ok"
+                return named_error(result, tool, params.name) if call.outcome == "error" else result
+        finally:
+            if self.observer:
+                self.observer.tool_call(session, downstream.name, params.name, call.outcome, call.seconds)
 
     def _remember(self, downstream: Downstream, live: list[types.Tool]) -> None:
         """The freshest list, to answer with should the server restart, and the next time the gateway starts."""

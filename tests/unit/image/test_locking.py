@@ -39,3 +39,10 @@ def test_what_the_lock_is_resolved_from_changes_the_fingerprint(
     assert name == "mcpkit-runtime" and version and requires
     monkeypatch.setattr(locking, "_runtime_package", lambda: json.dumps([name, "9.9.9", requires]))
     assert locking.fingerprint(analyst, TARGET) != before, "the runtime's version is in the lock"
+
+
+def test_the_runtimes_optional_extras_are_not_part_of_the_fingerprint() -> None:
+    """The gateway's observability extra is never installed in an image: adding or changing it re-locks nothing."""
+    _, _, requires = json.loads(locking._runtime_package())
+    assert requires and not [r for r in requires if "extra" in r]
+    assert not [r for r in requires if r.startswith(("opentelemetry-sdk", "prometheus"))]
