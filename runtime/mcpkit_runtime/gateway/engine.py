@@ -1,0 +1,227 @@
+"""A server's container started through the Docker engine's API, with no `docker` client process in between (one
+per server cost 24.5 MiB and a copy of every message each way).
+
+The container is created with the walls the kit gives (the Docker SDK's keywords), attached before it starts (so
+no output is lost) and started; its stdin and multiplexed stdout/stderr travel on the one attach socket, read and
+written by the event loop: no thread per message. stdout lines become the JSON-RPC messages the SDK's `Client`
+takes as a transport (as its stdio client frames them); stderr goes to the server's StderrTail. On close its stdin
+is closed (the server exits, and the engine removes it) and, if it has not gone within the grace period, it is
+removed by force. A gateway that dies closes the socket, which closes the server's stdin too (StdinOnce).
+
+The path needs the `docker` package and the engine's local socket. Where either is missing (a gateway image without
+the package, a Docker context or an engine reached over TCP or SSH, which the SDK handles differently), the same
+container is started by its `docker run` command line, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import logging
+import os
+import struct
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Literal, TextIO
+
+import anyio
+import mcp_types as types
+from anyio.abc import UNIXSocketStream
+from mcp import StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.shared.message import SessionMessage
+
+log = logging.getLogger(__name__)
+STDOUT, STDERR = 1, 2  # the stream numbers of the engine's multiplexed output (docker.utils.socket's)
+FRAME = struct.Struct(">BxxxL")  # stream, three zero bytes, payload length
+GRACE_SECONDS = 2.0  # for the server to exit once its stdin is closed, as the SDK's stdio client waits
+Path = Literal["engine-api", "docker-cli"]
+
+
+@dataclass(frozen=True)
+class ContainerTarget:
+    """A server's container: its image, the Docker SDK keywords of its walls (`containers.create`'s, stdin open, no
+    TTY, removed on exit), the values of the variables it takes, and the same container as a `docker run` line."""
+
+    image: str
+    create: dict[str, Any]
+    env: dict[str, str]
+    fallback: StdioServerParameters
+
+    @contextlib.asynccontextmanager
+    async def transport(self, errlog: TextIO) -> AsyncIterator[Any]:
+        api = await anyio.to_thread.run_sync(engine_api)
+        if api is None:
+            async with stdio_client(self.fallback, errlog=errlog) as streams:
+                yield streams
+            return
+        async with _attached(api, self, errlog) as streams:
+            yield streams
+
+
+def path() -> Path | None:
+    """How containers are started in this process: None until the first has been."""
+    if engine_api.cache_info().currsize == 0:
+        return None
+    return "engine-api" if engine_api() is not None else "docker-cli"
+
+
+@functools.cache
+def engine_api() -> Any | None:
+    """The engine's low-level API client over its local socket, or None where the API path is not available."""
+    if os.environ.get("DOCKER_CONTEXT", "default") != "default":
+        return None  # the SDK does not read Docker contexts; the CLI does
+    try:
+        import docker
+        from docker.constants import MINIMUM_DOCKER_API_VERSION
+    except ImportError:
+        return None
+    settings = docker.utils.kwargs_from_env()
+    # The engine's version asked with a client closed here: one made with version="auto" leaks its socket when
+    # the engine is down.
+    probe = docker.APIClient(version=MINIMUM_DOCKER_API_VERSION, **settings)
+    try:
+        if (
+            probe.base_url != "http+docker://localhost"
+        ):  # unix://; TLS and SSH connections are not raw sockets
+            return None
+        version = str(probe.version(api_version=False)["ApiVersion"])
+    except Exception as exc:  # no engine there: the CLI says why when it runs
+        log.debug("the engine's API is not reachable (%s); containers start through the docker CLI", exc)
+        return None
+    finally:
+        probe.close()
+    return docker.APIClient(version=version, **settings)
+
+
+def _split(api: Any, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`containers.create` keywords as the low-level API takes them: the container's and its host config's."""
+    from docker.types import HostConfig
+
+    host_keys = set(inspect.signature(HostConfig).parameters) - {"version"}
+    host = {k: v for k, v in kwargs.items() if k in host_keys}
+    return {k: v for k, v in kwargs.items() if k not in host_keys}, api.create_host_config(**host)
+
+
+def _create(api: Any, target: ContainerTarget) -> str:
+    config, host_config = _split(api, target.create)
+    # Attached (not detached) with stdin open, the SDK sets StdinOnce: the server's stdin ends with the socket.
+    config |= {"stdin_open": True, "tty": False, "detach": False}
+    created = api.create_container(
+        target.image, environment=dict(target.env), host_config=host_config, **config
+    )
+    return str(created["Id"])
+
+
+def _remove(api: Any, container: str) -> None:
+    import docker
+
+    with contextlib.suppress(docker.errors.APIError):  # gone already, or being removed by the engine
+        api.remove_container(container, force=True)
+
+
+def _attach(api: Any, container: str) -> tuple[Any, int]:
+    """The attach socket, and a duplicate of its descriptor for the event loop (the SDK's object keeps its own)."""
+    params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+    raw = api.attach_socket(container, params=params)
+    return raw, os.dup(raw.fileno())
+
+
+@contextlib.asynccontextmanager
+async def _attached(api: Any, target: ContainerTarget, errlog: TextIO) -> AsyncIterator[Any]:
+    container = await anyio.to_thread.run_sync(_create, api, target)
+    raw = None
+    try:
+        raw, fd = await anyio.to_thread.run_sync(_attach, api, container)
+        sock = await UNIXSocketStream.from_socket(fd)
+        await anyio.to_thread.run_sync(api.start, container)
+        async with _Streams(sock, errlog.fileno()).open() as streams:
+            yield streams
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_remove, api, container)
+            if raw is not None:
+                raw.close()
+
+
+class _Streams:
+    """The SDK's transport streams over one attach socket."""
+
+    def __init__(self, sock: UNIXSocketStream, errlog: int) -> None:
+        self.sock = sock
+        self.errlog = errlog
+        self.exited = anyio.Event()  # the engine closed the output: the container is gone
+        self.reader, self.read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+        self.write_stream, self.writer = anyio.create_memory_object_stream[SessionMessage](0)
+
+    @contextlib.asynccontextmanager
+    async def open(self) -> AsyncIterator[Any]:
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._read)
+            group.start_soon(self._write)
+            try:
+                yield self.read_stream, self.write_stream
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self._close()
+                group.cancel_scope.cancel()
+
+    async def _close(self) -> None:
+        self.read_stream.close()
+        self.write_stream.close()
+        with contextlib.suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            await self.sock.send_eof()  # the server's stdin ends: it exits, and the engine removes it
+        with anyio.move_on_after(GRACE_SECONDS):
+            await self.exited.wait()
+        await self.sock.aclose()
+
+    async def _read(self) -> None:
+        """Frames off the socket: stdout's lines as messages, stderr to the tail, until the engine closes it. After
+        the session has gone it reads on, so the server is never blocked on a full buffer while it exits."""
+        pending = bytearray()
+        partial = b""
+        delivering = True
+        try:
+            while True:
+                try:
+                    pending += await self.sock.receive(65536)
+                except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
+                    return
+                while len(pending) >= FRAME.size:
+                    stream, size = FRAME.unpack_from(pending)
+                    if len(pending) < FRAME.size + size:
+                        break
+                    payload = bytes(pending[FRAME.size : FRAME.size + size])
+                    del pending[: FRAME.size + size]
+                    if stream == STDERR:
+                        os.write(self.errlog, payload)
+                        continue
+                    lines = (partial + payload).split(b"\n")
+                    partial = lines.pop()
+                    for line in lines:
+                        if delivering and line.strip():
+                            try:
+                                await self.reader.send(_parsed(line))
+                            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                                delivering = False
+        finally:
+            self.exited.set()
+            self.reader.close()
+
+    async def _write(self) -> None:
+        try:
+            async with self.writer:
+                async for message in self.writer:
+                    text = message.message.model_dump_json(by_alias=True, exclude_unset=True)
+                    await self.sock.send(text.encode() + b"\n")
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
+            self.reader.close()
+
+
+def _parsed(line: bytes) -> SessionMessage | Exception:
+    """One stdout line, a parse error returned as a value for the session to surface (as the SDK's stdio does)."""
+    try:
+        return SessionMessage(types.jsonrpc_message_adapter.validate_json(line, by_name=False))
+    except ValueError as exc:
+        return exc
