@@ -144,6 +144,8 @@ class Downstream:
             holding.cancel()
             failure.append(TimeoutError(f"it did not answer within {self.start_seconds:g} s"))
             await ready.wait()
+        if isinstance(self.target, ContainerTarget):
+            self.health.via = engine.path()
         if self._client is not None:
             self._failures = 0
             self.health.next_retry_at = None
@@ -178,8 +180,6 @@ class Downstream:
                     self._client = client
                     self.health.state, self.health.started_at = "ready", time.time()
                     self.health.protocol = client.protocol_version
-                    if isinstance(self.target, ContainerTarget):
-                        self.health.via = engine.path()
                     ready.set()
                     await self._stop.wait()
             except anyio.get_cancelled_exc_class():

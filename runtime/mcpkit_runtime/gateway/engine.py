@@ -23,7 +23,7 @@ import os
 import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, NamedTuple, TextIO
 
 import anyio
 import mcp_types as types
@@ -51,12 +51,12 @@ class ContainerTarget:
 
     @contextlib.asynccontextmanager
     async def transport(self, errlog: TextIO) -> AsyncIterator[Any]:
-        api = await anyio.to_thread.run_sync(engine_api)
-        if api is None:
+        engine = await anyio.to_thread.run_sync(engine_api)
+        if engine is None:
             async with stdio_client(self.fallback, errlog=errlog) as streams:
                 yield streams
             return
-        async with _attached(api, self, errlog) as streams:
+        async with _attached(engine, self, errlog) as streams:
             yield streams
 
 
@@ -67,32 +67,38 @@ def path() -> Path | None:
     return "engine-api" if engine_api() is not None else "docker-cli"
 
 
+class Engine(NamedTuple):
+    api: Any  # docker.APIClient: create, start, remove
+    socket: str  # the engine's local socket, where the gateway attaches on a connection of its own
+
+
 @functools.cache
-def engine_api() -> Any | None:
-    """The engine's low-level API client over its local socket, or None where the API path is not available."""
+def engine_api() -> Engine | None:
+    """The engine's API over its local socket, or None where the API path is not available."""
     if os.environ.get("DOCKER_CONTEXT", "default") != "default":
         return None  # the SDK does not read Docker contexts; the CLI does
     try:
         import docker
-        from docker.constants import MINIMUM_DOCKER_API_VERSION
+        from docker.constants import DEFAULT_UNIX_SOCKET, MINIMUM_DOCKER_API_VERSION
     except ImportError:
         return None
     settings = docker.utils.kwargs_from_env()
+    socket = (
+        str(settings.get("base_url") or DEFAULT_UNIX_SOCKET).removeprefix("http+").removeprefix("unix://")
+    )
+    if settings.get("base_url", "unix://").split("://")[0] not in ("unix", "http+unix"):
+        return None  # TCP, TLS or SSH: the CLI's connection handling
     # The engine's version asked with a client closed here: one made with version="auto" leaks its socket when
     # the engine is down.
     probe = docker.APIClient(version=MINIMUM_DOCKER_API_VERSION, **settings)
     try:
-        if (
-            probe.base_url != "http+docker://localhost"
-        ):  # unix://; TLS and SSH connections are not raw sockets
-            return None
         version = str(probe.version(api_version=False)["ApiVersion"])
     except Exception as exc:  # no engine there: the CLI says why when it runs
         log.debug("the engine's API is not reachable (%s); containers start through the docker CLI", exc)
         return None
     finally:
         probe.close()
-    return docker.APIClient(version=version, **settings)
+    return Engine(docker.APIClient(version=version, **settings), socket)
 
 
 def _split(api: Any, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -121,36 +127,50 @@ def _remove(api: Any, container: str) -> None:
         api.remove_container(container, force=True)
 
 
-def _attach(api: Any, container: str) -> tuple[Any, int]:
-    """The attach socket, and a duplicate of its descriptor for the event loop (the SDK's object keeps its own)."""
-    params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
-    raw = api.attach_socket(container, params=params)
-    return raw, os.dup(raw.fileno())
+async def _attach(engine: Engine, container: str) -> tuple[UNIXSocketStream, bytes]:
+    """The attach request on a connection of the gateway's own, upgraded to the raw stream, and any bytes that
+    came after the response's head. (The SDK's attach_socket hands back a socket its HTTP response still owns.)"""
+    sock = await anyio.connect_unix(engine.socket)
+    try:
+        query = "stdin=1&stdout=1&stderr=1&stream=1"
+        await sock.send(
+            f"POST /v{engine.api.api_version}/containers/{container}/attach?{query} HTTP/1.1\r\nHost: docker\r\n"
+            "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n".encode()
+        )
+        received = b""
+        while b"\r\n\r\n" not in received and len(received) < 65536:
+            received += await sock.receive(4096)
+        head, _, rest = received.partition(b"\r\n\r\n")
+        status = head.split(b"\r\n", 1)[0].decode(errors="replace")
+        if status.split(" ")[1:2] not in (["101"], ["200"]):
+            raise OSError(f"the engine would not attach to the container: {status}")
+    except BaseException:
+        await sock.aclose()
+        raise
+    return sock, rest
 
 
 @contextlib.asynccontextmanager
-async def _attached(api: Any, target: ContainerTarget, errlog: TextIO) -> AsyncIterator[Any]:
-    container = await anyio.to_thread.run_sync(_create, api, target)
-    raw = None
+async def _attached(engine: Engine, target: ContainerTarget, errlog: TextIO) -> AsyncIterator[Any]:
+    container = await anyio.to_thread.run_sync(_create, engine.api, target)
     try:
-        raw, fd = await anyio.to_thread.run_sync(_attach, api, container)
-        sock = await UNIXSocketStream.from_socket(fd)
-        await anyio.to_thread.run_sync(api.start, container)
-        async with _Streams(sock, errlog.fileno()).open() as streams:
-            yield streams
+        sock, early = await _attach(engine, container)
+        async with sock:
+            await anyio.to_thread.run_sync(engine.api.start, container)
+            async with _Streams(sock, errlog.fileno(), early).open() as streams:
+                yield streams
     finally:
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_remove, api, container)
-            if raw is not None:
-                raw.close()
+            await anyio.to_thread.run_sync(_remove, engine.api, container)
 
 
 class _Streams:
     """The SDK's transport streams over one attach socket."""
 
-    def __init__(self, sock: UNIXSocketStream, errlog: int) -> None:
+    def __init__(self, sock: UNIXSocketStream, errlog: int, early: bytes = b"") -> None:
         self.sock = sock
         self.errlog = errlog
+        self.early = early
         self.exited = anyio.Event()  # the engine closed the output: the container is gone
         self.reader, self.read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
         self.write_stream, self.writer = anyio.create_memory_object_stream[SessionMessage](0)
@@ -174,20 +194,15 @@ class _Streams:
             await self.sock.send_eof()  # the server's stdin ends: it exits, and the engine removes it
         with anyio.move_on_after(GRACE_SECONDS):
             await self.exited.wait()
-        await self.sock.aclose()
 
     async def _read(self) -> None:
         """Frames off the socket: stdout's lines as messages, stderr to the tail, until the engine closes it. After
         the session has gone it reads on, so the server is never blocked on a full buffer while it exits."""
-        pending = bytearray()
+        pending = bytearray(self.early)
         partial = b""
         delivering = True
         try:
             while True:
-                try:
-                    pending += await self.sock.receive(65536)
-                except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
-                    return
                 while len(pending) >= FRAME.size:
                     stream, size = FRAME.unpack_from(pending)
                     if len(pending) < FRAME.size + size:
@@ -205,6 +220,10 @@ class _Streams:
                                 await self.reader.send(_parsed(line))
                             except (anyio.ClosedResourceError, anyio.BrokenResourceError):
                                 delivering = False
+                try:
+                    pending += await self.sock.receive(65536)
+                except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
+                    return
         finally:
             self.exited.set()
             self.reader.close()
