@@ -138,6 +138,7 @@ async def paired(settings: Settings) -> dict[str, Any]:
             client = await stack.enter_async_context(open_())
             tools = [t.name for t in (await client.list_tools()).tools]
             clients[name] = (client, next(t for t in tools if t.endswith("run_sql")))  # each names it its way
+        memory = memory_by_path()
         names = list(clients)
         for round_ in range(10 + CALLS):
             order = names[round_ % len(names) :] + names[: round_ % len(names)]
@@ -150,7 +151,7 @@ async def paired(settings: Settings) -> dict[str, Any]:
                     raise RuntimeError(f"{name}: {result.content}")
                 if round_ >= 10:  # warm-up rounds left out
                     samples[name].append(elapsed)
-    figures: dict[str, Any] = {"calls": CALLS, "load_before": before, "load_after": load()}
+    figures: dict[str, Any] = {"calls": CALLS, "load_before": before, "load_after": load(), "memory": memory}
     direct = samples["direct_stdio"]
     for name, values in samples.items():
         figures[name] = {"p50_ms": percentile(values, 50), "p99_ms": percentile(values, 99)}
@@ -188,6 +189,27 @@ def children_of(pid: int) -> list[tuple[int, str]]:
             text = stat.read_text()
             if int(text[text.rindex(")") + 2 :].split()[1]) == pid:
                 found.append((int(stat.parent.name), text[text.index("(") + 1 : text.rindex(")")]))
+    return found
+
+
+def memory_by_path() -> dict[str, dict[str, Any]]:
+    """Each open path's process (a child of this one, told by its command line): its RSS, and its children's."""
+    found: dict[str, dict[str, Any]] = {}
+    for pid, _ in children_of(os.getpid()):
+        with contextlib.suppress(OSError):
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+            kind = (
+                "direct_stdio" if argv[0].endswith("docker")
+                else "mcp_proxy_http" if any(a.endswith("mcp-proxy") for a in argv[:2])
+                else "fastmcp_proxy_stdio" if "create_proxy" in " ".join(argv)
+                else "gateway_http" if "--http" in argv
+                else "gateway_stdio" if "gateway" in argv
+                else None
+            )  # fmt: skip
+            if kind:
+                kids = children_of(pid)
+                found[kind] = {"rss_mib": rss_mib(pid), "children": sorted(name for _, name in kids),
+                               "children_rss_mib": round(sum(rss_mib(k) for k, _ in kids), 1)}  # fmt: skip
     return found
 
 

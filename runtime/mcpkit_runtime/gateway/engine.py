@@ -21,6 +21,7 @@ import inspect
 import logging
 import os
 import struct
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, TextIO
@@ -36,7 +37,8 @@ log = logging.getLogger(__name__)
 STDOUT, STDERR = 1, 2  # the stream numbers of the engine's multiplexed output (docker.utils.socket's)
 FRAME = struct.Struct(">BxxxL")  # stream, three zero bytes, payload length
 GRACE_SECONDS = 2.0  # for the server to exit once its stdin is closed, as the SDK's stdio client waits
-Path = Literal["engine-api", "docker-cli"]
+Via = Literal["engine-api", "docker-cli"]
+_probing = threading.Lock()  # servers start at once, each in a worker thread: one probe, one client
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,11 @@ class ContainerTarget:
             yield streams
 
 
-def path() -> Path | None:
+def path() -> Via | None:
     """How containers are started in this process: None until the first has been."""
-    if engine_api.cache_info().currsize == 0:
+    if _engine.cache_info().currsize == 0:
         return None
-    return "engine-api" if engine_api() is not None else "docker-cli"
+    return "engine-api" if _engine() is not None else "docker-cli"
 
 
 class Engine(NamedTuple):
@@ -72,9 +74,14 @@ class Engine(NamedTuple):
     socket: str  # the engine's local socket, where the gateway attaches on a connection of its own
 
 
-@functools.cache
 def engine_api() -> Engine | None:
     """The engine's API over its local socket, or None where the API path is not available."""
+    with _probing:
+        return _engine()
+
+
+@functools.cache
+def _engine() -> Engine | None:
     if os.environ.get("DOCKER_CONTEXT", "default") != "default":
         return None  # the SDK does not read Docker contexts; the CLI does
     try:
