@@ -15,7 +15,7 @@ from kit import identity
 from kit.clients.common import Machine
 from kit.clients.configure import installed_entries
 from kit.containers import engine, gc
-from kit.containers.launch import server_entry
+from kit.containers.launch import probe_entry
 from kit.errors import KitError
 from kit.image.base_image import is_kit_base
 from kit.image.freshness import build_state
@@ -72,7 +72,7 @@ def diagnose(settings: Settings, servers: list[Server], *, handshake: bool = Tru
                 )
                 continue
             try:
-                result = smoke_test(server_entry(settings, server), server.declaration.smoke)
+                result = smoke_test(probe_entry(settings, server), server.declaration.smoke)
                 add(
                     Check(
                         f"{server.name} answers",
@@ -112,6 +112,16 @@ def _check_images(
         tag = identity.image_tag(settings, server)
         if state == "current":
             add(Check(f"image of {server.name}", True, f"{tag} is current"))
+        elif server.image is not None:  # prebuilt: the kit cannot make it, only say how to bring it
+            fix = f"docker load -i FILE.tar, or docker build -t {tag} ."
+            add(
+                Check(
+                    f"image of {server.name}",
+                    False,
+                    f"{tag} is {state} (a prebuilt image, never pulled)",
+                    fix,
+                )
+            )
         else:
             add(Check(f"image of {server.name}", False, f"{tag} is {state}", f"kit build {server.name}"))
         if image is not None:

@@ -47,6 +47,9 @@ def project_slug(project_dir: Path) -> str:
 
 
 def image_tag(settings: Settings, server: Server) -> str:
+    """The image a server runs: the one the kit builds for it, or the prebuilt image it names."""
+    if server.image is not None:
+        return server.image
     return f"{settings.image_prefix}/{project_slug(server.project_dir)}/{server.name}:{server.version}"
 
 

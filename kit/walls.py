@@ -24,6 +24,16 @@ _PATH_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 LABEL_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 _LABEL_VALUE = re.compile(r"^[^\x00-\x1f\x7f]{0,256}$")
+# An image reference as Docker's own grammar has it (distribution/reference): [DOMAIN[:PORT]/]PATH[:TAG][@DIGEST].
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN_COMPONENT = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+IMAGE_REFERENCE = re.compile(
+    rf"(?:(?P<domain>{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]{{1,5}})?)/)?"
+    rf"(?P<path>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
+    r"(?::(?P<tag>\w[\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?",
+    re.ASCII,
+)
+_COMMAND_WORD = re.compile(r"[A-Za-z0-9_./][A-Za-z0-9_./+-]{0,254}", re.ASCII)
 # Container paths a mount may not cover: they would hide or replace what the walls rest on.
 _RESERVED = ("/", "/proc", "/sys", "/dev", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/opt/venv")
 _MIN_BYTES = {"memory": 16 * 2**20, "tmpfs-size": 2**20}
@@ -72,6 +82,32 @@ def host_path(text: str) -> str:
     if not text.startswith("/") or any(c in text for c in ",\"'\n\r\t\x00"):
         raise ValueError(
             f"a host folder must be an absolute path without commas, quotes or control characters: {text!r}"
+        )
+    return text
+
+
+def image_reference(text: str) -> str:
+    """An image someone else named (`mcp/git:1.0`, `registry.example:5000/team/srv@sha256:...`): one word of
+    `docker run` that can only ever be read as the image, never as an option."""
+    match = IMAGE_REFERENCE.fullmatch(text) if isinstance(text, str) and len(text) <= 400 else None
+    domain = match.group("domain") if match else None
+    # Docker reads a first component without a dot or a port, other than localhost, as part of the path.
+    if domain and not ("." in domain or ":" in domain or domain == "localhost"):
+        match = match if re.fullmatch(_PATH_COMPONENT, domain) else None
+    if match is None or len(text.split("@")[0].rsplit(":", 1)[0]) > 255:
+        raise ValueError(
+            f"{text!r} is not an image reference: like mcp/git, mcp/git:1.0 or registry.example/team/git@sha256:"
+            "<64 hex digits> (lowercase path, no spaces, no options)"
+        )
+    return text
+
+
+def command_word(text: str) -> str:
+    """A command a container starts with, given to `docker run --entrypoint`: a program name or an absolute path."""
+    if not isinstance(text, str) or not _COMMAND_WORD.fullmatch(text):
+        raise ValueError(
+            f"command {text!r} must start with a program name or path like python3 or /usr/local/bin/server "
+            "(letters, digits and _ . / + -, not starting with -)"
         )
     return text
 

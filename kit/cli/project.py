@@ -14,6 +14,7 @@ from kit.cli.render import show
 if TYPE_CHECKING:
     from kit.image.index_servers import Added
     from kit.image.listing import ServerStatus
+    from kit.image.prebuilt import AddedImage
     from kit.project.scaffold import Created
 
 
@@ -58,8 +59,13 @@ def new(
 def add(
     ctx: typer.Context,
     package: Annotated[
-        str, typer.Argument(help="Requirement on the package index, e.g. mcp-server-time==2026.10.19.")
-    ],
+        str | None,
+        typer.Argument(
+            help="Requirement on the package index, e.g. mcp-server-time==2026.10.19; with --image, the "
+            "server's name (default: from the image's).",
+            metavar="PACKAGE|NAME",
+        ),
+    ] = None,
     args: Annotated[
         list[str] | None,
         typer.Argument(
@@ -106,25 +112,67 @@ def add(
         typer.Option("--smoke-skip", help="Why the build cannot start it (e.g. it needs its database)."),
     ] = None,
     replace: Annotated[
-        bool, typer.Option("--replace", help="Replace a package-index server of that name.")
+        bool, typer.Option("--replace", help="Replace a package-index or image server of that name.")
     ] = False,
+    image: Annotated[
+        str | None,
+        typer.Option(
+            "--image",
+            help="A server that comes as an image on this machine, e.g. mcp/git:1.0: run as it is in the same "
+            "walls, never built or pulled (kit add --image REF NAME -- ARGS).",
+        ),
+    ] = None,
+    command: Annotated[
+        str | None,
+        typer.Option(
+            "--command", help="With --image: the program it starts instead of its own; ARGS follow."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Add a server from the package index to mcpkit.toml: resolved, locked, and its start found and checked."""
+    """Add a server from the package index to mcpkit.toml: resolved, locked, and its start found and checked.
+    With --image, a server that already comes as an image: recorded as it is, checked by `kit build`."""
     from kit.image import index_servers
 
     cfg = load_settings()
+    if package is None and image is None:
+        raise typer.BadParameter("name the package to add, or an image with --image", param_hint="PACKAGE")
+    if image is not None and package and name:
+        raise typer.BadParameter("with --image, NAME or --name, not both", param_hint="NAME")
+    if command is not None and image is None:
+        raise typer.BadParameter("--command goes with --image", param_hint="--command")
     volumes = assignments(volume, "--volume", "NAME=/path/in/container")
     baked = assignments(file, "--file", "/path/in/container=./project/path")
     table: dict[str, Any] = {
-        "package": package, "python": python, "pins": pin or [], "system-packages": system_package or [], "script": script,
+        "package": package if image is None else None, "image": image, "command": [command] if command else [],
+        "python": python, "pins": pin or [], "system-packages": system_package or [], "script": script,
         "module": module, "function": function, "args": args or [], "network": network, "env": env or [],
         "secrets": secret or [], "files": baked, "volumes": volumes,
         "limits": {"memory": memory} if memory else None, "smoke": {"skip": smoke_skip} if smoke_skip else None,
     }  # fmt: skip
     table = {k: v for k, v in table.items() if v not in (None, [], {}, False)}
-    added = run_live(ctx, lambda live: index_servers.add_server(cfg, table, live, name=name, replace=replace))
-    show(added, as_json, _print_added)
+    if image is None:
+        added = run_live(
+            ctx, lambda live: index_servers.add_server(cfg, table, live, name=name, replace=replace)
+        )
+        show(added, as_json, _print_added)
+        return
+    from kit.image import prebuilt
+
+    named = name or package
+    found = run_live(
+        ctx, lambda live: prebuilt.add_image_server(cfg, table, live, name=named, replace=replace)
+    )
+    show(found, as_json, _print_added_image)
+
+
+def _print_added_image(added: AddedImage) -> None:
+    missing = " (not on this machine yet)" if added.present is False else ""
+    err().print(
+        f"added {added.name}: the image {added.image}{missing}, run as it is; next: `kit build {added.name}` "
+        "checks that it answers",
+        highlight=False,
+    )
 
 
 def _print_added(added: Added) -> None:

@@ -63,7 +63,7 @@ def launch_entries(
     entries = []
     for server in servers:
         env = values_taken([server], env_values)
-        from_store = [name for name in server.declaration.secrets if name in stored and name not in env]
+        from_store = [name for name in server.secret_names if name in stored and name not in env]
         entries.append(server_entry(settings, server, env=env, stored_secrets=from_store, network=network,
                                     volumes=volumes, labels=extra_labels))  # fmt: skip
     return entries

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 # The stdio client hands its child only a minimal environment; the docker CLI also needs these to find the engine.
 DOCKER_ENV_VARS = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY")
+PLACEHOLDER = "mcpkit-placeholder"  # what the kit's own checks pass for a variable an argument names
 # `docker run` options that take no value; every other option of the kit's entries takes one.
 _FLAGS = frozenset({"-i", "--interactive", "--rm", "--init", "--read-only", "-t", "--tty", "-d", "--detach"})
 
@@ -39,9 +40,8 @@ class LaunchEntry:
     command: str
     args: list[str]
     env: dict[str, str] = field(default_factory=dict)
-    walls: Walls | None = (
-        None  # a plain `docker run` entry's, for starting it through the engine's API instead
-    )
+    # A plain `docker run` entry's walls, for starting it through the engine's API instead.
+    walls: Walls | None = None
 
     @property
     def image(self) -> str | None:
@@ -137,14 +137,36 @@ def server_entry(
     server takes; the arguments name them and never hold a value. `stored_secrets` are taken from `kit secret`'s
     store at each start, through `kit launch`, so their values are in no file at all."""
     labels = {**settings.container_labels, **(labels or {})}
-    names = [*(env or {}), *(stored_secrets or [])]
+    # The variables its arguments name are passed whether or not a value is known here: the client's own
+    # environment may hold it, and without one the container says which is missing.
+    names = list(dict.fromkeys([*(env or {}), *(stored_secrets or []), *server.declaration.arg_variables]))
     walls = server_walls(server, network=network, volumes=volumes, labels=labels, env_names=names)
-    args = ["run", *walls.docker_args(), image or identity.image_tag(settings, server)]
+    args = ["run", *walls.docker_args(), *_image_and_command(settings, server, image)]
     if not stored_secrets:
         return LaunchEntry(server.name, settings.docker_command, args, dict(env or {}), walls)
     secrets = [word for name in stored_secrets for word in ("--secret", name)]
     launch = ["launch", *secrets, "--", settings.docker_command, *args]
     return LaunchEntry(server.name, kit_command(), launch, dict(env or {}))
+
+
+def probe_entry(
+    settings: Settings, server: Server, *, image: str | None = None, labels: Mapping[str, str] | None = None
+) -> LaunchEntry:
+    """The entry the kit's own checks start (the build's smoke test, doctor, the schema lock): a client's, with a
+    placeholder for each variable the server's arguments name, since no value is needed to answer tools/list (a
+    server that uses it at start declares smoke = { skip = "why" })."""
+    placeholders = dict.fromkeys(server.declaration.arg_variables, PLACEHOLDER)
+    return server_entry(settings, server, image=image, env=placeholders, labels=labels)
+
+
+def _image_and_command(settings: Settings, server: Server, image: str | None) -> list[str]:
+    """The image, and for a prebuilt one the command it declares: never pulled, so what runs is what was checked."""
+    image = image or identity.image_tag(settings, server)
+    if server.image is None:
+        return [image]
+    command: list[str] = getattr(server.declaration, "command", [])
+    entrypoint = ["--entrypoint", command[0]] if command else []
+    return ["--pull", "never", *entrypoint, image, *command[1:], *server.declaration.args]
 
 
 def kit_command() -> str:

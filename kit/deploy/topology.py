@@ -22,6 +22,13 @@ GATEWAY_WALLS = Walls(memory="256m", network="bridge")  # deployments give it it
 def require_servers(servers: list[Server]) -> None:
     if not servers:
         raise KitError("no server to deploy", hint="`kit list` shows the project's servers")
+    prebuilt = [s.name for s in servers if s.image is not None]
+    if prebuilt:  # a deployment reaches each server over the kit runtime's HTTP transport, which they lack
+        raise KitError(
+            f"{', '.join(prebuilt)}: a prebuilt image is not deployed behind the HTTP gateway (it speaks stdio, "
+            "without the kit's runtime)",
+            hint="deploy the other servers by name; `kit gateway` on the host takes prebuilt images over stdio",
+        )
 
 
 def http_env(port: int, allowed_hosts: list[str]) -> dict[str, str]:

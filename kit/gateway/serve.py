@@ -46,7 +46,7 @@ def build_gateway(
     gateway, servers = gateway_servers(settings, names)
     # A secret the shell does not set comes from `kit secret`'s store: the gateway passes it to the container by
     # name, as a client would.
-    declared = [name for server in servers for name in server.declaration.secrets]
+    declared = [name for server in servers for name in server.secret_names]
     values = {**stored_values([n for n in declared if n not in environ]), **values_taken(servers, environ)}
     extra = {**(labels or {}), GATEWAY_LABEL: str(os.getpid())}
     entries = launch_entries(settings, servers, values, extra_labels=extra)

@@ -20,7 +20,7 @@ from packaging.utils import parse_wheel_filename
 
 from kit import __version__, identity
 from kit.containers import engine, gc
-from kit.containers.launch import server_entry
+from kit.containers.launch import probe_entry
 from kit.errors import KitError
 from kit.identity import image_tag, labels_of
 from kit.image import (
@@ -31,13 +31,14 @@ from kit.image import (
     failures,
     freshness,
     locking,
+    prebuilt,
     schema_lock,
     system_packages,
     tools_record,
     wheelhouse,
 )
 from kit.image.base_image import is_kit_base
-from kit.image.dockerfile import entrypoint, render_dockerfile, stage_key
+from kit.image.dockerfile import entrypoint, expander_archive, expands, render_dockerfile, stage_key
 from kit.image.smoke import SmokeResult, SmokeTestFailed, smoke_test
 from kit.project.locks import Lock
 from kit.project.servers import Server, ServerDeclaration
@@ -50,7 +51,7 @@ from kit.reporting import Reporter
 class BuildResult:
     server: str
     tag: str
-    status: str  # "built", "unchanged" or "failed"
+    status: str  # "built", "unchanged", "failed", or "prebuilt" (an image the kit runs as it is, checked)
     image_id: str = ""
     size_bytes: int = 0
     seconds: float = 0.0
@@ -94,7 +95,7 @@ def build_servers(
     if any(server.path is not None for server in servers):
         runtime = wheelhouse.runtime_wheel_dir(settings.cache_dir, reporter)
     fleets: dict[str, _Fleet] = {}  # per base image: the servers that declare the same Python share one
-    for server in servers:
+    for server in [s for s in servers if s.image is None]:
         server_settings = bases.server_settings(settings, server)
         if server_settings.base_image not in fleets:
             base_id, target = _base(
@@ -103,12 +104,18 @@ def build_servers(
             fleets[server_settings.base_image] = _Fleet(
                 server_settings, target, base_id, runtime, force, retry_failed or force
             )
-    fleet_of = {s.name: fleets[bases.server_settings(settings, s).base_image] for s in servers}
+    fleet_of = {
+        s.name: fleets[bases.server_settings(settings, s).base_image] for s in servers if s.image is None
+    }
+
+    def one(server: Server) -> BuildResult:
+        if server.image is not None:  # a prebuilt image: checked, never built
+            return prebuilt.check(settings, server, reporter.for_server(server.name), force=force)
+        return _build_safely(fleet_of[server.name], server, reporter.for_server(server.name))
+
     workers = max(1, min(len(servers), jobs or os.cpu_count() or 1))
     with ThreadPoolExecutor(workers, thread_name_prefix="kit-build") as pool:
-        return list(
-            pool.map(lambda s: _build_safely(fleet_of[s.name], s, reporter.for_server(s.name)), servers)
-        )
+        return list(pool.map(one, servers))
 
 
 def _base(settings: Settings, on_demand: bool, reporter: Reporter) -> tuple[str, wheelhouse.PythonTarget]:
@@ -265,7 +272,7 @@ def _smoke_tested(
     reporter.step(f"smoke test: {declaration.smoke.describe()} over stdio, as a client starts it")
     try:
         smoke = smoke_test(
-            server_entry(settings, server, image=str(image.id), labels={identity.SMOKE_TEST: "true"}),
+            probe_entry(settings, server, image=str(image.id), labels={identity.SMOKE_TEST: "true"}),
             declaration.smoke,
         )
         changes = schema_lock.check_snapshot(server, smoke.snapshot)
@@ -333,7 +340,8 @@ def _configured(
     labels: dict[str, str],
 ) -> Image:
     """The built image with how it starts, its arguments, settings and labels, set in one commit: the classic
-    builder would spend a layer commit (seconds each) on every ENTRYPOINT, CMD, ENV and LABEL instruction."""
+    builder would spend a layer commit (seconds each) on every ENTRYPOINT, CMD, ENV and LABEL instruction. The
+    argument expander, when the arguments name variables, is a file of that same commit."""
     container = client.containers.create(
         built,
         entrypoint=entrypoint(declaration, scripts),
@@ -343,6 +351,8 @@ def _configured(
         network_disabled=True,
     )
     try:
+        if expands(declaration):
+            container.put_archive("/", expander_archive())
         return container.commit()
     finally:
         container.remove(force=True)

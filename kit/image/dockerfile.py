@@ -3,13 +3,17 @@ the configuration (start command, arguments, settings) set on the built image.""
 
 from __future__ import annotations
 
+import io
 import json
 import shlex
+import tarfile
+from pathlib import Path
 
 from kit.identity import CONTAINER_USER, project_id
 from kit.image.system_packages import INSTALLER
 from kit.project.servers import Server, ServerDeclaration
 from kit.resources import images_dir
+from mcpkit_runtime import argv
 
 _PIP = "/opt/pip/bin/python -m pip --python /opt/venv/bin/python install --no-index --no-deps --no-compile"
 _COMPILE = "/opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash"
@@ -18,7 +22,41 @@ _COMPILE_NOTE = 'echo "note: the files above do not byte-compile; they stay as t
 
 def entrypoint(declaration: ServerDeclaration, scripts: dict[str, str] | None = None) -> list[str]:
     """The command the container starts with; its arguments follow as CMD, so they show in `docker inspect`.
-    A console script starts as the function it names (from the wheels' `scripts`), like `module:function`."""
+    Arguments that name variables (`${NAME}`) start through the expander (mcpkit_runtime/argv.py), which fills
+    them in inside the container and starts the server in its place."""
+    command = _server_command(declaration, scripts)
+    return [*EXPANDER, *command] if expands(declaration) else command
+
+
+# Isolated (-I) and without site (-S): the expander needs the standard library only, and no setting can change it.
+EXPANDER = ["python", "-I", "-S", argv.IN_IMAGE]
+
+
+def expands(declaration: ServerDeclaration) -> bool:
+    """Its arguments hold `${NAME}` (or an escaped `$${NAME}`), so the image starts through the expander."""
+    return any(argv.REFERENCE.search(arg) for arg in declaration.args)
+
+
+def expander_source() -> bytes:
+    return Path(argv.__file__).read_bytes()
+
+
+def expander_archive() -> bytes:
+    """The expander as a tar to put into the image's root: one file, readable by the server's user."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        folder = tarfile.TarInfo(str(Path(argv.IN_IMAGE).parent).lstrip("/"))
+        folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+        archive.addfile(folder)
+        source = expander_source()
+        file = tarfile.TarInfo(argv.IN_IMAGE.lstrip("/"))
+        file.size, file.mode = len(source), 0o644
+        archive.addfile(file, io.BytesIO(source))
+    return buffer.getvalue()
+
+
+def _server_command(declaration: ServerDeclaration, scripts: dict[str, str] | None) -> list[str]:
+    """A console script starts as the function it names (from the wheels' `scripts`), like `module:function`."""
     target = declaration.function or (scripts or {}).get(declaration.script or "")
     if target:
         module, function = target.split(":")

@@ -17,7 +17,7 @@ from kit.project.settings import Settings
 @dataclass(frozen=True)
 class ServerStatus:
     name: str
-    source: str  # "folder servers/NAME" or "index REQUIREMENT"
+    source: str  # "folder servers/NAME", "index REQUIREMENT" or "image REFERENCE"
     version: str
     image: str
     state: str  # "missing", "current", "stale", or "unknown" when Docker is not reachable
@@ -47,9 +47,7 @@ def _statuses(
         statuses.append(
             ServerStatus(
                 name=server.name,
-                source=f"folder {server.path.relative_to(server.project_dir)}"
-                if server.path
-                else f"index {server.package}",
+                source=_source(server),
                 version=server.version,
                 image=image_tag(settings, server),
                 state=state,
@@ -63,3 +61,9 @@ def _statuses(
             )
         )
     return statuses
+
+
+def _source(server: Server) -> str:
+    if server.path is not None:
+        return f"folder {server.path.relative_to(server.project_dir)}"
+    return f"image {server.image}" if server.image is not None else f"index {server.package}"

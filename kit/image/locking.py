@@ -147,6 +147,9 @@ def lock_servers(
     )
     reports = []
     for server in servers:
+        if server.image is not None:  # run as it is: nothing of it is resolved
+            reports.append(LockReport(server.name, "", 0, "prebuilt image, nothing to lock"))
+            continue
         server_settings = bases.server_settings(settings, server)
         with engine.connected() as client:
             target = wheelhouse.target_of(client, server_settings.base_image, settings.cache_dir)

@@ -36,6 +36,11 @@ _INVENTORY = (
 
 
 def write_sbom(settings: Settings, server: Server, output: Path) -> Bom:
+    if server.image is not None:
+        raise KitError(
+            f"{server.name} is the prebuilt image {server.image}: the kit did not build it and knows no inventory",
+            hint="ask its publisher for its SBOM, or scan the image with a tool made for it",
+        )
     tag = identity.image_tag(settings, server)
     with engine.connected() as client:
         image = engine.find_image(client, tag)

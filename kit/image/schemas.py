@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kit.containers import engine
-from kit.containers.launch import server_entry
+from kit.containers.launch import probe_entry
 from kit.errors import KitError
 from kit.image import schema_lock
 from kit.image.freshness import build_state
@@ -27,7 +27,7 @@ def _snapshot(settings: Settings, server: Server) -> dict[str, object]:
         state, _ = build_state(client, settings, server)
     if state != "current":
         raise KitError(f"the image of {server.name} is {state}", hint=f"run `kit build {server.name}` first")
-    return smoke_test(server_entry(settings, server)).snapshot
+    return smoke_test(probe_entry(settings, server)).snapshot
 
 
 def lock(settings: Settings, servers: list[Server]) -> list[SchemaReport]:

@@ -19,7 +19,7 @@ from kit.errors import KitError
 MANIFEST_NAME = "mcpkit.toml"
 # The order keys are written in: what it is, how it starts, then how it runs.
 _KEY_ORDER = [
-    "package", "python", "pins", "system-packages", "script", "module", "function", "args", "network", "env", "secrets", "files", "volumes",
+    "package", "image", "python", "pins", "system-packages", "script", "module", "function", "command", "args", "network", "env", "secrets", "files", "volumes",
     "image-env", "limits", "smoke",
 ]  # fmt: skip
 

@@ -15,6 +15,7 @@ from kit import walls
 from kit.errors import KitError, validation_problems
 from kit.project import locks, manifest
 from kit.project.settings import Settings
+from mcpkit_runtime import argv
 
 SERVER_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 SERVER_NAME_RULE = "lowercase letters, digits and dashes, starting with a letter and not ending with a dash"
@@ -98,7 +99,9 @@ class ServerDeclaration(BaseModel):
         None, pattern=f"^{_DOTTED}:[A-Za-z_]\\w*$", description="`module:function`, called with no arguments."
     )
     args: list[str] = Field(
-        default_factory=list, description="Command-line arguments the server starts with."
+        default_factory=list,
+        description='Command-line arguments the server starts with; "${NAME}" is filled in from the variable '
+        "NAME inside the container at start (passed by name, like a secret).",
     )
     pins: list[str] = Field(
         default_factory=list, description='Extra requirements for the resolution, e.g. "mcp<2".'
@@ -219,6 +222,11 @@ class ServerDeclaration(BaseModel):
         """How the server starts, as written (`module`, `script` or `function`), if it says."""
         return self.module or self.script or self.function
 
+    @property
+    def arg_variables(self) -> list[str]:
+        """The variables its arguments name (`${NAME}`), filled in inside the container at start."""
+        return argv.names(self.args)
+
 
 class IndexDeclaration(ServerDeclaration):
     """A server installed from the package index: [servers.NAME] in mcpkit.toml."""
@@ -240,10 +248,18 @@ class Server(BaseModel):
     path: Path | None = None  # a project folder, built into a wheel
     package: str | None = None  # a requirement on the package index
     distribution: str  # the distribution that is the server itself
+    image: str | None = None  # a prebuilt image, run as it is (kit/project/image_servers.py)
+
+    @property
+    def secret_names(self) -> list[str]:
+        """Its secrets, with the variables its arguments name that it does not list as settings: their values may
+        come from `kit secret`'s store, like any secret's."""
+        named = [n for n in self.declaration.arg_variables if n not in self.declaration.env]
+        return list(dict.fromkeys([*self.declaration.secrets, *named]))
 
     @property
     def passed_env(self) -> list[str]:
-        return [*self.declaration.env, *self.declaration.secrets]
+        return [*self.declaration.env, *self.secret_names]
 
     @property
     def local_package_paths(self) -> list[Path]:
@@ -289,7 +305,12 @@ def discover(settings: Settings) -> list[Server]:
                 f"server {name!r} is both a folder under {folders} and [servers.{name}] in mcpkit.toml",
                 hint="rename one of them",
             )
-        found.append(load_index_server(settings.project_dir, name, table))
+        if "image" in table:
+            from kit.project.image_servers import load_image_server
+
+            found.append(load_image_server(settings.project_dir, name, table))
+        else:
+            found.append(load_index_server(settings.project_dir, name, table))
     return found
 
 

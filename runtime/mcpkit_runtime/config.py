@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from mcpkit_runtime.limits import Rate
+from mcpkit_runtime.limits import Limits, Rate
 
 
 @dataclass(frozen=True)
@@ -39,16 +39,20 @@ class RuntimeConfig:
     def cost_of(self, tool: str) -> float:
         return self.costs.get(tool, 1.0)
 
+    def limits(self) -> Limits:
+        """The refusal policy's limits in a server: budgets per client, rates per tool across its clients."""
+        return Limits(self.rate_for, self.cost_of, self.session_budget, self.session_idle_seconds)
+
     def with_environment(self, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
         env = os.environ if environ is None else environ
         config = self
         if env.get("MCP_RATE_LIMITS"):
-            limits = {k: Rate.parse(v) for k, v in _pairs(env["MCP_RATE_LIMITS"], "MCP_RATE_LIMITS").items()}
+            limits = {k: Rate.parse(v) for k, v in pairs(env["MCP_RATE_LIMITS"], "MCP_RATE_LIMITS").items()}
             config = replace(config, rate_limits={**config.rate_limits, **limits})
         if env.get("MCP_TOOL_COSTS"):
             costs = {
                 k: _number(v, "MCP_TOOL_COSTS")
-                for k, v in _pairs(env["MCP_TOOL_COSTS"], "MCP_TOOL_COSTS").items()
+                for k, v in pairs(env["MCP_TOOL_COSTS"], "MCP_TOOL_COSTS").items()
             }
             config = replace(config, costs={**config.costs, **costs})
         if env.get("MCP_SESSION_BUDGET"):
@@ -86,14 +90,16 @@ def idle_seconds(env: Mapping[str, str], default: float = 900.0) -> float:
     return value
 
 
-def _pairs(text: str, name: str) -> dict[str, str]:
-    pairs = {}
+def pairs(text: str, variable: str, shape: str = "tool=value") -> dict[str, str]:
+    """`NAME=VALUE` pairs, comma-separated, as the runtime's variables take them (MCP_RATE_LIMITS, MCP_TOOL_COSTS,
+    MCP_GATEWAY_SERVERS); a ValueError names the variable and the item that is not `shape`."""
+    found = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"{name}: {item!r} is not tool=value")
-        pairs[key.strip()] = value.strip()
-    return pairs
+        key, _, value = (half.strip() for half in item.partition("="))
+        if not key or not value:
+            raise ValueError(f"{variable}: {item!r} is not {shape} (pairs are comma-separated)")
+        found[key] = value
+    return found
 
 
 def _number(text: str, name: str) -> float:

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 Clock = Callable[[], float]
 _UNITS = {
@@ -87,3 +88,18 @@ class Budget:
     @property
     def remaining(self) -> float:
         return max(0.0, self.limit - self.spent)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a host limits (mcpkit_runtime.policy applies it), and how it names itself in a refusal (`where`: ""
+    for a server, " at the gateway"). A server's rates are shared by its clients: they protect what its tools
+    reach (a mail relay); the gateway's are each client's own."""
+
+    rate_for: Callable[[str], Rate | None]
+    cost_of: Callable[[str], float] = lambda _: 1.0
+    budget: float | None = None
+    idle_seconds: float = 900.0
+    max_clients: int = 10_000
+    rates_kept: Literal["per-client", "shared"] = "shared"
+    where: str = ""

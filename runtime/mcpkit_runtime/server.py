@@ -15,7 +15,6 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -25,23 +24,15 @@ from mcp.types import CallToolRequestParams, CallToolResult, TextContent
 from pydantic import BaseModel, ValidationError
 
 from mcpkit_runtime import lenient, sdk
-from mcpkit_runtime.audit import AuditLog
-from mcpkit_runtime.clients import ClientTable, client_key
+from mcpkit_runtime.audit import AuditLog, timed
+from mcpkit_runtime.audit import audit_fields as audit_fields  # where the servers have imported it from
+from mcpkit_runtime.clients import client_key
 from mcpkit_runtime.config import RuntimeConfig
 from mcpkit_runtime.job_tools import register_job_tools
 from mcpkit_runtime.jobs import JobStore
-from mcpkit_runtime.limits import Budget, Clock, TokenBucket
+from mcpkit_runtime.limits import Clock
+from mcpkit_runtime.policy import Policy, Refusal
 from mcpkit_runtime.redact import redact_arguments
-
-_AUDIT_FIELDS: ContextVar[dict[str, Any] | None] = ContextVar("mcpkit_audit_fields", default=None)
-
-
-def audit_fields(**fields: Any) -> None:
-    """Facts about the call in progress (rows returned, columns masked) for its audit line: one line per call says
-    what was asked and what came of it. The tool may run in a worker thread; the call's context reaches it there."""
-    current = _AUDIT_FIELDS.get()
-    if current is not None:
-        current.update(fields)
 
 
 @contextmanager
@@ -77,13 +68,7 @@ class Runtime:
         self.synonyms = synonyms or {}
         self.clock = clock
         self.audit = audit or AuditLog(name, version, self.config.audit_file)
-        self._buckets: dict[str, TokenBucket] = {}
-        limit = self.config.session_budget
-        self.clients: ClientTable[Budget | None] = ClientTable(
-            lambda: Budget(limit) if limit is not None else None,
-            self.config.session_idle_seconds,
-            clock=clock,
-        )
+        self.policy = Policy(self.config.limits(), clock)
         self._server: MCPServer | None = None
         self._jobs: JobStore | None = None
         self._process_session = f"stdio-{uuid.uuid4().hex[:8]}"
@@ -119,30 +104,20 @@ class Runtime:
             register_job_tools(self._server, self._jobs)
         return self._jobs
 
-    def session_of(self, ctx: ServerRequestContext[Any, Any]) -> tuple[str, Budget | None]:
+    def session_of(self, ctx: ServerRequestContext[Any, Any]) -> str:
         """The calling client (mcpkit_runtime.clients: an HTTP session, a token or client id in the stateless era;
-        over stdio a container serves one client, so the process) and its budget."""
-        session = client_key(ctx, self._process_session)
-        return session, self.clients.get(session)
+        over stdio a container serves one client, so the process)."""
+        return client_key(ctx, self._process_session)
 
     async def _middleware(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method == "tools/call" and isinstance(ctx.params, Mapping):
             return await call_next(dataclasses.replace(ctx, params=self._normalized(ctx.params)))
         if ctx.method == "resources/read" and isinstance(ctx.params, Mapping):
-            started = time.perf_counter()
-            outcome = "error"
-            try:
+            uri = str(ctx.params.get("uri"))
+            with timed(self.audit, "resource_read", session=self.session_of(ctx), uri=uri) as read:
                 result = await call_next(ctx)
-                outcome = "ok"
+                read.outcome = "ok"
                 return result
-            finally:
-                self.audit.record(
-                    "resource_read",
-                    session=self.session_of(ctx)[0],
-                    uri=str(ctx.params.get("uri")),
-                    outcome=outcome,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                )
         return await call_next(ctx)
 
     def _normalized(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -159,81 +134,55 @@ class Runtime:
     async def _tool_call(
         self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:
-        session, budget = self.session_of(ctx)
+        session = self.session_of(ctx)
         arguments = dict(params.arguments or {})
-        cost = self.config.cost_of(params.name)
         size = len(json.dumps(arguments, default=str))
         too_large = size > self.config.max_argument_bytes
-        base = {
-            "session": session,
-            "tool": params.name,
-            "arguments": {"omitted": f"{size} bytes"}
+        shown = (
+            {"omitted": f"{size} bytes"}
             if too_large
-            else redact_arguments(arguments, self.config.hidden_arguments),
-            "cost": cost,
-        }
-        started = time.perf_counter()
-
-        def refuse(outcome: str, message: str, **extra: Any) -> CallToolResult:
-            self.audit.record("tool_call", **base, outcome=outcome, duration_ms=0.0, result_bytes=0, **extra)
-            return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
-
-        if too_large:
-            return refuse(
-                "refused_too_large",
-                f"the arguments are {size} bytes; this server accepts at most {self.config.max_argument_bytes} "
-                "(MCP_MAX_ARGUMENT_BYTES). Send less: a shorter text, fewer items.",
+            else redact_arguments(arguments, self.config.hidden_arguments)
+        )
+        facts = {"session": session, "tool": params.name, "arguments": shown,
+                 "cost": self.config.cost_of(params.name), "result_bytes": 0}  # fmt: skip
+        with timed(self.audit, "tool_call", **facts) as call:
+            refusal = (
+                self._too_large(size)
+                if too_large
+                else self.policy.admit(params.name, session, lambda: self._invalid(params.name, arguments))
             )
-        if budget is not None and budget.remaining < cost:
-            return refuse(
-                "refused_budget",
-                f"this session's budget of {budget.limit:g} calls is used up ({params.name} costs {cost:g}). "
-                "Finish with what you have; a new session starts a new budget.",
-            )
-        tool = self._tool(params.name)
-        if tool is not None:
-            try:
-                sdk.validate_arguments(tool, arguments)
-            except ValidationError as exc:
-                return refuse("invalid_arguments", lenient.explain(params.name, exc, tool.parameters))
-        rate = self.config.rate_for(params.name)
-        if rate is not None:
-            bucket = self._buckets.setdefault(params.name, TokenBucket(rate, self.clock))
-            wait = bucket.take(cost)
-            if wait > 0:
-                return refuse(
-                    "refused_rate_limit",
-                    f"rate limit for {params.name}: at most {rate.per_second * 60:g} calls per minute "
-                    f"(bursts of {rate.burst:g}). Try again in {wait:.1f} s.",
-                    retry_after_seconds=round(wait, 3),
-                )
-        if budget is not None:
-            budget.charge(cost)
-        outcome = "error"
-        size = 0
-        reported: dict[str, Any] = {}
-        _AUDIT_FIELDS.set(reported)
-        try:
+            call.fields["budget_remaining"] = self.policy.remaining(session)
+            if refusal is not None:
+                call.refuse(refusal.outcome, **refusal.facts)
+                return CallToolResult(content=[TextContent(type="text", text=refusal.message)], is_error=True)
             result = await call_next(ctx)
             payload = (
                 result.model_dump_json(by_alias=True)
                 if isinstance(result, BaseModel)
                 else json.dumps(result, default=str)
             )
-            size = len(payload)
+            call.fields["result_bytes"] = len(payload)
             is_error = getattr(result, "is_error", None) or (
                 isinstance(result, dict) and result.get("isError")
             )
-            outcome = "error" if is_error else "ok"
+            call.outcome = "error" if is_error else "ok"
             return result
-        finally:
-            own = {
-                **base,
-                "outcome": outcome,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                "result_bytes": size,
-                "budget_remaining": None if budget is None else budget.remaining,
-            }
-            self.audit.record(
-                "tool_call", **{**reported, **own}
-            )  # the runtime's own facts are not overridden
+
+    def _too_large(self, size: int) -> Refusal:
+        limit = self.config.max_argument_bytes
+        return Refusal(
+            "refused_too_large",
+            f"the arguments are {size} bytes; this server accepts at most {limit} (MCP_MAX_ARGUMENT_BYTES). "
+            "Send less: a shorter text, fewer items.",
+        )
+
+    def _invalid(self, name: str, arguments: dict[str, Any]) -> Refusal | None:
+        """Arguments the tool would reject, refused before they cost anything, with what it accepts."""
+        tool = self._tool(name)
+        if tool is None:
+            return None
+        try:
+            sdk.validate_arguments(tool, arguments)
+        except ValidationError as exc:
+            return Refusal("invalid_arguments", lenient.explain(name, exc, tool.parameters))
+        return None

@@ -230,13 +230,13 @@ def test_an_idle_session_is_closed_and_its_budget_forgotten(serve_asgi: Serve) -
         _post(url, session, {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
                              "params": {"name": "echo", "arguments": {"text": "x"}}})  # fmt: skip
         opened.append(session)
-    assert runtime.clients.figures()["opened"] == 20 and _health(url)["http_sessions"] > 0
+    assert runtime.policy.clients.figures()["opened"] == 20 and _health(url)["http_sessions"] > 0
     deadline = time.monotonic() + 30
     while _health(url)["http_sessions"]:
         assert time.monotonic() < deadline, "the idle sessions were never closed"
         time.sleep(0.2)
     assert all(_post(url, s, {"jsonrpc": "2.0", "id": 3, "method": "ping"}) == 404 for s in opened)
-    assert len(runtime.clients) == 0 and runtime.clients.figures()["reaped"] == 20
+    assert len(runtime.policy.clients) == 0 and runtime.policy.clients.figures()["reaped"] == 20
 
 
 def _health(url: str) -> dict[str, Any]:

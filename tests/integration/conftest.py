@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 import docker
 import platformdirs
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from kit.cli import app
 from kit.errors import KitError
@@ -118,6 +118,33 @@ def server_images(analyst_image: BuildResult, mailer_image: BuildResult) -> list
     return [analyst_image, mailer_image]
 
 
+class KitCli:
+    """The kit's CLI in-process, as a user runs it, with the settings every command of a test runs with (the autouse
+    fixture clears KIT_*): `kit_cli("build")` must succeed, `kit_cli.invoke("doctor")` may fail."""
+
+    def __init__(self, **env: str) -> None:
+        self.env = dict(env)
+
+    def at(self, project: Path) -> KitCli:
+        """The same CLI, run in `project`."""
+        return KitCli(**self.env, KIT_PROJECT_DIR=str(project))
+
+    def invoke(self, *args: str) -> Result:
+        return CliRunner().invoke(app, list(args), env=self.env)
+
+    def __call__(self, *args: str) -> Result:
+        result = self.invoke(*args)
+        assert result.exit_code == 0, f"kit {' '.join(args)}:\n{result.output}"
+        return result
+
+
+@pytest.fixture(scope="module")
+def kit_cli(kit_settings: Settings) -> KitCli:
+    """The CLI with the session's base image and wheel cache; a test module adds its project (KIT_PROJECT_DIR or a
+    working folder)."""
+    return KitCli(KIT_BASE_IMAGE=kit_settings.base_image, KIT_CACHE_DIR=str(kit_settings.cache_dir))
+
+
 @pytest.fixture(scope="session")
 def kit_config(
     kit_settings: Settings, tmp_path_factory: pytest.TempPathFactory
@@ -128,12 +155,9 @@ def kit_config(
 
     def run(*arguments: str) -> dict[str, dict[str, Any]]:
         path = folder / f"{uuid.uuid4().hex[:8]}.json"
-        result = CliRunner().invoke(
-            app,
-            ["config", *arguments, "--output", str(path)],
-            env={"KIT_PROJECT_DIR": str(kit_settings.project_dir), "KIT_BASE_IMAGE": kit_settings.base_image},
+        KitCli(KIT_PROJECT_DIR=str(kit_settings.project_dir), KIT_BASE_IMAGE=kit_settings.base_image)(
+            "config", *arguments, "--output", str(path)
         )
-        assert result.exit_code == 0, result.output
         return dict(json.loads(path.read_text())["mcpServers"])
 
     return run

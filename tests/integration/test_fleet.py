@@ -16,9 +16,7 @@ import anyio
 import docker
 import pytest
 from mcp import Client
-from typer.testing import CliRunner
 
-from kit.cli import app
 from kit.clients.claude_desktop import user_file
 from kit.clients.common import Machine
 from kit.containers.launch import stdio_params
@@ -27,7 +25,6 @@ from kit.image.base_image import BaseResult
 from kit.project.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
-runner = CliRunner()
 INDEX_SERVERS = [
     ["mcp-server-time==2026.10.19"],
     [
@@ -45,23 +42,8 @@ INDEX_SERVERS = [
 PAGE = "<html><body><h1>Fleet page</h1><p>served to the fetch server on a private network</p></body></html>"
 
 
-ENV: dict[str, str] = {}  # the kit settings every command runs with (the tests' autouse fixture clears KIT_*)
-
-
-def invoke(*args: str) -> Any:
-    return runner.invoke(app, list(args), env=ENV)
-
-
-def kit(*args: str) -> Any:
-    result = invoke(*args)
-    assert result.exit_code == 0, f"kit {' '.join(args)}:\n{result.output}"
-    return result
-
-
 @pytest.fixture(scope="module")
-def fleet(
-    base_image: BaseResult, kit_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Path]:
+def fleet(kit_cli: Any, base_image: BaseResult, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The project, built; our servers' locks are the repository's, so their layers come from the build cache."""
     project = tmp_path_factory.mktemp("fleet")
     for name in ("analyst", "mailer"):
@@ -69,30 +51,31 @@ def fleet(
             REPO / "servers" / name, project / "servers" / name, ignore=shutil.ignore_patterns("tests")
         )
     shutil.copytree(REPO / "locks", project / "locks")
-    ENV.update(KIT_BASE_IMAGE=kit_settings.base_image, KIT_CACHE_DIR=str(kit_settings.cache_dir))
     patch = pytest.MonkeyPatch()
     patch.chdir(project)
     try:
         for spec in INDEX_SERVERS:
-            kit("add", *spec)
+            kit_cli("add", *spec)
         yield project
     finally:
         patch.undo()
 
 
 @pytest.fixture(scope="module")
-def built(fleet: Path) -> list[dict[str, Any]]:
-    return json.loads(kit("build", "--json").stdout)
+def built(kit_cli: Any, fleet: Path) -> list[dict[str, Any]]:
+    return json.loads(kit_cli("build", "--json").stdout)
 
 
-def test_one_build_makes_every_image_and_a_second_rebuilds_nothing(built: list[dict[str, Any]]) -> None:
+def test_one_build_makes_every_image_and_a_second_rebuilds_nothing(
+    kit_cli: Any, built: list[dict[str, Any]]
+) -> None:
     assert [r["server"] for r in built] == ["analyst", "mailer", "time", "sqlite", "fetch"]
     assert all(r["status"] in ("built", "unchanged") and r["smoke"].startswith("passed") for r in built), (
         built
     )
     mcp = {r["server"]: next(d for d in r["dependencies"] if d.startswith("mcp==")) for r in built}
     assert mcp["sqlite"].startswith("mcp==1.") and mcp["time"].startswith("mcp==2."), "side by side"
-    again = json.loads(kit("build", "--json").stdout)
+    again = json.loads(kit_cli("build", "--json").stdout)
     assert [r["status"] for r in again] == ["unchanged"] * 5
 
 
@@ -128,6 +111,7 @@ def web_network(
 
 
 def test_each_server_answers_through_its_claude_desktop_entry(
+    kit_cli: Any,
     built: list[dict[str, Any]],
     fleet: Path,
     web_network: str,
@@ -135,8 +119,8 @@ def test_each_server_answers_through_its_claude_desktop_entry(
     tmp_path: Path,
 ) -> None:
     config = tmp_path / "claude_desktop_config.json"
-    kit("config", "--output", str(config))
-    kit("config", "fetch", "--network", web_network, "--output", str(config))
+    kit_cli("config", "--output", str(config))
+    kit_cli("config", "fetch", "--network", web_network, "--output", str(config))
     entries = json.loads(config.read_text())["mcpServers"]
     assert set(entries) == {"analyst", "mailer", "time", "sqlite", "fetch"}
     time_image = f"mcpkit/{project_slug(fleet)}/time:2026.10.19"
@@ -167,6 +151,7 @@ def test_each_server_answers_through_its_claude_desktop_entry(
 
 
 def test_doctor_reports_what_is_broken_and_nothing_after_gc_and_build(
+    kit_cli: Any,
     built: list[dict[str, Any]],
     fleet: Path,
     docker_client: docker.DockerClient,
@@ -175,45 +160,47 @@ def test_doctor_reports_what_is_broken_and_nothing_after_gc_and_build(
 ) -> None:
     installed = user_file(Machine.current())  # HOME is a temporary folder in tests
     installed.parent.mkdir(parents=True, exist_ok=True)
-    kit("config", "time", "--output", str(installed))
+    kit_cli("config", "time", "--output", str(installed))
     docker_client.images.remove(f"mcpkit/{project_slug(fleet)}/time:2026.10.19", force=True)
     docker_client.containers.create(
         kit_settings.base_image,
         ["true"],
         labels={MANAGED: "true", SERVER: "time", PROJECT: project_id(fleet), **session_labels},
     )  # a stopped leftover, as a crashed client would leave (swept with the session's if the test fails)
-    result = invoke("doctor", "--quick", "--json")
+    result = kit_cli.invoke("doctor", "--quick", "--json")
     assert result.exit_code == 1, result.output
     problems = {c["subject"]: c for c in json.loads(result.stdout) if not c["ok"]}
     assert problems["image of time"]["fix"] == "kit build time"
     assert "does not exist" in problems["claude-desktop config"]["detail"]
     assert problems["leftover containers"]["fix"] == "kit gc"
 
-    kit("gc")
-    kit("build", "time")
-    healthy = invoke("doctor", "--json")
+    kit_cli("gc")
+    kit_cli("build", "time")
+    healthy = kit_cli.invoke("doctor", "--json")
     assert healthy.exit_code == 0, [c for c in json.loads(healthy.stdout) if not c["ok"]]
     checks = {c["subject"] for c in json.loads(healthy.stdout)}
     assert {"time answers", "sqlite answers", "fetch answers", "claude-desktop config"} <= checks
 
 
-def test_a_server_written_for_the_older_sdk_is_diagnosed_with_the_pin_to_try(fleet: Path, built: Any) -> None:
-    kit("add", "mcp-server-sqlite==2025.4.25", "--name", "sqlite-unpinned")
+def test_a_server_written_for_the_older_sdk_is_diagnosed_with_the_pin_to_try(
+    kit_cli: Any, fleet: Path, built: Any
+) -> None:
+    kit_cli("add", "mcp-server-sqlite==2025.4.25", "--name", "sqlite-unpinned")
     try:
-        result = invoke("build", "sqlite-unpinned", "--json")
+        result = kit_cli.invoke("build", "sqlite-unpinned", "--json")
         assert result.exit_code == 1
         (failed,) = json.loads(result.stdout)
         assert failed["status"] == "failed" and failed["smoke"] == "failed"
         assert "older version of mcp" in failed["error"] and 'try the pin "mcp<2"' in failed["hint"]
     finally:
-        kit("remove", "sqlite-unpinned")
+        kit_cli("remove", "sqlite-unpinned")
 
 
 def test_the_bill_of_materials_lists_what_the_image_holds(
-    built: list[dict[str, Any]], fleet: Path, tmp_path: Path
+    kit_cli: Any, built: list[dict[str, Any]], fleet: Path, tmp_path: Path
 ) -> None:
     target = tmp_path / "time.cdx.json"
-    kit("sbom", "time", "--output", str(target))
+    kit_cli("sbom", "time", "--output", str(target))
     bom = json.loads(target.read_text())
     assert bom["bomFormat"] == "CycloneDX" and bom["metadata"]["component"]["version"] == "2026.10.19"
     components = {c["name"].lower(): c for c in bom["components"]}

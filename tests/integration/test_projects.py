@@ -16,13 +16,10 @@ import anyio
 import docker
 import pytest
 from mcp import Client
-from typer.testing import CliRunner
 
 from kit import identity
-from kit.cli import app
 from kit.containers.launch import LaunchEntry
 from kit.image.base_image import BaseResult
-from kit.project.settings import Settings
 
 SECRET = "AKIA-never-in-an-image"
 # Run at build: what network the build sees (only the loopback interface when it has none).
@@ -32,15 +29,9 @@ NETWORK_PROBE = (
 )
 
 
-def _kit(project: Path, *args: str) -> Any:
-    result = CliRunner().invoke(app, list(args), env={"KIT_PROJECT_DIR": str(project)})
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def _make_project(root: Path, marker: str) -> Path:
-    _kit(root, "init", str(root))
-    _kit(root, "new", "hello")
+def _make_project(kit_cli: Any, root: Path, marker: str) -> Path:
+    kit_cli.at(root)("init", str(root))
+    kit_cli.at(root)("new", "hello")
     package = root / "servers" / "hello" / "hello"
     server = package / "server.py"
     server.write_text(
@@ -61,10 +52,12 @@ def _make_project(root: Path, marker: str) -> Path:
 
 @pytest.fixture(scope="module")
 def projects(
-    base_image: BaseResult, kit_settings: Settings, tmp_path_factory: pytest.TempPathFactory,
+    kit_cli: Any, base_image: BaseResult, tmp_path_factory: pytest.TempPathFactory,
     docker_client: docker.DockerClient,
 ) -> Iterator[list[Path]]:  # fmt: skip
-    roots = [_make_project(tmp_path_factory.mktemp(name) / "proj", name) for name in ("alpha", "beta")]
+    roots = [
+        _make_project(kit_cli, tmp_path_factory.mktemp(name) / "proj", name) for name in ("alpha", "beta")
+    ]
     yield roots
     for root in roots:  # the images these projects built, and only those
         for image in docker_client.images.list(
@@ -73,14 +66,8 @@ def projects(
             docker_client.images.remove(image.id, force=True)
 
 
-@pytest.fixture(autouse=True)
-def shared_cache(monkeypatch: pytest.MonkeyPatch, kit_settings: Settings) -> None:
-    monkeypatch.setenv("KIT_CACHE_DIR", str(kit_settings.cache_dir))
-    monkeypatch.setenv("KIT_BASE_IMAGE", kit_settings.base_image)
-
-
-def _entry(project: Path) -> LaunchEntry:
-    result = _kit(project, "config", "hello", "--client", "claude-desktop")
+def _entry(kit_cli: Any, project: Path) -> LaunchEntry:
+    result = kit_cli.at(project)("config", "hello", "--client", "claude-desktop")
     entry = json.loads(result.stdout)["mcpServers"]["hello"]
     return LaunchEntry("hello", entry["command"], entry["args"], entry.get("env", {}))
 
@@ -95,26 +82,26 @@ def _greet(entry: LaunchEntry) -> str:
 
 
 def test_same_names_in_two_projects_never_share_an_image_a_volume_or_a_reply(
-    projects: list[Path], docker_client: docker.DockerClient
+    kit_cli: Any, projects: list[Path], docker_client: docker.DockerClient
 ) -> None:
     for root in projects:
-        _kit(root, "build")
-    alpha, beta = (_entry(root) for root in projects)
+        kit_cli.at(root)("build")
+    alpha, beta = (_entry(kit_cli, root) for root in projects)
     assert alpha.image != beta.image, "each project's image has its own tag"
     assert docker_client.images.get(str(alpha.image)).id != docker_client.images.get(str(beta.image)).id
     mounts = [[a for a in entry.args if a.startswith("type=volume")] for entry in (alpha, beta)]
     assert mounts[0] != mounts[1], "each project's volume is its own"
     assert _greet(alpha) == "Hello from alpha, Ada!"
     assert _greet(beta) == "Hello from beta, Ada!"
-    _kit(projects[0], "build", "--force")  # a rebuild in one project leaves the other's image alone
+    kit_cli.at(projects[0])("build", "--force")  # a rebuild in one project leaves the other's image alone
     assert docker_client.images.get(str(beta.image))
     assert _greet(beta) == "Hello from beta, Ada!"
 
 
 def test_secrets_beside_the_code_stay_out_of_the_image_and_the_build_has_no_network(
-    projects: list[Path], docker_client: docker.DockerClient
+    kit_cli: Any, projects: list[Path], docker_client: docker.DockerClient
 ) -> None:
-    image = str(_entry(projects[0]).image)
+    image = str(_entry(kit_cli, projects[0]).image)
     listing = docker_client.containers.run(
         image, remove=True, network_mode="none", entrypoint=["python", "-c"],
         command=["import hello, pathlib; print(sorted(p.name for p in pathlib.Path(hello.__file__).parent.iterdir()))"
@@ -132,11 +119,11 @@ def test_secrets_beside_the_code_stay_out_of_the_image_and_the_build_has_no_netw
 
 
 def test_gc_and_doctor_keep_to_the_current_project(
-    projects: list[Path], docker_client: docker.DockerClient, own_containers: Callable[..., list[Any]],
+    kit_cli: Any, projects: list[Path], docker_client: docker.DockerClient, own_containers: Callable[..., list[Any]],
     session_labels: dict[str, str],
 ) -> None:  # fmt: skip
     alpha, beta = projects
-    image = str(_entry(beta).image)
+    image = str(_entry(kit_cli, beta).image)
     common = {identity.MANAGED: "true", identity.SERVER: "hello", **session_labels}
     theirs = docker_client.containers.create(
         image, labels={**common, identity.PROJECT: identity.project_id(beta)}
@@ -146,14 +133,14 @@ def test_gc_and_doctor_keep_to_the_current_project(
         labels={**common, identity.PROJECT: identity.project_id(alpha), "com.docker.compose.project": "x"},
     )
     try:
-        here = json.loads(_kit(alpha, "gc", "--dry-run", "--json").stdout)["leftovers"]
+        here = json.loads(kit_cli.at(alpha)("gc", "--dry-run", "--json").stdout)["leftovers"]
         assert not [item for item in here if item["kind"] == "container"], here
-        everywhere = json.loads(_kit(alpha, "gc", "--dry-run", "--json", "--all-projects").stdout)[
+        everywhere = json.loads(kit_cli.at(alpha)("gc", "--dry-run", "--json", "--all-projects").stdout)[
             "leftovers"
         ]
         ids = {item["id"] for item in everywhere if item["kind"] == "container"}
         assert theirs.short_id in ids and composed.short_id not in ids
-        _kit(alpha, "gc")
+        kit_cli.at(alpha)("gc")
         assert {c.id for c in own_containers(all_states=True)} >= {theirs.id, composed.id}
     finally:
         theirs.remove(force=True)

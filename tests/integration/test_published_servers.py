@@ -14,34 +14,19 @@ import anyio
 import docker
 import pytest
 from mcp import Client
-from typer.testing import CliRunner
 
-from kit.cli import app
 from kit.containers.launch import stdio_params
 from kit.identity import project_slug
 from kit.image.base_image import BaseResult
-from kit.project.settings import Settings
-
-runner = CliRunner()
-ENV: dict[str, str] = {}
-
-
-def kit(*args: str) -> Any:
-    result = runner.invoke(app, list(args), env=ENV)
-    assert result.exit_code == 0, f"kit {' '.join(args)}:\n{result.output}"
-    return result
 
 
 @pytest.fixture(scope="module")
-def project(
-    base_image: BaseResult, kit_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Path]:
+def project(kit_cli: Any, base_image: BaseResult, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("published")
-    ENV.update(KIT_BASE_IMAGE=kit_settings.base_image, KIT_CACHE_DIR=str(kit_settings.cache_dir))
     patch = pytest.MonkeyPatch()
     patch.chdir(folder)
     try:
-        kit("init", ".")
+        kit_cli("init", ".")
         yield folder
     finally:
         patch.undo()
@@ -60,11 +45,15 @@ def _call(entry: dict[str, Any], tool: str, arguments: dict[str, Any]) -> str:
 
 
 def test_the_git_server_with_its_system_package_answers_git_status_through_its_entry(
-    project: Path, docker_client: docker.DockerClient, session_labels: dict[str, str], tmp_path: Path
+    kit_cli: Any,
+    project: Path,
+    docker_client: docker.DockerClient,
+    session_labels: dict[str, str],
+    tmp_path: Path,
 ) -> None:
-    kit("add", "mcp-server-git==2026.10.19", "--system-package", "git", "--volume", "repo=/repo")
+    kit_cli("add", "mcp-server-git==2026.10.19", "--system-package", "git", "--volume", "repo=/repo")
     assert 'system-packages = ["git"]' in (project / "mcpkit.toml").read_text()
-    (built,) = json.loads(kit("build", "--json").stdout)
+    (built,) = json.loads(kit_cli("build", "--json").stdout)
     assert built["status"] == "built" and built["smoke"] == "passed", built
     volume = f"mcpkit-{project_slug(project)}-git-repo"
     try:
@@ -76,7 +65,7 @@ def test_the_git_server_with_its_system_package_answers_git_status_through_its_e
             volumes={volume: {"bind": "/repo", "mode": "rw"}},
         )  # fmt: skip
         config = tmp_path / "claude_desktop_config.json"
-        kit("config", "--output", str(config))
+        kit_cli("config", "--output", str(config))
         entry = json.loads(config.read_text())["mcpServers"]["git"]
         assert "none" in entry["args"], "the server runs without a network"
         status = _call(entry, "git_status", {"repo_path": "/repo"})
@@ -88,37 +77,39 @@ def test_the_git_server_with_its_system_package_answers_git_status_through_its_e
 
 
 def test_files_baked_in_are_in_the_image_readable_by_the_server_and_filtered(
-    project: Path, docker_client: docker.DockerClient, session_labels: dict[str, str]
+    kit_cli: Any, project: Path, docker_client: docker.DockerClient, session_labels: dict[str, str]
 ) -> None:
     (project / "models" / "mini").mkdir(parents=True)
     (project / "models" / "mini" / "weights.bin").write_text("weights")
     (project / "models" / "mini" / "weights.bin").chmod(0o600)
     (project / "models" / ".env").write_text("TOKEN=do-not-bake")
-    kit("add", "mcp-server-time==2026.10.19", "--file", "/opt/models=./models")
-    (built,) = json.loads(kit("build", "time", "--json").stdout)
+    kit_cli("add", "mcp-server-time==2026.10.19", "--file", "/opt/models=./models")
+    (built,) = json.loads(kit_cli("build", "time", "--json").stdout)
     assert built["status"] == "built" and built["smoke"] == "passed", built
     listing = docker_client.containers.run(
         built["tag"], ["-c", "cat /opt/models/mini/weights.bin; ls -A /opt/models"], entrypoint="sh",
         user="10001:10001", network_disabled=True, remove=True, labels=session_labels,
     ).decode()  # fmt: skip
     assert listing.startswith("weights") and ".env" not in listing
-    (again,) = json.loads(kit("build", "time", "--json").stdout)
+    (again,) = json.loads(kit_cli("build", "time", "--json").stdout)
     assert again["status"] == "unchanged"
     (project / "models" / "mini" / "weights.bin").write_text("weights, retrained")
-    (changed,) = json.loads(kit("build", "time", "--json").stdout)
+    (changed,) = json.loads(kit_cli("build", "time", "--json").stdout)
     assert changed["status"] == "built", "a baked file's change rebuilds the image"
 
 
 def test_the_excel_server_writes_and_reads_a_workbook_through_its_entry(
-    project: Path, docker_client: docker.DockerClient, tmp_path: Path
+    kit_cli: Any, project: Path, docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:
-    kit("add", "excel-mcp-server==2.2.2", "--volume", "files=/files", "--", "stdio", "--allow-dir", "/files")
-    (built,) = json.loads(kit("build", "excel", "--json").stdout)
+    kit_cli(
+        "add", "excel-mcp-server==2.2.2", "--volume", "files=/files", "--", "stdio", "--allow-dir", "/files"
+    )
+    (built,) = json.loads(kit_cli("build", "excel", "--json").stdout)
     assert built["status"] == "built" and built["smoke"] == "passed", built
     volume = f"mcpkit-{project_slug(project)}-excel-files"
     try:
         config = tmp_path / "claude_desktop_config.json"
-        kit("config", "excel", "--output", str(config))
+        kit_cli("config", "excel", "--output", str(config))
         entry = json.loads(config.read_text())["mcpServers"]["excel"]
         book = "/files/book.xlsx"
         _call(entry, "create_workbook", {"path": book, "sheets": ["Cities"]})
@@ -133,34 +124,38 @@ def test_the_excel_server_writes_and_reads_a_workbook_through_its_entry(
             docker_client.volumes.get(volume).remove(force=True)
 
 
-def test_a_server_that_cannot_start_at_build_says_why_and_list_and_doctor_show_it(project: Path) -> None:
+def test_a_server_that_cannot_start_at_build_says_why_and_list_and_doctor_show_it(
+    kit_cli: Any, project: Path
+) -> None:
     # With --repository, mcp-server-git refuses to start until its volume holds a repository.
     reason = "its repository is on a volume, filled after the build"
-    kit(
+    kit_cli(
         "add", "mcp-server-git==2026.10.19", "--name", "repo", "--system-package", "git", "--volume", "repo=/repo",
         "--smoke-skip", reason, "--", "--repository", "/repo",
     )  # fmt: skip
-    (built,) = json.loads(kit("build", "repo", "--json").stdout)
+    (built,) = json.loads(kit_cli("build", "repo", "--json").stdout)
     assert built["status"] == "built" and built["smoke"] == f"skipped: {reason}", built
-    listed = {s["name"]: s for s in json.loads(kit("list", "--json").stdout)}
+    listed = {s["name"]: s for s in json.loads(kit_cli("list", "--json").stdout)}
     assert (
         listed["repo"]["smoke"] == f"skipped: {reason}" and listed["git"]["smoke"] == "handshake, tools/list"
     )
-    doctor = runner.invoke(app, ["doctor", "--json"], env=ENV)
+    doctor = kit_cli.invoke("doctor", "--json")
     checks = {c["subject"]: c for c in json.loads(doctor.stdout)}
     assert checks["repo answers"]["ok"] and reason in checks["repo answers"]["detail"]
 
 
-def test_a_server_that_needs_python_3_12_is_built_on_the_base_that_has_it(project: Path) -> None:
+def test_a_server_that_needs_python_3_12_is_built_on_the_base_that_has_it(
+    kit_cli: Any, project: Path
+) -> None:
     # basic-memory requires Python >= 3.12.1: kit add declares python = "3.13" (mcpkit/base:trixie, built on
     # demand). 0.12.3 is written for the 1.x SDK and serves with its `mcp` command.
-    kit("add", "basic-memory==0.12.3", "--name", "memory", "--pin", "mcp<2", "--", "mcp")
+    kit_cli("add", "basic-memory==0.12.3", "--name", "memory", "--pin", "mcp<2", "--", "mcp")
     assert 'python = "3.13"' in (project / "mcpkit.toml").read_text()
-    (built,) = json.loads(kit("build", "memory", "--json").stdout)
+    (built,) = json.loads(kit_cli("build", "memory", "--json").stdout)
     assert built["status"] == "built" and built["smoke"] == "passed", built
     assert any(d.startswith("basic-memory==0.12.3") for d in built["dependencies"])
     config = project / "memory_config.json"
-    kit("config", "memory", "--output", str(config))
+    kit_cli("config", "memory", "--output", str(config))
     entry = json.loads(config.read_text())["mcpServers"]["memory"]
 
     async def session() -> str:

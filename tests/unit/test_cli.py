@@ -316,3 +316,55 @@ def test_project_scope_writes_into_the_project(in_project: Path) -> None:
 def test_all_clients_on_a_machine_with_none_says_so(in_project: Path) -> None:
     result = runner.invoke(app, ["config", "--client", "all", "--install"])
     assert result.exit_code == 1 and "no supported client is installed" in result.stderr
+
+
+def test_add_image_records_a_prebuilt_server_whose_entry_runs_it_as_it_is(in_project: Path) -> None:
+    (in_project / "mcpkit.toml").write_text("[kit]\n")
+    added = runner.invoke(
+        app, ["add", "--image", "acme/git-srv:1.2", "git", "--command", "python3", "--volume", "repo=/repo",
+              "--json", "--", "/srv/server.py", "--repo", "/repo"],
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.stdout)["present"] is None, "the engine is unreachable here: not known"
+    manifest = (in_project / "mcpkit.toml").read_text()
+    assert 'image = "acme/git-srv:1.2"' in manifest and 'command = ["python3"]' in manifest
+    entry = json.loads(runner.invoke(app, ["config", "git", "--client", "claude-desktop"]).stdout)[
+        "mcpServers"
+    ]["git"]
+    args = entry["args"]
+    assert args[args.index("--entrypoint") :] == ["--entrypoint", "python3", "acme/git-srv:1.2", "/srv/server.py",
+                                                  "--repo", "/repo"]  # fmt: skip
+    assert "--pull" in args and "--read-only" in args
+    listed = {s["name"]: s for s in json.loads(runner.invoke(app, ["list", "--json"]).stdout)}
+    assert (
+        listed["git"]["source"] == "image acme/git-srv:1.2" and listed["git"]["image"] == "acme/git-srv:1.2"
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [
+        (["--image", "acme/srv --privileged", "srv"], "not an image reference"),
+        (["--image", "-v", "srv"], "not an image reference"),
+        (["--image", "acme/srv", "srv", "--", "--dsn", "${DSN}"], "only images the kit builds"),
+        (["--image", "acme/srv", "srv", "--pin", "mcp<2"], "pins: not for a prebuilt image"),
+        (["--image", "acme/srv", "srv", "--name", "other"], "not both"),
+        (["mcp-server-time", "--command", "x"], "--command goes with --image"),
+    ],
+)
+def test_add_image_refuses_what_would_not_run_as_it_is(
+    in_project: Path, arguments: list[str], problem: str
+) -> None:
+    (in_project / "mcpkit.toml").write_text("[kit]\n")
+    result = runner.invoke(app, ["add", *arguments])
+    assert result.exit_code != 0 and problem in " ".join(result.output.split()), result.output
+    assert "srv" not in (in_project / "mcpkit.toml").read_text()
+
+
+def test_lock_and_sbom_say_what_a_prebuilt_image_is(in_project: Path) -> None:
+    (in_project / "mcpkit.toml").write_text('[servers.srv]\nimage = "acme/srv:1"\n')
+    locked = runner.invoke(app, ["lock", "srv", "--json"])
+    assert locked.exit_code == 0, locked.output
+    assert json.loads(locked.stdout)[0]["status"] == "prebuilt image, nothing to lock"
+    sbom = runner.invoke(app, ["sbom", "srv"])
+    assert sbom.exit_code != 0 and "prebuilt image acme/srv:1" in " ".join(sbom.output.split())

@@ -120,3 +120,12 @@ def test_a_mount_refuses_a_comma_in_either_side() -> None:
         Mount("bind", "/srv/a,type=bind", "/data")
     with pytest.raises(ValueError):
         Mount("volume", "v", "/data,readonly=false")
+
+
+@pytest.mark.parametrize("name", ["DSN", "_X", "a1_B", "X" * 128, "1X", "A-B", "X" * 129, "", "É"])
+def test_the_expander_takes_exactly_the_variable_names_walls_pass(name: str) -> None:
+    """`${NAME}` is expanded in the container for exactly the names `-e NAME` may pass: one grammar, two places."""
+    from kit.walls import ENV_NAME
+    from mcpkit_runtime import argv
+
+    assert bool(ENV_NAME.match(name)) == (argv.names([f"${{{name}}}"]) == [name])

@@ -15,6 +15,7 @@ import os
 import sys
 
 from mcpkit_runtime import logs
+from mcpkit_runtime.config import pairs
 from mcpkit_runtime.gateway.downstream import Downstream, HttpTarget
 from mcpkit_runtime.gateway.proxy import Gateway
 from mcpkit_runtime.gateway.settings import GatewaySettings, token_variable
@@ -23,15 +24,15 @@ from mcpkit_runtime.transport import serve
 
 def main() -> None:
     logs.configure()
-    pairs = [
-        p.strip().partition("=") for p in os.environ.get("MCP_GATEWAY_SERVERS", "").split(",") if p.strip()
-    ]
-    if any(not name or not url for name, _, url in pairs):
-        sys.stderr.write("cannot start: MCP_GATEWAY_SERVERS must be name=url pairs, comma-separated\n")
+    try:
+        servers = pairs(os.environ.get("MCP_GATEWAY_SERVERS", ""), "MCP_GATEWAY_SERVERS", "name=url")
+    except ValueError as exc:
+        sys.stderr.write(f"cannot start: {exc}\n")
         sys.exit(2)
     settings = GatewaySettings.model_validate(json.loads(os.environ.get("MCP_GATEWAY_SETTINGS") or "{}"))
     downstreams = [
-        Downstream(name, HttpTarget(url, os.environ.get(token_variable(name)))) for name, _, url in pairs
+        Downstream(name, HttpTarget(url, os.environ.get(token_variable(name))))
+        for name, url in servers.items()
     ]
     gateway = Gateway(downstreams, settings)
     serve(gateway.server(), health=gateway.health, idle_seconds=settings.session_idle_seconds)

@@ -1,6 +1,6 @@
 """The gateway's MCP surface: every server's tools, prompts, resources and resource templates under namespaced
 names, filtered by the gateway's allow and deny lists, with the runtime's audit log and, per client (see
-mcpkit_runtime.clients), rate limits and budgets applied here, across all servers.
+mcpkit_runtime.clients), the runtime's refusal policy (rate limits and budgets) applied here, across all servers.
 
 It answers at once: servers start in the background (or at first use), tools/list is answered from a server's
 recorded tools until it runs, and clients are sent notifications/tools/list_changed when what they were offered
@@ -19,7 +19,7 @@ import json
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import anyio
@@ -30,14 +30,15 @@ from mcp.server.lowlevel import NotificationOptions, Server
 from mcp_types import INVALID_PARAMS
 
 from mcpkit_runtime import __version__, sdk
-from mcpkit_runtime.audit import AuditLog
+from mcpkit_runtime.audit import AuditLog, timed
 from mcpkit_runtime.clients import client_key
 from mcpkit_runtime.gateway.downstream import Downstream, DownstreamDown
 from mcpkit_runtime.gateway.isolation import Instances
-from mcpkit_runtime.gateway.policy import GatewayPolicy
+from mcpkit_runtime.gateway.listing import Fetch, Recorded, lists
 from mcpkit_runtime.gateway.recorded import ToolCache
 from mcpkit_runtime.gateway.results import error_result, list_tools_page, named_error, same_tools
 from mcpkit_runtime.gateway.settings import GatewaySettings
+from mcpkit_runtime.policy import Policy
 from mcpkit_runtime.redact import redact_arguments
 
 T = TypeVar("T")
@@ -67,7 +68,7 @@ class Gateway:
         self.cache = cache  # each server's tools as it last listed them, to answer with before it runs
         self.settings = settings
         self.audit = audit or AuditLog("mcpkit-gateway", __version__)
-        self.policy = GatewayPolicy(settings)
+        self.policy = Policy(settings.limits())
         self.instances = Instances(settings, lambda: self._task_group)
         self._group: anyio.abc.TaskGroup | None = None
         self._safe_to_repeat: set[str] = set()  # namespaced tools that say they are read-only or idempotent
@@ -183,51 +184,24 @@ class Gateway:
         return downstream, inner
 
     async def _gather(
-        self,
-        fetch: Callable[[Client, str | None], Awaitable[Any]],
-        field: str,
-        recorded: Callable[[Downstream], list[Any] | None] = lambda _: None,
-        client: str = "stdio",
+        self, fetch: Fetch, field: str, recorded: Recorded = lambda _: None, client: str = "stdio"
     ) -> list[tuple[str, Any]]:
-        """Each item of `field` in every page of every answering server's list, with its server's name, in the
-        servers' order; a server not running yet gives its `recorded` list when it has one (and is not waited
-        for); a server that does not answer is left out (its health says why)."""
+        """Each item of `field` in every answering server's list (see listing.lists), with its server's name, in the
+        servers' order."""
         results = await self._lists(fetch, field, recorded, client=client)
         return [(name, item) for name in self.downstreams if name in results for item in results[name]]
 
     async def _lists(
         self,
-        fetch: Callable[[Client, str | None], Awaitable[Any]],
+        fetch: Fetch,
         field: str,
-        recorded: Callable[[Downstream], list[Any] | None],
+        recorded: Recorded,
         only: list[Downstream] | None = None,
         client: str = "stdio",
     ) -> dict[str, list[Any]]:
         """As _gather, by server; `only` those instances, or every server as `client` sees it."""
-        results: dict[str, list[Any]] = {}
-
-        async def every_page(client: Client) -> list[Any]:
-            items: list[Any] = []
-            cursor = None
-            while True:
-                page = await fetch(client, cursor)
-                items += getattr(page, field)
-                cursor = page.next_cursor
-                if not cursor:
-                    return items
-
-        async def one(downstream: Downstream) -> None:
-            answer = None if downstream.ready else recorded(downstream)
-            if answer is not None:
-                results[downstream.name] = answer
-                return
-            with suppress(DownstreamDown, MCPError):
-                results[downstream.name] = await downstream.call(self._task_group, every_page)
-
-        async with anyio.create_task_group() as group:
-            for downstream in only or [self.instances.of(d, client) for d in self.downstreams.values()]:
-                group.start_soon(one, downstream)
-        return results
+        targets = only or [self.instances.of(d, client) for d in self.downstreams.values()]
+        return await lists(targets, fetch, field, recorded, self._task_group)
 
     async def _forwarded(
         self, downstream: Downstream, name: str, action: Callable[[Client], Awaitable[T]]
@@ -291,44 +265,34 @@ class Gateway:
         arguments = dict(params.arguments or {})
         session = client_key(ctx, "stdio")
         downstream = self.instances.of(shared, session)
-        record = {"session": session, "server": downstream.name, "tool": params.name,
-                  "arguments": redact_arguments(arguments)}  # fmt: skip
-        refusal = self.policy.refusal(params.name, session)
-        if refusal:
-            self.audit.record("tool_call", **record, outcome="refused", duration_ms=0.0)
-            return error_result(refusal)
 
         async def forward(progress: float, total: float | None, message: str | None) -> None:
             await ctx.session.report_progress(progress, total, message)  # a no-op when the caller did not ask
-
-        started = time.perf_counter()
-        outcome = "error"
 
         async def once() -> Any:
             return await downstream.call(
                 self._task_group, lambda c: c.call_tool(tool, arguments, progress_callback=forward)
             )
 
-        try:
+        with timed(self.audit, "tool_call", session=session, server=downstream.name, tool=params.name,
+                   arguments=redact_arguments(arguments)) as call:  # fmt: skip
+            refusal = self.policy.admit(params.name, session)
+            if refusal is not None:
+                call.refuse(refusal.outcome, **refusal.facts)
+                return error_result(refusal.message)
             try:
-                result = await once()
+                try:
+                    result = await once()
+                except DownstreamDown as exc:
+                    # A server that died mid-call is started again; a call that is safe to repeat is repeated once.
+                    if not (exc.died and params.name in self._safe_to_repeat):
+                        raise
+                    result = await once()
             except DownstreamDown as exc:
-                # A server that died mid-call is started again; a call that is safe to repeat is repeated once.
-                if not (exc.died and params.name in self._safe_to_repeat):
-                    raise
-                result = await once()
-            outcome = "error" if getattr(result, "is_error", False) else "ok"
-            return named_error(result, tool, params.name) if outcome == "error" else result
-        except DownstreamDown as exc:
-            outcome = "server_down"
-            return error_result(f"{params.name}: {exc}")
-        finally:
-            self.audit.record(
-                "tool_call",
-                **record,
-                outcome=outcome,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-            )
+                call.outcome = "server_down"
+                return error_result(f"{params.name}: {exc}")
+            call.outcome = "error" if getattr(result, "is_error", False) else "ok"
+            return named_error(result, tool, params.name) if call.outcome == "error" else result
 
     def _remember(self, downstream: Downstream, live: list[types.Tool]) -> None:
         """The freshest list, to answer with should the server restart, and the next time the gateway starts."""

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from mcpkit_runtime.limits import Rate
+from mcpkit_runtime.limits import Limits, Rate
 
 
 def token_variable(server: str) -> str:
@@ -59,10 +59,21 @@ class GatewaySettings(BaseModel):
             Rate.parse(text)  # a ValueError that says how to write one
         return value
 
-    def rate_for(self, tool: str) -> tuple[str, Rate] | None:
-        """The rate limiting `tool` (its own, or "*"), as written and parsed."""
+    def rate_for(self, tool: str) -> Rate | None:
+        """The rate limiting the namespaced `tool` (its own, or "*")."""
         text = self.rate_limits.get(tool, self.rate_limits.get("*"))
-        return (text, Rate.parse(text)) if text else None
+        return Rate.parse(text) if text else None
+
+    def limits(self) -> Limits:
+        """The refusal policy's limits at the gateway: per client, across servers, each call costing one."""
+        return Limits(
+            self.rate_for,
+            budget=self.session_budget,
+            idle_seconds=self.session_idle_seconds,
+            max_clients=self.max_clients,
+            rates_kept="per-client",
+            where=" at the gateway",
+        )
 
     def shows(self, server: str, tool: str) -> bool:
         """Whether `tool` of `server` is offered: allowed (when the server has an allow list) and not denied."""

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from kit import identity
-from kit.containers.launch import image_of, server_entry
+from kit.containers.launch import PLACEHOLDER, image_of, probe_entry, server_entry
 from kit.errors import KitError
 from kit.project.servers import Server, load_server
 from kit.project.settings import Settings
@@ -134,3 +134,29 @@ def test_the_image_of_an_entry_is_read_from_its_arguments_not_their_position(
     args: list[str], image: str | None
 ) -> None:
     assert image_of(args) == image
+
+
+def _with_args(project: Path, args: str) -> Server:
+    pyproject = project / "servers" / "mailer" / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("[tool.mcpkit]\n", f"[tool.mcpkit]\nargs = {args}\n", 1)
+    )
+    return load_server(project / "servers" / "mailer")
+
+
+def test_variables_the_arguments_name_are_passed_by_name_without_being_listed(project: Path) -> None:
+    """Named twice would be a chore: `${NAME}` in the arguments makes NAME a variable the entry passes, even with no
+    value known here (the client's environment may hold it; without one the container says which is missing)."""
+    server = _with_args(project, '["--dsn", "${POSTGRES_DSN}", "--escaped", "$${LITERAL}"]')
+    assert server.secret_names == ["MAILER_SMTP_URL", "POSTGRES_DSN"] and "POSTGRES_DSN" in server.passed_env
+    entry = server_entry(Settings(project_dir=project), server)
+    assert ("-e", "POSTGRES_DSN") in _pairs(entry.args) and entry.env == {}
+    assert "-e" not in [a for a, b in _pairs(entry.args) if b == "LITERAL"]
+    assert not any("${" in word for word in entry.args), "the arguments are the image's CMD, not the entry's"
+
+
+def test_the_kits_own_checks_pass_a_placeholder_never_a_value(project: Path) -> None:
+    server = _with_args(project, '["--dsn", "${POSTGRES_DSN}"]')
+    entry = probe_entry(Settings(project_dir=project), server, image="img")
+    assert entry.env == {"POSTGRES_DSN": PLACEHOLDER}
+    assert ("-e", "POSTGRES_DSN") in _pairs(entry.args) and PLACEHOLDER not in entry.args

@@ -1,7 +1,10 @@
+import io
+import tarfile
 from pathlib import Path
 
-from kit.image.dockerfile import entrypoint, render_dockerfile
+from kit.image.dockerfile import EXPANDER, entrypoint, expander_archive, render_dockerfile
 from kit.project.servers import ServerDeclaration, load_index_server, load_server
+from mcpkit_runtime import argv
 
 
 def test_rendered_dockerfile_builds_with_the_classic_builder(project: Path) -> None:
@@ -54,3 +57,20 @@ def test_how_a_server_starts() -> None:
     script = ServerDeclaration(script="mcp-server-time")
     assert entrypoint(script, {"mcp-server-time": "mcp_server_time:main"})[2].endswith("sys.exit(main())")
     assert entrypoint(script) == ["/opt/venv/bin/mcp-server-time"]
+
+
+def test_arguments_that_name_variables_start_through_the_expander() -> None:
+    plain = ServerDeclaration(module="srv", args=["--dsn", "x"])
+    assert entrypoint(plain) == ["python", "-m", "srv"]
+    for args in (["--dsn", "${DSN}"], ["$${LITERAL}"]):
+        declaration = ServerDeclaration(module="srv", args=args)
+        assert entrypoint(declaration) == [*EXPANDER, "python", "-m", "srv"]
+
+
+def test_the_expander_goes_into_the_image_as_one_file_the_server_can_read() -> None:
+    with tarfile.open(fileobj=io.BytesIO(expander_archive())) as archive:
+        members = {m.name: m for m in archive.getmembers()}
+        assert set(members) == {"opt/mcpkit", "opt/mcpkit/argv.py"}
+        assert members["opt/mcpkit/argv.py"].mode == 0o644
+        source = archive.extractfile("opt/mcpkit/argv.py").read()  # type: ignore[union-attr]
+    assert source == Path(argv.__file__).read_bytes() and EXPANDER[-1] == argv.IN_IMAGE

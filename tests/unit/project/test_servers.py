@@ -143,3 +143,13 @@ def test_source_hash_follows_content_and_ignores_bytecode(project: Path) -> None
         (folder / "analyst" / "server.py").read_text() + "\n# changed\n"
     )
     assert source_hash(folder) != before
+
+
+def test_variables_named_in_arguments_are_secrets_unless_listed_as_settings(project: Path) -> None:
+    (project / "mcpkit.toml").write_text(
+        '[servers.pg]\npackage = "x"\nargs = ["--dsn", "${PG_DSN}", "--user=${PG_USER}", "$${LITERAL}"]\n'
+        'env = ["PG_USER"]\nsecrets = ["PG_DSN"]\n'
+    )
+    (pg,) = select(discover(_settings(project)), ["pg"])
+    assert pg.declaration.arg_variables == ["PG_DSN", "PG_USER"]
+    assert pg.secret_names == ["PG_DSN"] and pg.passed_env == ["PG_USER", "PG_DSN"], "each name once"

@@ -3,6 +3,7 @@ the containers, which the integration tier starts for real)."""
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from mcpkit_runtime.audit import AuditLog
 from mcpkit_runtime.gateway.downstream import Downstream
 from mcpkit_runtime.gateway.proxy import Gateway
 from mcpkit_runtime.gateway.recorded import ToolCache
@@ -131,17 +133,25 @@ async def test_resources_and_prompts_are_namespaced_and_health_is_a_resource() -
         assert "Hello Ada" in prompt.messages[0].content.text
 
 
-async def test_limits_apply_at_the_gateway_across_servers() -> None:
-    gateway = _gateway(**{"rate-limits": {"alpha__add": "2/min:2"}, "session-budget": 3})
+async def test_limits_apply_at_the_gateway_across_servers_and_every_call_is_one_audit_line() -> None:
+    stream = io.StringIO()
+    settings = GatewaySettings(**{"rate-limits": {"alpha__add": "2/min:2"}, "session-budget": 3})
+    gateway = Gateway([Downstream("alpha", _alpha()), Downstream("beta", _beta())], settings,
+                      audit=AuditLog("mcpkit-gateway", "1.0", stream=stream))  # fmt: skip
     async with Client(gateway.server()) as client:
         outcomes = [await client.call_tool("alpha__add", {"a": 1, "b": 1}) for _ in range(3)]
-        assert [r.is_error for r in outcomes] == [False, False, True] and "rate limit" in outcomes[2].content[
-            0
-        ].text
+        assert [r.is_error for r in outcomes] == [False, False, True]
+        assert "rate limit for alpha__add at the gateway" in outcomes[2].content[0].text
+        assert "Try again in" in outcomes[2].content[0].text, "when to retry"
+        assert not (await client.call_tool("beta__add", {"text": "x"})).is_error, "the refusal spent nothing"
         budget = await client.call_tool("beta__add", {"text": "x"})
-        assert budget.is_error and "budget" in budget.content[0].text, (
+        assert budget.is_error and "budget of 3 calls at the gateway is used up" in budget.content[0].text, (
             "the budget counts calls to every server"
         )
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(a["server"], a["outcome"]) for a in lines] == [("alpha", "ok"), ("alpha", "ok"),
+        ("alpha", "refused_rate_limit"), ("beta", "ok"), ("beta", "refused_budget")]  # fmt: skip
+    assert lines[2]["retry_after_seconds"] > 0 and lines[2]["duration_ms"] == 0.0 < lines[0]["duration_ms"]
 
 
 async def test_every_page_of_a_servers_lists_is_offered() -> None:
