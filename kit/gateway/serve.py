@@ -63,15 +63,26 @@ def _downstream(entry: LaunchEntry, image: Image | None) -> Downstream:
     """A server started from the image found now, by its id (so the tools recorded on it are the tools of what
     runs): through the engine's API where the gateway reaches it, else by its `docker run` line (with another
     Docker CLI configured, always by that line)."""
-    if image is None or entry.walls is None or entry.args[-1] != entry.image:
+    if image is None or entry.walls is None:
         return Downstream(entry.name, entry.stdio_params())
-    fallback = stdio_params(entry.command, [*entry.args[:-1], str(image.id)], entry.env)
+    create = entry.walls.sdk_kwargs()
+    tail = entry.args[1 + len(entry.walls.docker_args()) :]  # the image and, for a prebuilt one, its command
+    if tail[:2] == ["--pull", "never"]:  # the engine's API never pulls when it creates
+        tail = tail[2:]
+    if tail[:1] == ["--entrypoint"]:
+        create["entrypoint"], tail = tail[1:2], tail[2:]
+    if tail[:1] != [entry.image]:
+        return Downstream(entry.name, entry.stdio_params())
+    if tail[1:]:
+        create["command"] = tail[1:]
+    image_at = len(entry.args) - len(tail)
+    args = [*entry.args[:image_at], str(image.id), *tail[1:]]
+    fallback = stdio_params(entry.command, args, entry.env)
     recorded = recorded_tools(image)
     if Path(entry.command).name != "docker":
         return Downstream(entry.name, fallback, recorded)
     env = {name: entry.env[name] for name in entry.walls.env_names if name in entry.env}
-    target = ContainerTarget(str(image.id), entry.walls.sdk_kwargs(), env, fallback)
-    return Downstream(entry.name, target, recorded)
+    return Downstream(entry.name, ContainerTarget(str(image.id), create, env, fallback), recorded)
 
 
 def run_gateway(
