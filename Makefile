@@ -6,7 +6,7 @@ KIT := $(VENV)/bin/kit
 STAMP := $(VENV)/.installed-stamp
 KIT_BASE_IMAGE ?=
 
-.PHONY: setup host-tools demo test unit integration bench lint docs clean
+.PHONY: setup host-tools demo test unit integration bench bench-peers lint docs clean
 
 setup: $(STAMP)
 
@@ -49,6 +49,15 @@ bench: setup host-tools
 	TESTCONTAINERS_RYUK_DISABLED=true $(PY) bench/analyst_bench.py
 	$(PY) bench/runtime_bench.py
 	$(PY) bench/observe_bench.py
+	$(MAKE) bench-peers
+	$(PY) bench/gateway_bench.py
+
+# The gateway's peers, each in its own environment (they need mcp<2); the bench leaves out any that fails to install.
+bench-peers:
+	test -x .bench/peers/mcp-proxy/bin/mcp-proxy || { python3 -m venv .bench/peers/mcp-proxy && \
+		.bench/peers/mcp-proxy/bin/pip install --quiet "mcp-proxy==0.13.*"; } || echo "mcp-proxy not installed: left out"
+	test -x .bench/peers/fastmcp/bin/fastmcp || { python3 -m venv .bench/peers/fastmcp && \
+		.bench/peers/fastmcp/bin/pip install --quiet "fastmcp==4.1.*"; } || echo "fastmcp not installed: left out"
 
 lint: setup
 	$(VENV)/bin/ruff check kit runtime tests servers bench conftest.py

@@ -27,6 +27,7 @@ BUILD_HASH = LABEL_PREFIX + "build-hash"  # everything the image is made from: e
 BASE_IMAGE = LABEL_PREFIX + "base-image"
 PYTHON = LABEL_PREFIX + "python"
 DEPENDENCIES = LABEL_PREFIX + "dependencies"  # the installed distributions, one `name==version` per line
+TOOLS = LABEL_PREFIX + "tools"  # the server's tools/list result as its smoke test got it, compact JSON
 SMOKE_TEST = LABEL_PREFIX + "smoke-test"  # on the containers of a build's smoke test
 PROJECT = LABEL_PREFIX + "project"  # the project an image, container or volume belongs to (its project_id)
 

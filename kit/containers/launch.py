@@ -40,6 +40,8 @@ class LaunchEntry:
     command: str
     args: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    # A plain `docker run` entry's walls, for starting it through the engine's API instead.
+    walls: Walls | None = None
 
     @property
     def image(self) -> str | None:
@@ -141,7 +143,7 @@ def server_entry(
     walls = server_walls(server, network=network, volumes=volumes, labels=labels, env_names=names)
     args = ["run", *walls.docker_args(), *_image_and_command(settings, server, image)]
     if not stored_secrets:
-        return LaunchEntry(server.name, settings.docker_command, args, dict(env or {}))
+        return LaunchEntry(server.name, settings.docker_command, args, dict(env or {}), walls)
     secrets = [word for name in stored_secrets for word in ("--secret", name)]
     launch = ["launch", *secrets, "--", settings.docker_command, *args]
     return LaunchEntry(server.name, kit_command(), launch, dict(env or {}))

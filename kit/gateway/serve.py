@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
-from kit.clients.configure import launch_entries, unbuilt_images, values_taken
-from kit.containers.launch import LaunchEntry, kit_command
+from docker.models.images import Image
+
+from kit.clients.configure import launch_entries, values_taken
+from kit.containers import engine
+from kit.containers.launch import LaunchEntry, kit_command, stdio_params
 from kit.errors import KitError
 from kit.gateway.settings import GatewaySettings, load_gateway_settings
 from kit.identity import MANAGED
+from kit.image.tools_record import recorded_tools
 from kit.project.servers import Server, discover, select
 from kit.project.settings import Settings
 from kit.secrets import stored_values
 from mcpkit_runtime.gateway.downstream import Downstream
+from mcpkit_runtime.gateway.engine import ContainerTarget
 from mcpkit_runtime.gateway.proxy import Gateway
 from mcpkit_runtime.gateway.recorded import ToolCache
 
@@ -35,20 +41,48 @@ def gateway_servers(settings: Settings, names: list[str]) -> tuple[GatewaySettin
 def build_gateway(
     settings: Settings, names: list[str], environ: Mapping[str, str], labels: dict[str, str] | None = None
 ) -> Gateway:
-    """The gateway over the named servers (or those [gateway] lists, or all): each started by its hardened
-    `docker run` command line, with the values of the variables it takes copied from `environ` by name."""
+    """The gateway over the named servers (or those [gateway] lists, or all): each a hardened container of the
+    image its tag names now, with the values of the variables it takes copied from `environ` by name."""
     gateway, servers = gateway_servers(settings, names)
-    missing = unbuilt_images(settings, servers)
-    if missing:
-        raise KitError(f"no image for {', '.join(missing)}", hint="build them first: `kit build`")
-    # A secret the shell does not set comes from `kit secret`'s store: the gateway passes it to the container's
-    # docker CLI by name, as a client would.
+    # A secret the shell does not set comes from `kit secret`'s store: the gateway passes it to the container by
+    # name, as a client would.
     declared = [name for server in servers for name in server.secret_names]
     values = {**stored_values([n for n in declared if n not in environ]), **values_taken(servers, environ)}
     extra = {**(labels or {}), GATEWAY_LABEL: str(os.getpid())}
     entries = launch_entries(settings, servers, values, extra_labels=extra)
-    downstreams = [Downstream(e.name, e.stdio_params()) for e in entries]
+    with engine.connected() as client:
+        images = {entry.name: engine.find_image(client, str(entry.image)) for entry in entries}
+    missing = [str(entry.image) for entry in entries if images[entry.name] is None]
+    if missing:
+        raise KitError(f"no image for {', '.join(missing)}", hint="build them first: `kit build`")
+    downstreams = [_downstream(entry, images[entry.name]) for entry in entries]
     return Gateway(downstreams, gateway, cache=ToolCache(settings.cache_dir / "gateway-tools"))
+
+
+def _downstream(entry: LaunchEntry, image: Image | None) -> Downstream:
+    """A server started from the image found now, by its id (so the tools recorded on it are the tools of what
+    runs): through the engine's API where the gateway reaches it, else by its `docker run` line (with another
+    Docker CLI configured, always by that line)."""
+    if image is None or entry.walls is None:
+        return Downstream(entry.name, entry.stdio_params())
+    create = entry.walls.sdk_kwargs()
+    tail = entry.args[1 + len(entry.walls.docker_args()) :]  # the image and, for a prebuilt one, its command
+    if tail[:2] == ["--pull", "never"]:  # the engine's API never pulls when it creates
+        tail = tail[2:]
+    if tail[:1] == ["--entrypoint"]:
+        create["entrypoint"], tail = tail[1:2], tail[2:]
+    if tail[:1] != [entry.image]:
+        return Downstream(entry.name, entry.stdio_params())
+    if tail[1:]:
+        create["command"] = tail[1:]
+    image_at = len(entry.args) - len(tail)
+    args = [*entry.args[:image_at], str(image.id), *tail[1:]]
+    fallback = stdio_params(entry.command, args, entry.env)
+    recorded = recorded_tools(image)
+    if Path(entry.command).name != "docker":
+        return Downstream(entry.name, fallback, recorded)
+    env = {name: entry.env[name] for name in entry.walls.env_names if name in entry.env}
+    return Downstream(entry.name, ContainerTarget(str(image.id), create, env, fallback), recorded)
 
 
 def run_gateway(

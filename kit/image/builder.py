@@ -34,11 +34,12 @@ from kit.image import (
     prebuilt,
     schema_lock,
     system_packages,
+    tools_record,
     wheelhouse,
 )
 from kit.image.base_image import is_kit_base
 from kit.image.dockerfile import entrypoint, expander_archive, expands, render_dockerfile, stage_key
-from kit.image.smoke import SmokeTestFailed, smoke_test
+from kit.image.smoke import SmokeResult, SmokeTestFailed, smoke_test
 from kit.project.locks import Lock
 from kit.project.servers import Server, ServerDeclaration
 from kit.project.settings import Settings
@@ -244,9 +245,12 @@ def _build_one(
         reporter.step(f"smoke test skipped, as declared: {declaration.smoke.skip}")
         tools: list[str] = []
     else:
-        tools = _smoke_tested(
+        smoke = _smoke_tested(
             client, settings, server, declaration, image, reporter, (own_wheel, wheels, lock)
         )
+        tools = smoke.tools
+        if smoke.tools_record:  # a gateway answers with it before it starts the server
+            image = tools_record.with_record(client, image, smoke.tools_record)
     repository, version = image_tag(settings, server).rsplit(":", 1)
     image.tag(repository, version)
     image.tag(repository, "latest")
@@ -262,7 +266,7 @@ def _smoke_tested(
     image: Image,
     reporter: Reporter,
     installed: tuple[Path, list[Path], Lock],
-) -> list[str]:
+) -> SmokeResult:
     """The image's tools, once it answered as a client starts it (and the declared call succeeded); the image is
     removed when it did not."""
     reporter.step(f"smoke test: {declaration.smoke.describe()} over stdio, as a client starts it")
@@ -281,7 +285,7 @@ def _smoke_tested(
     reporter.step(f"{smoke.server_name} {smoke.server_version} answered with tools {', '.join(smoke.tools)}")
     if changes:
         reporter.step(f"schema changes against {schema_lock.LOCK_NAME}:\n{schema_lock.render(changes)}")
-    return smoke.tools
+    return smoke
 
 
 def _freshness(

@@ -14,6 +14,7 @@ from mcp.client.stdio import stdio_client
 
 from kit.containers.launch import LaunchEntry
 from kit.errors import KitError
+from kit.image.tools_record import record_text
 from kit.project.servers import SmokeCheck
 
 
@@ -23,6 +24,7 @@ class SmokeResult:
         str, Any
     ]  # server, version, tools with their schemas, resources: what `kit schema lock` records
     seconds: float
+    tools_record: str | None = None  # the tools/list result, for the image's label (None: too large)
 
     @property
     def tools(self) -> list[str]:
@@ -98,4 +100,4 @@ async def _handshake(entry: LaunchEntry, errlog: Any, timeout: float, check: Smo
         },
         "resources": sorted(resources + templates),
     }
-    return SmokeResult(snapshot=snapshot, seconds=time.perf_counter() - started)
+    return SmokeResult(snapshot, time.perf_counter() - started, record_text(tools))

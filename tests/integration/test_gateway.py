@@ -1,12 +1,14 @@
 """The gateway over stdio, started by its generated client entry, in front of the analyst, the mailer and a
-package-index server, each in its hardened container: namespaced tools called, resources read, progress from a job,
-a server killed mid-session restarted, and every container gone when the client closes; a container that cannot
-start failing its calls with the reason it gave, while the others serve."""
+package-index server, each in its hardened container started through the engine's API (no docker client process):
+namespaced tools called, resources read, progress from a job, a server killed mid-session restarted, and every
+container gone when the client closes; tools listed from the record each image carries before any container runs;
+a container that cannot start failing its calls with the reason it gave, while the others serve."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -21,11 +23,13 @@ from typer.testing import CliRunner
 
 from kit.cli import app
 from kit.containers.launch import docker_client_env, stdio_params
-from kit.gateway.serve import GATEWAY_ENTRY, GATEWAY_LABEL
-from kit.identity import SERVER, project_slug
+from kit.gateway.serve import GATEWAY_ENTRY, GATEWAY_LABEL, build_gateway
+from kit.identity import SERVER, TOOLS, image_tag, project_slug
 from kit.image.base_image import BaseResult
-from kit.project.settings import Settings
+from kit.project.servers import discover, select
+from kit.project.settings import Settings, load_settings
 from mcpkit_runtime.gateway.downstream import Downstream
+from mcpkit_runtime.gateway.engine import ContainerTarget
 from mcpkit_runtime.gateway.proxy import Gateway
 from mcpkit_runtime.gateway.settings import GatewaySettings
 
@@ -56,6 +60,28 @@ def _containers(client: docker.DockerClient, labels: dict[str, str], *more: str)
     """This test's containers (the engine is shared: other sessions run gateways and analysts too)."""
     wanted = [GATEWAY_LABEL, *(f"{k}={v}" for k, v in labels.items()), *more]
     return client.containers.list(ignore_removed=True, all=True, filters={"label": wanted})
+
+
+def _children(pid: int) -> list[str]:
+    """The command names of the processes whose parent is `pid` (from /proc)."""
+    names = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError):
+            text = stat.read_text()
+            if int(text[text.rindex(")") + 2 :].split()[1]) == pid:
+                names.append(text[text.index("(") + 1 : text.rindex(")")])
+    return names
+
+
+def _gateway_pid() -> int:
+    """The `kit gateway` this test's client started (a child of this process)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError):
+            text = stat.read_text()
+            own = int(text[text.rindex(")") + 2 :].split()[1]) == os.getpid()
+            if own and text[text.index("(") + 1 : text.rindex(")")] == "kit":
+                return int(stat.parent.name)
+    raise AssertionError("no kit gateway process under this test")
 
 
 def test_the_gateway_fronts_every_server_restarts_a_dead_one_and_ends_them_all(
@@ -93,6 +119,7 @@ def test_the_gateway_fronts_every_server_restarts_a_dead_one_and_ends_them_all(
                 seen["job"] = await client.call_tool("analyst__job_wait", {"job_id": job_id, "timeout_seconds": 60},
                                                      progress_callback=on_progress)  # fmt: skip
                 seen["running"] = len(_containers(docker_client, session_labels))
+                seen["children"] = _children(_gateway_pid())
                 (analyst,) = _containers(docker_client, session_labels, f"{SERVER}=analyst")
                 await anyio.to_thread.run_sync(analyst.kill)
                 await anyio.sleep(1)
@@ -114,6 +141,8 @@ def test_the_gateway_fronts_every_server_restarts_a_dead_one_and_ends_them_all(
     assert "CREATE TABLE customers" in seen["schema"]
     assert seen["job"].structured_content["state"] == "succeeded" and progress and progress[-1] == 1.0
     assert seen["running"] == 3
+    assert "docker" not in seen["children"], "no docker client process per server: the engine's API is used"
+    assert {h["via"] for h in seen["health"].values()} == {"engine-api"}
     assert not seen["after_kill"].is_error, "a read-only call is repeated on the restarted server"
     assert seen["health"]["analyst"]["restarts"] == 1 and seen["health"]["analyst"]["state"] == "ready"
     deadline = time.monotonic() + 20
@@ -124,13 +153,53 @@ def test_the_gateway_fronts_every_server_restarts_a_dead_one_and_ends_them_all(
         docker_client.volumes.get(f"mcpkit-{project_slug(project)}-mailer-outbox").remove(force=True)
 
 
+def test_the_tools_recorded_on_each_image_are_listed_before_any_container_exists(
+    project: Path, kit_settings: Settings, docker_client: docker.DockerClient, session_labels: dict[str, str]
+) -> None:
+    environ = {"KIT_PROJECT_DIR": str(project), "KIT_CACHE_DIR": str(kit_settings.cache_dir),
+               "KIT_LABELS": os.environ["KIT_LABELS"]}  # fmt: skip
+    settings = load_settings(environ, cwd=project)
+    (analyst,) = select(discover(settings), ["analyst"])
+    record = json.loads(docker_client.images.get(image_tag(settings, analyst)).labels[TOOLS])
+    assert "run_sql" in {tool["name"] for tool in record["tools"]}, "the build recorded its tools/list"
+    gateway = build_gateway(settings, ["analyst", "time"], {})
+    gateway.settings.start = "lazy"
+
+    async def session() -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        with anyio.fail_after(180):
+            async with Client(gateway.server(), mode="legacy") as client:
+                seen["tools"] = [t.name for t in (await client.list_tools()).tools]
+                seen["before"] = _containers(docker_client, session_labels)
+                seen["time"] = await client.call_tool("time__get_current_time", {"timezone": "UTC"})
+                seen["during"] = [c.labels[SERVER] for c in _containers(docker_client, session_labels)]
+                seen["children"] = _children(os.getpid())
+                seen["health"] = gateway.health()["servers"]
+        return seen
+
+    seen = anyio.run(session)
+    assert {"analyst__run_sql", "time__get_current_time"} <= set(seen["tools"])
+    assert seen["before"] == [], "listed from the images' records, no container started for it"
+    assert not seen["time"].is_error and seen["during"] == ["time"], "a server starts at its first call"
+    assert seen["health"]["time"]["via"] == "engine-api" and seen["health"]["analyst"]["state"] == "stopped"
+    assert "docker" not in seen["children"]
+    assert not _containers(docker_client, session_labels), "closing the client ends its container"
+
+
+@pytest.mark.parametrize("via", ["engine-api", "docker-cli"])
 def test_a_container_that_cannot_start_fails_its_calls_with_its_reason_and_the_others_serve(
-    base_image: BaseResult, session_labels: dict[str, str]
+    base_image: BaseResult, session_labels: dict[str, str], via: str
 ) -> None:
     labels = [arg for k, v in session_labels.items() for arg in ("--label", f"{k}={v}")]
-    failing = StdioServerParameters(command="docker", args=[
-        "run", "-i", "--rm", *labels, base_image.tag, "python3", "-c",
-        "import sys; sys.exit('cannot start: ANALYST_DSN is not set')"], env=docker_client_env())  # fmt: skip
+    command = ["python3", "-c", "import sys; sys.exit('cannot start: ANALYST_DSN is not set')"]
+    failing: Any = StdioServerParameters(
+        command="docker",
+        args=["run", "-i", "--rm", *labels, base_image.tag, *command],
+        env=docker_client_env(),
+    )
+    if via == "engine-api":
+        create = {"command": command, "labels": session_labels, "auto_remove": True}
+        failing = ContainerTarget(base_image.tag, create, {}, failing)
     healthy = MCPServer("healthy")
 
     @healthy.tool()
@@ -154,3 +223,4 @@ def test_a_container_that_cannot_start_fails_its_calls_with_its_reason_and_the_o
     assert seen["echo"].structured_content == {"result": "still here"}, "the others keep serving"
     assert seen["health"]["status"] == "degraded"
     assert "ANALYST_DSN is not set" in seen["health"]["servers"]["broken"]["last_error"]
+    assert seen["health"]["servers"]["broken"]["via"] == (via if via == "engine-api" else None)

@@ -23,6 +23,8 @@ from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp_types import CONNECTION_CLOSED
 
+from mcpkit_runtime.gateway import engine
+from mcpkit_runtime.gateway.engine import ContainerTarget
 from mcpkit_runtime.gateway.stderr import StderrTail
 
 T = TypeVar("T")
@@ -48,6 +50,7 @@ class Health:
     last_error: str | None = None
     next_retry_at: float | None = None  # epoch seconds, while failed
     protocol: str | None = None
+    via: str | None = None  # a container's: "engine-api" (no client process) or "docker-cli"
     calls: int = 0
     errors: int = 0
 
@@ -78,9 +81,10 @@ class HttpTarget:
 @dataclass
 class Downstream:
     name: str
-    # A container started by its `docker run` command line over stdio; or a running server over streamable HTTP;
-    # or a server object in this process (the SDK's in-memory transport, for tests without Docker).
-    target: StdioServerParameters | HttpTarget | Any
+    # A container started through the engine's API (or its `docker run` line where that is out of reach); or any
+    # command over stdio; or a running server over streamable HTTP; or a server object in this process (the SDK's
+    # in-memory transport, for tests without Docker).
+    target: ContainerTarget | StdioServerParameters | HttpTarget | Any
     # Its tools as recorded when its image was built (tools/list is answered from them until it runs).
     recorded: list[types.Tool] | None = None
     start_seconds: float = 60.0  # a start that has not answered by then is stopped and counts as failed
@@ -125,7 +129,7 @@ class Downstream:
     async def _start(self, group: anyio.abc.TaskGroup) -> None:
         """One attempt; on failure the state says why and a retry is scheduled with back-off."""
         self.health.state = "starting"
-        if self._stderr is None and isinstance(self.target, StdioServerParameters):
+        if self._stderr is None and isinstance(self.target, ContainerTarget | StdioServerParameters):
             self._stderr = StderrTail()
         if self._stderr:
             self._stderr.trim()
@@ -140,6 +144,8 @@ class Downstream:
             holding.cancel()
             failure.append(TimeoutError(f"it did not answer within {self.start_seconds:g} s"))
             await ready.wait()
+        if isinstance(self.target, ContainerTarget):
+            self.health.via = engine.path()
         if self._client is not None:
             self._failures = 0
             self.health.next_retry_at = None
@@ -189,6 +195,9 @@ class Downstream:
                 ready.set()
 
     def _connect(self) -> Client:
+        if isinstance(self.target, ContainerTarget):
+            assert self._stderr is not None
+            return Client(self.target.transport(self._stderr.stream), mode="auto")
         if isinstance(self.target, StdioServerParameters):
             assert self._stderr is not None
             return Client(stdio_client(self.target, errlog=self._stderr.stream), mode="auto")

@@ -21,6 +21,7 @@ import mcp_types as types
 from mcp import StdioServerParameters
 
 from mcpkit_runtime.gateway.downstream import Downstream, HttpTarget
+from mcpkit_runtime.gateway.engine import ContainerTarget
 
 
 def _without_labels(args: list[str]) -> list[str]:
@@ -49,6 +50,8 @@ class ToolCache:
 
     def _path(self, downstream: Downstream) -> Path | None:
         target = downstream.target
+        if isinstance(target, ContainerTarget):
+            target = target.fallback  # the same container, whichever way it is started
         if isinstance(target, StdioServerParameters):
             how: Any = [target.command, _without_labels(target.args), sorted((target.env or {}).items())]
         elif isinstance(target, HttpTarget):

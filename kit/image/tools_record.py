@@ -1,0 +1,47 @@
+"""The tools a server listed in its build's smoke test, recorded on its image (the label io.mcpkit.tools), so a
+gateway answers the handshake and tools/list before any of its containers has started.
+
+The record is on the very image it describes: the gateway reads it from the image it then starts (by id), so the
+two cannot disagree; a server whose tools depend on its settings announces the difference when it starts
+(notifications/tools/list_changed). Set by a commit of a container that changes nothing, as the image's start and
+labels are (the classic builder would spend a layer commit on a LABEL instruction).
+"""
+
+from __future__ import annotations
+
+import docker
+import mcp_types as types
+from docker.models.images import Image
+
+from kit import identity
+from mcpkit_runtime.gateway.recorded import parse_tools
+
+# Every inspect of the image carries its labels: a list past this is not recorded (the gateway then keeps what the
+# server listed when it last started it).
+MAX_BYTES = 128 * 1024
+
+
+def record_text(tools: types.ListToolsResult) -> str | None:
+    """The tools/list result as compact JSON, or None when it is too large to carry on the image."""
+    text = types.ListToolsResult(tools=tools.tools).model_dump_json(by_alias=True, exclude_none=True)
+    return text if len(text.encode()) <= MAX_BYTES else None
+
+
+def with_record(client: docker.DockerClient, image: Image, text: str) -> Image:
+    """The image with the record among its labels (its start, settings and other labels as they were)."""
+    container = client.containers.create(image.id, labels={identity.TOOLS: text}, network_disabled=True)
+    try:
+        return container.commit()
+    finally:
+        container.remove(force=True)
+
+
+def recorded_tools(image: Image) -> list[types.Tool] | None:
+    """The tools recorded on the image, or None (built before records, too large, or unreadable)."""
+    text = identity.labels_of(image).get(identity.TOOLS)
+    if not text:
+        return None
+    try:
+        return parse_tools(text)
+    except ValueError:
+        return None
