@@ -20,6 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 Interval = tuple[str, float, float]
@@ -171,8 +172,38 @@ def instrument(server: Any) -> None:
     _patch(runner, "_collect", lambda f: _sync("masking and detectors", f))
     _patch(runner.QueryResult, "model_dump", lambda f: _sync("serialise: structured result", f))
     _patch(analyst_server, "render_text", lambda f: _sync("serialise: text content", f))
+    _instrument_postgres()
     tool = server._tool_manager.get_tool("run_sql")
     tool.fn = _sync("tool body (log line, result object)", tool.fn)
+
+
+def _instrument_postgres() -> None:
+    """PostgreSQL's stages: each a round trip to the database (or more), and the plan's analysis."""
+    try:
+        from analyst.engines import postgres
+    except ImportError:  # no psycopg: SQLite only
+        return
+    engine = postgres.PostgresEngine
+    original_transaction, original_execute = engine._transaction, engine.execute
+    engine._transaction = lambda self, *a: _TimedContext(  # type: ignore[method-assign]
+        original_transaction(self, *a),
+        "engine: begin (lock, the call's timeouts: a round trip)",
+        "engine: end (rollback: a round trip)",
+    )
+    engine.execute = lambda self, query, limits: _TimedContext(  # type: ignore[method-assign]
+        original_execute(self, query, limits),
+        "engine: prepare (plan, authorize, describe), run to the first row",
+        "engine: finish statement",
+    )
+    _patch(engine, "_run", lambda f: _sync("engine: plan (EXPLAIN VERBOSE) and DECLARE: two round trips", f))
+    _patch(engine, "_catalog_for", lambda f: _sync("engine: catalog (loaded once)", f))
+    _patch(
+        postgres, "_describe", lambda f: _sync("engine: describe (prepare, RowDescription: a round trip)", f)
+    )
+    _patch(postgres, "_plan_of", lambda f: _sync("engine: plan JSON parse", f))
+    _patch(postgres, "refuse_system_use", lambda f: _sync("guard: plan check (system catalogs)", f))
+    _patch(postgres, "analyse_plan", lambda f: _sync("lineage check", f))
+    _patch(postgres._Execution, "rows", lambda f: _iterated("engine: fetch rows", f))
 
 
 def self_times(intervals: list[Interval], started: float, ended: float) -> dict[str, float]:
@@ -302,6 +333,24 @@ def print_breakdown(console: Any, figures: dict[str, Any], where: str) -> None:
     console.print(
         "each stage's own time (what it calls removed); means add up to the whole call, medians need not"
     )
+
+
+def in_container(params: Any, database_url: str, queries: list[str], calls: int) -> dict[str, Any]:
+    """The breakdown inside the server's image, started with the walls its client entry gives it (`params`, the
+    entry's docker command line): this same script as the image's Python program, the request on its stdin."""
+    import subprocess
+
+    args = list(params.args)
+    image = args.pop()  # the entry's last argument: the image, run with its own command
+    source = Path(__file__).read_text(encoding="utf-8")
+    command = [params.command, *args, "--entrypoint", "python", image, "-c", source]
+    request = json.dumps({"url": database_url, "queries": queries, "calls": calls})
+    env = {**os.environ, **(params.env or {})}
+    out = subprocess.run(command, input=request, capture_output=True, text=True, env=env, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"the breakdown in the container failed: {out.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
 
 
 def in_subprocess(database_url: str, queries: list[str], calls: int) -> dict[str, Any]:
