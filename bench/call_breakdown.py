@@ -174,7 +174,7 @@ def instrument(server: Any) -> None:
     _patch(analyst_server, "render_text", lambda f: _sync("serialise: text content", f))
     _instrument_postgres()
     tool = server._tool_manager.get_tool("run_sql")
-    tool.fn = _sync("tool body (log line, result object)", tool.fn)
+    tool.fn = (_async if tool.is_async else _sync)("tool body (log line, result object)", tool.fn)
 
 
 def _instrument_postgres() -> None:
@@ -250,7 +250,7 @@ def served(database_url: str) -> Iterator[tuple[int, Any]]:
         costs=DEFAULTS.costs,
         session_budget=100_000_000,
     )
-    server = create_server(engine, settings, pii.Policy(), config)
+    server = create_server(engine, settings, pii.Policy(), config, one_client=True)  # as served over stdio
     instrument(server)
     client_in, server_in = os.pipe()[::-1]
     server_out, client_out = os.pipe()[::-1]

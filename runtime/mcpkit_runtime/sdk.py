@@ -7,6 +7,8 @@ the one file to mend, and tests/test_sdk_seam.py names the seam that broke.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from mcp.server.lowlevel import Server
@@ -47,6 +49,27 @@ def connection_of(session: object) -> Any:
 def open_http_sessions(server: Server[Any]) -> int:
     """Handshake-era streamable HTTP sessions open now (seam: StreamableHTTPSessionManager._server_instances)."""
     return len(server.session_manager._server_instances)
+
+
+def run_on_the_loop(server: MCPServer, names: list[str]) -> None:
+    """Run these registered synchronous tools on the event loop itself, not in a worker thread: for tools that
+    return in a moment under bounds of their own, served to one client (stdio), the hop to a thread and back costs
+    more than the work, above all in a container held to one CPU. While one runs, nothing else on the loop does:
+    never for a tool that waits (seam: Tool.fn and Tool.is_async, which the SDK reads at each call)."""
+    for name in names:
+        tool = find_tool(server, name)
+        if tool is None or tool.is_async:
+            continue
+        tool.fn = _on_the_loop(tool.fn)
+        tool.is_async = True
+
+
+def _on_the_loop(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(function)
+    async def called(**kwargs: Any) -> Any:
+        return function(**kwargs)
+
+    return called
 
 
 def lowlevel(server: MCPServer | Server[Any]) -> Server[Any]:
