@@ -8,13 +8,42 @@ the one file to mend, and tests/test_sdk_seam.py names the seam that broke.
 from __future__ import annotations
 
 import functools
+import importlib.util
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from mcp.server.lowlevel import Server
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.tools.base import Tool
-from mcp.server.stdio import stdio_server
+
+def _server_without_the_client() -> None:
+    """The `mcp` package's __init__ imports the whole client (Client, sessions, stdio and HTTP clients) for its
+    re-exports, which a server never uses: a few tens of milliseconds of every start. Imported before anything else
+    of the SDK, this module puts the package in place with its __init__ not yet run, so `mcp.server...` loads alone;
+    the first use of a name the __init__ re-exports (`from mcp import Client`) runs it then, whole (seam: the package
+    __init__ holds re-exports only, and no server module imports from it)."""
+    if "mcp" in sys.modules:
+        return
+    spec = importlib.util.find_spec("mcp")
+    if spec is None or spec.loader is None or not spec.submodule_search_locations:
+        return
+    package = importlib.util.module_from_spec(spec)
+    loader = spec.loader
+
+    def completed(name: str) -> Any:
+        if "__getattr__" in vars(package):
+            del package.__getattr__  # the real __init__ runs once, and looks its own names up normally
+            loader.exec_module(package)
+        return object.__getattribute__(package, name)
+
+    package.__getattr__ = completed  # type: ignore[attr-defined]
+    sys.modules["mcp"] = package
+
+
+_server_without_the_client()
+
+from mcp.server.lowlevel import Server  # noqa: E402 - after the package is put in place
+from mcp.server.mcpserver import MCPServer  # noqa: E402
+from mcp.server.mcpserver.tools.base import Tool  # noqa: E402
+from mcp.server.stdio import stdio_server  # noqa: E402
 
 SUPPORTED_SDK = ">=2.3,<2.4"  # the range these seams are tested with; pinned in pyproject.toml
 
