@@ -44,6 +44,7 @@ from corpus import (
     variant,
 )
 from sqlite_peers import UNLIMITED, print_side_by_side, side_by_side
+from stdio_relay import relay
 
 REPEATS = 15
 BREAKDOWN_CALLS = 400
@@ -383,6 +384,7 @@ def main() -> None:
         container = image_params(UNLIMITED)
         others = {"analyst (container)": (container, "run_sql")} if container else {}
         results["sqlite"]["side_by_side"] = side_by_side(path, queries, others=others)
+        results["stdio_relay"] = relay(container) if container else {}
         with postgres() as database:
             if database:
                 url = database[0]
@@ -409,6 +411,9 @@ def main() -> None:
     for where, figures in results["call_breakdown"].items():
         print_breakdown(console, figures, where)
     print_side_by_side(console, results["sqlite"]["side_by_side"])
+    console.print(
+        f"stdio relay (an echo server, natively and through docker run -i): {results['stdio_relay']}"
+    )
     walls_table = Table(
         "database", *WALL_COLUMNS, title="analyst: walls (each hostile statement a first call)"
     )
