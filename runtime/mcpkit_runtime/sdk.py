@@ -34,7 +34,7 @@ def _server_without_the_client() -> None:
             loader.exec_module(package)
         return object.__getattribute__(package, name)
 
-    package.__getattr__ = completed  # type: ignore[attr-defined]
+    setattr(package, "__getattr__", completed)  # noqa: B010 - a module-level __getattr__, set from outside
     sys.modules["mcp"] = package
 
 
