@@ -327,7 +327,7 @@ def breakdowns(sqlite_url: str, database: tuple[str, Any] | None) -> dict[str, A
     found["SQLite, natively"] = in_subprocess(sqlite_url, queries["sqlite"], BREAKDOWN_CALLS)
     image = analyst_image()
     if image is not None:
-        (entry,) = launch_entries(*image[:1], [image[1]], UNLIMITED)
+        (entry,) = launch_entries(image[0], [image[1]], UNLIMITED)
         found["SQLite, in the container"] = in_container(
             entry.stdio_params(), IMAGE_DATABASE, queries["sqlite"], BREAKDOWN_CALLS
         )

@@ -299,9 +299,8 @@ def breakdown(database_url: str, queries: list[str], calls: int) -> dict[str, An
             ended = time.perf_counter()
             assert answer is not None and not answer["result"].get("isError"), answer
             if number < len(queries):
-                cpu_started = (
-                    time.process_time()
-                )  # the client's and the server's threads: what the machine paid
+                # the client's and the server's threads: what the machine paid
+                cpu_started, throttled_before = time.process_time(), _throttling()
                 continue
             intervals = [i for i in _intervals if started <= i[1] and i[2] <= ended]
             last_write = max((i[2] for i in intervals if i[0] == "transport: stdout write"), default=ended)
@@ -310,6 +309,7 @@ def breakdown(database_url: str, queries: list[str], calls: int) -> dict[str, An
                 stages[label].append(seconds * 1000)
             totals.append((ended - started) * 1000)
         cpu_ms = (time.process_time() - cpu_started) * 1000 / calls
+        throttled = {k: v - throttled_before.get(k, 0) for k, v in _throttling().items()}
     padded = {label: values + [0.0] * (len(totals) - len(values)) for label, values in stages.items()}
     return {
         "stages_ms": {label: round(statistics.median(values), 4) for label, values in padded.items()},
@@ -317,8 +317,28 @@ def breakdown(database_url: str, queries: list[str], calls: int) -> dict[str, An
         "call_p50_ms": round(statistics.median(totals), 4),
         "call_mean_ms": round(statistics.fmean(totals), 4),
         "cpu_ms_per_call": round(cpu_ms, 4),
+        # in a container held to a CPU quota: periods in which it was stopped, and for how long in all, per call
+        "throttled_per_call": {k: round(v / calls, 4) for k, v in throttled.items()},
         "calls": len(totals),
     }
+
+
+def _throttling() -> dict[str, float]:
+    """The CPU quota's toll on this process's control group so far (cgroup v2 or v1), if it can be read."""
+    for path in (
+        "/sys/fs/cgroup/cpu.stat",
+        "/sys/fs/cgroup/cpu/cpu.stat",
+        "/sys/fs/cgroup/cpu,cpuacct/cpu.stat",
+    ):
+        try:
+            fields = dict(line.split() for line in Path(path).read_text().splitlines())
+        except (OSError, ValueError):
+            continue
+        if "throttled_usec" in fields:
+            return {"periods": float(fields["nr_throttled"]), "ms": int(fields["throttled_usec"]) / 1000}
+        if "throttled_time" in fields:
+            return {"periods": float(fields["nr_throttled"]), "ms": int(fields["throttled_time"]) / 1e6}
+    return {}
 
 
 def print_breakdown(console: Any, figures: dict[str, Any], where: str) -> None:
@@ -329,6 +349,9 @@ def print_breakdown(console: Any, figures: dict[str, Any], where: str) -> None:
         table.add_row(label, f"{p50:.3f}", f"{figures['mean_ms'][label]:.3f}")
     table.add_row("whole call", f"{figures['call_p50_ms']:.3f}", f"{figures['call_mean_ms']:.3f}")
     table.add_row("CPU time per call (server and client threads)", "", f"{figures['cpu_ms_per_call']:.3f}")
+    throttled = figures.get("throttled_per_call") or {}
+    if throttled.get("periods"):
+        table.add_row("held by the CPU quota per call (all threads stopped)", "", f"{throttled['ms']:.3f}")
     console.print(table)
     console.print(
         "each stage's own time (what it calls removed); means add up to the whole call, medians need not"
