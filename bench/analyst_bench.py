@@ -30,7 +30,7 @@ from analyst.pii import Policy
 from analyst.runner import Limits, _collect, run_query
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers" / "analyst" / "tests"))
-from call_breakdown import in_subprocess, print_breakdown
+from call_breakdown import in_container, in_subprocess, print_breakdown
 from corpus import (
     ADVERSARIAL,
     DISCOVERY,
@@ -44,6 +44,7 @@ from corpus import (
     variant,
 )
 from sqlite_peers import UNLIMITED, print_side_by_side, side_by_side
+from stdio_relay import relay
 
 REPEATS = 15
 BREAKDOWN_CALLS = 400
@@ -237,7 +238,6 @@ def in_containers(postgres_container: Any | None) -> dict[str, Any]:
     """The analyst image as a client starts it: each first-statement hang as the first call of a fresh container
     (stopped at its 2 s limit, and the next call answered?), then the p50 of run_sql and of a discovery query."""
     import anyio
-    import docker
     from mcp import Client
     from mcp.client.stdio import stdio_client
 
@@ -290,22 +290,57 @@ def in_containers(postgres_container: Any | None) -> dict[str, Any]:
     (entry,) = launch_entries(settings, [server], env)
     figures["sqlite"] = anyio.run(session, entry.stdio_params(), "sqlite")
     if postgres_container is not None:
-        client = docker.from_env()
-        network = client.networks.create(
-            f"mcpkit-bench-{os.getpid()}", internal=True, labels={"io.mcpkit.test": "bench"}
-        )
-        try:
-            network.connect(postgres_container.get_wrapped_container(), aliases=["shop-db"])
-            url = "postgresql://bench:bench@shop-db:5432/shop"
+        with beside(postgres_container) as (url, network):
             (entry,) = launch_entries(
-                settings, [server], {**env, "ANALYST_DATABASE_URL": url}, network=network.name
+                settings, [server], {**env, "ANALYST_DATABASE_URL": url}, network=network
             )
-            params = entry.stdio_params()
-            figures["postgresql"] = anyio.run(session, params, "postgresql")
-        finally:
-            network.disconnect(postgres_container.get_wrapped_container(), force=True)
-            network.remove()
+            figures["postgresql"] = anyio.run(session, entry.stdio_params(), "postgresql")
     return figures
+
+
+@contextmanager
+def beside(postgres_container: Any) -> Iterator[tuple[str, str]]:
+    """An internal network the PostgreSQL container joins as shop-db: its URL there, and the network's name."""
+    import docker
+
+    network = docker.from_env().networks.create(
+        f"mcpkit-bench-{os.getpid()}", internal=True, labels={"io.mcpkit.test": "bench"}
+    )
+    try:
+        network.connect(postgres_container.get_wrapped_container(), aliases=["shop-db"])
+        yield "postgresql://bench:bench@shop-db:5432/shop", network.name
+    finally:
+        network.disconnect(postgres_container.get_wrapped_container(), force=True)
+        network.remove()
+
+
+IMAGE_DATABASE = "sqlite:////opt/mcp/data/demo.db"  # the demo database baked into the analyst's image
+
+
+def breakdowns(sqlite_url: str, database: tuple[str, Any] | None) -> dict[str, Any]:
+    """One run_sql call's stages: SQLite and PostgreSQL, natively and in the analyst's image."""
+    from kit.clients.configure import launch_entries
+
+    found: dict[str, Any] = {}
+    queries = {d: [variant(q, d) for q in LEGITIMATE if not variant(q, d).upper().startswith("EXPLAIN")]
+               for d in ("sqlite", "postgresql")}  # fmt: skip
+    found["SQLite, natively"] = in_subprocess(sqlite_url, queries["sqlite"], BREAKDOWN_CALLS)
+    image = analyst_image()
+    if image is not None:
+        (entry,) = launch_entries(image[0], [image[1]], UNLIMITED)
+        found["SQLite, in the container"] = in_container(
+            entry.stdio_params(), IMAGE_DATABASE, queries["sqlite"], BREAKDOWN_CALLS
+        )
+    if database is not None:
+        url, container = database
+        found["PostgreSQL, natively"] = in_subprocess(url, queries["postgresql"], BREAKDOWN_CALLS)
+        if image is not None:
+            with beside(container) as (inside, network):
+                (entry,) = launch_entries(image[0], [image[1]], UNLIMITED, network=network)
+                found["PostgreSQL, in the container"] = in_container(
+                    entry.stdio_params(), inside, queries["postgresql"], BREAKDOWN_CALLS
+                )
+    return found
 
 
 @contextmanager
@@ -345,19 +380,20 @@ def main() -> None:
         queries = [
             variant(q, "sqlite") for q in LEGITIMATE if not variant(q, "sqlite").upper().startswith("EXPLAIN")
         ]
-        results["sqlite"]["call_breakdown"] = in_subprocess(f"sqlite:///{path}", queries, BREAKDOWN_CALLS)
         results["sqlite"]["walls"] = walls(f"sqlite:///{path}", "sqlite", sqlite_pii(path))
         container = image_params(UNLIMITED)
         others = {"analyst (container)": (container, "run_sql")} if container else {}
         results["sqlite"]["side_by_side"] = side_by_side(path, queries, others=others)
-    with postgres() as database:
-        if database:
-            url = database[0]
-            engine = open_engine(url)
-            results["postgresql"] = measure(engine, "postgresql")
-            engine.close()
-            results["postgresql"]["walls"] = walls(url, "postgresql", postgres_pii(url))
-        results["containers"] = in_containers(database[1] if database else None)
+        results["stdio_relay"] = relay(container) if container else {}
+        with postgres() as database:
+            if database:
+                url = database[0]
+                engine = open_engine(url)
+                results["postgresql"] = measure(engine, "postgresql")
+                engine.close()
+                results["postgresql"]["walls"] = walls(url, "postgresql", postgres_pii(url))
+            results["call_breakdown"] = breakdowns(f"sqlite:///{path}", database)
+            results["containers"] = in_containers(database[1] if database else None)
     table = Table(
         "database", "measure", "p50 ms", "p99 ms", "max ms", title="analyst: per query, legitimate corpus"
     )
@@ -372,8 +408,12 @@ def main() -> None:
     console.print(
         "safety_layer = guard (uncached) + lineage check + masking and detectors; run_sql = the whole call"
     )
-    print_breakdown(console, results["sqlite"]["call_breakdown"], "SQLite, natively")
+    for where, figures in results["call_breakdown"].items():
+        print_breakdown(console, figures, where)
     print_side_by_side(console, results["sqlite"]["side_by_side"])
+    console.print(
+        f"stdio relay (an echo server, natively and through docker run -i): {results['stdio_relay']}"
+    )
     walls_table = Table(
         "database", *WALL_COLUMNS, title="analyst: walls (each hostile statement a first call)"
     )

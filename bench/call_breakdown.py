@@ -20,6 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 Interval = tuple[str, float, float]
@@ -171,8 +172,38 @@ def instrument(server: Any) -> None:
     _patch(runner, "_collect", lambda f: _sync("masking and detectors", f))
     _patch(runner.QueryResult, "model_dump", lambda f: _sync("serialise: structured result", f))
     _patch(analyst_server, "render_text", lambda f: _sync("serialise: text content", f))
+    _instrument_postgres()
     tool = server._tool_manager.get_tool("run_sql")
-    tool.fn = _sync("tool body (log line, result object)", tool.fn)
+    tool.fn = (_async if tool.is_async else _sync)("tool body (log line, result object)", tool.fn)
+
+
+def _instrument_postgres() -> None:
+    """PostgreSQL's stages: each a round trip to the database (or more), and the plan's analysis."""
+    try:
+        from analyst.engines import postgres
+    except ImportError:  # no psycopg: SQLite only
+        return
+    engine = postgres.PostgresEngine
+    original_transaction, original_execute = engine._transaction, engine.execute
+    engine._transaction = lambda self, *a: _TimedContext(  # type: ignore[method-assign]
+        original_transaction(self, *a),
+        "engine: begin (lock, the call's timeouts: a round trip)",
+        "engine: end (rollback: a round trip)",
+    )
+    engine.execute = lambda self, query, limits: _TimedContext(  # type: ignore[method-assign]
+        original_execute(self, query, limits),
+        "engine: prepare (plan, authorize, describe), run to the first row",
+        "engine: finish statement",
+    )
+    _patch(engine, "_run", lambda f: _sync("engine: plan (EXPLAIN VERBOSE) and DECLARE: two round trips", f))
+    _patch(engine, "_catalog_for", lambda f: _sync("engine: catalog (loaded once)", f))
+    _patch(
+        postgres, "_describe", lambda f: _sync("engine: describe (prepare, RowDescription: a round trip)", f)
+    )
+    _patch(postgres, "_plan_of", lambda f: _sync("engine: plan JSON parse", f))
+    _patch(postgres, "refuse_system_use", lambda f: _sync("guard: plan check (system catalogs)", f))
+    _patch(postgres, "analyse_plan", lambda f: _sync("lineage check", f))
+    _patch(postgres._Execution, "rows", lambda f: _iterated("engine: fetch rows", f))
 
 
 def self_times(intervals: list[Interval], started: float, ended: float) -> dict[str, float]:
@@ -219,7 +250,7 @@ def served(database_url: str) -> Iterator[tuple[int, Any]]:
         costs=DEFAULTS.costs,
         session_budget=100_000_000,
     )
-    server = create_server(engine, settings, pii.Policy(), config)
+    server = create_server(engine, settings, pii.Policy(), config, one_client=True)  # as served over stdio
     instrument(server)
     client_in, server_in = os.pipe()[::-1]
     server_out, client_out = os.pipe()[::-1]
@@ -268,9 +299,8 @@ def breakdown(database_url: str, queries: list[str], calls: int) -> dict[str, An
             ended = time.perf_counter()
             assert answer is not None and not answer["result"].get("isError"), answer
             if number < len(queries):
-                cpu_started = (
-                    time.process_time()
-                )  # the client's and the server's threads: what the machine paid
+                # the client's and the server's threads: what the machine paid
+                cpu_started, throttled_before = time.process_time(), _throttling()
                 continue
             intervals = [i for i in _intervals if started <= i[1] and i[2] <= ended]
             last_write = max((i[2] for i in intervals if i[0] == "transport: stdout write"), default=ended)
@@ -279,6 +309,7 @@ def breakdown(database_url: str, queries: list[str], calls: int) -> dict[str, An
                 stages[label].append(seconds * 1000)
             totals.append((ended - started) * 1000)
         cpu_ms = (time.process_time() - cpu_started) * 1000 / calls
+        throttled = {k: v - throttled_before.get(k, 0) for k, v in _throttling().items()}
     padded = {label: values + [0.0] * (len(totals) - len(values)) for label, values in stages.items()}
     return {
         "stages_ms": {label: round(statistics.median(values), 4) for label, values in padded.items()},
@@ -286,8 +317,28 @@ def breakdown(database_url: str, queries: list[str], calls: int) -> dict[str, An
         "call_p50_ms": round(statistics.median(totals), 4),
         "call_mean_ms": round(statistics.fmean(totals), 4),
         "cpu_ms_per_call": round(cpu_ms, 4),
+        # in a container held to a CPU quota: periods in which it was stopped, and for how long in all, per call
+        "throttled_per_call": {k: round(v / calls, 4) for k, v in throttled.items()},
         "calls": len(totals),
     }
+
+
+def _throttling() -> dict[str, float]:
+    """The CPU quota's toll on this process's control group so far (cgroup v2 or v1), if it can be read."""
+    for path in (
+        "/sys/fs/cgroup/cpu.stat",
+        "/sys/fs/cgroup/cpu/cpu.stat",
+        "/sys/fs/cgroup/cpu,cpuacct/cpu.stat",
+    ):
+        try:
+            fields = dict(line.split() for line in Path(path).read_text().splitlines())
+        except (OSError, ValueError):
+            continue
+        if "throttled_usec" in fields:
+            return {"periods": float(fields["nr_throttled"]), "ms": int(fields["throttled_usec"]) / 1000}
+        if "throttled_time" in fields:
+            return {"periods": float(fields["nr_throttled"]), "ms": int(fields["throttled_time"]) / 1e6}
+    return {}
 
 
 def print_breakdown(console: Any, figures: dict[str, Any], where: str) -> None:
@@ -298,10 +349,31 @@ def print_breakdown(console: Any, figures: dict[str, Any], where: str) -> None:
         table.add_row(label, f"{p50:.3f}", f"{figures['mean_ms'][label]:.3f}")
     table.add_row("whole call", f"{figures['call_p50_ms']:.3f}", f"{figures['call_mean_ms']:.3f}")
     table.add_row("CPU time per call (server and client threads)", "", f"{figures['cpu_ms_per_call']:.3f}")
+    throttled = figures.get("throttled_per_call") or {}
+    if throttled.get("periods"):
+        table.add_row("held by the CPU quota per call (all threads stopped)", "", f"{throttled['ms']:.3f}")
     console.print(table)
     console.print(
         "each stage's own time (what it calls removed); means add up to the whole call, medians need not"
     )
+
+
+def in_container(params: Any, database_url: str, queries: list[str], calls: int) -> dict[str, Any]:
+    """The breakdown inside the server's image, started with the walls its client entry gives it (`params`, the
+    entry's docker command line): this same script as the image's Python program, the request on its stdin."""
+    import subprocess
+
+    args = list(params.args)
+    image = args.pop()  # the entry's last argument: the image, run with its own command
+    source = Path(__file__).read_text(encoding="utf-8")
+    command = [params.command, *args, "--entrypoint", "python", image, "-c", source]
+    request = json.dumps({"url": database_url, "queries": queries, "calls": calls})
+    env = {**os.environ, **(params.env or {})}
+    out = subprocess.run(command, input=request, capture_output=True, text=True, env=env, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"the breakdown in the container failed: {out.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
 
 
 def in_subprocess(database_url: str, queries: list[str], calls: int) -> dict[str, Any]:

@@ -7,12 +7,43 @@ the one file to mend, and tests/test_sdk_seam.py names the seam that broke.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import sys
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from mcp.server.lowlevel import Server
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.tools.base import Tool
-from mcp.server.stdio import stdio_server
+
+def _server_without_the_client() -> None:
+    """The `mcp` package's __init__ imports the whole client (Client, sessions, stdio and HTTP clients) for its
+    re-exports, which a server never uses: a few tens of milliseconds of every start. Imported before anything else
+    of the SDK, this module puts the package in place with its __init__ not yet run, so `mcp.server...` loads alone;
+    the first use of a name the __init__ re-exports (`from mcp import Client`) runs it then, whole (seam: the package
+    __init__ holds re-exports only, and no server module imports from it)."""
+    if "mcp" in sys.modules:
+        return
+    spec = importlib.util.find_spec("mcp")
+    if spec is None or spec.loader is None or not spec.submodule_search_locations:
+        return
+    package = importlib.util.module_from_spec(spec)
+    loader = spec.loader
+
+    def completed(name: str) -> Any:
+        if "__getattr__" in vars(package):
+            del package.__getattr__  # the real __init__ runs once, and looks its own names up normally
+            loader.exec_module(package)
+        return object.__getattribute__(package, name)
+
+    setattr(package, "__getattr__", completed)  # noqa: B010 - a module-level __getattr__, set from outside
+    sys.modules["mcp"] = package
+
+
+_server_without_the_client()
+
+from mcp.server.lowlevel import Server  # noqa: E402 - after the package is put in place
+from mcp.server.mcpserver import MCPServer  # noqa: E402
+from mcp.server.mcpserver.tools.base import Tool  # noqa: E402
+from mcp.server.stdio import stdio_server  # noqa: E402
 
 SUPPORTED_SDK = ">=2.3,<2.4"  # the range these seams are tested with; pinned in pyproject.toml
 
@@ -47,6 +78,27 @@ def connection_of(session: object) -> Any:
 def open_http_sessions(server: Server[Any]) -> int:
     """Handshake-era streamable HTTP sessions open now (seam: StreamableHTTPSessionManager._server_instances)."""
     return len(server.session_manager._server_instances)
+
+
+def run_on_the_loop(server: MCPServer, names: list[str]) -> None:
+    """Run these registered synchronous tools on the event loop itself, not in a worker thread: for tools that
+    return in a moment under bounds of their own, served to one client (stdio), the hop to a thread and back costs
+    more than the work, above all in a container held to one CPU. While one runs, nothing else on the loop does:
+    never for a tool that waits (seam: Tool.fn and Tool.is_async, which the SDK reads at each call)."""
+    for name in names:
+        tool = find_tool(server, name)
+        if tool is None or tool.is_async:
+            continue
+        tool.fn = _on_the_loop(tool.fn)
+        tool.is_async = True
+
+
+def _on_the_loop(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(function)
+    async def called(**kwargs: Any) -> Any:
+        return function(**kwargs)
+
+    return called
 
 
 def lowlevel(server: MCPServer | Server[Any]) -> Server[Any]:

@@ -106,3 +106,39 @@ async def test_seam_connection_notify_outside_a_request() -> None:
         await seen["connection"].notify("notifications/tools/list_changed", None)
         await client.list_tools()  # a round trip, so the notification has arrived
     assert "notifications/tools/list_changed" in received
+
+
+async def test_seam_tool_fn_and_is_async_run_a_sync_tool_on_the_loop() -> None:
+    import threading
+
+    server = MCPServer("seam")
+    threads: list[threading.Thread] = []
+
+    @server.tool()
+    def where(a: int) -> int:
+        threads.append(threading.current_thread())
+        return a
+
+    sdk.run_on_the_loop(server, ["where", "missing"])
+    async with Client(server) as client:
+        result = await client.call_tool("where", {"a": 3})
+    assert result.structured_content == {"result": 3}, "seam broken: Tool.fn is no longer what the SDK calls"
+    assert threads == [threading.current_thread()], (
+        "seam broken: Tool.is_async no longer keeps it off a thread"
+    )
+
+
+def test_seam_the_package_init_only_re_exports_so_a_server_loads_without_the_client() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; import mcpkit_runtime.sdk, mcpkit_runtime.stdio, mcpkit_runtime.server\n"
+        "assert not [m for m in sys.modules if m.startswith('mcp.client')], 'the client was imported'\n"
+        "from mcp import Client, MCPError, types\n"
+        "assert Client.__module__ == 'mcp.client.client' and types.Tool and MCPError\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, (
+        f"seam broken: mcp/__init__.py or a server module imports the client\n{done.stderr}"
+    )

@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
@@ -96,6 +95,8 @@ def load_policy(path: Path | None, hash_key: str | None = None) -> Policy:
     key = hash_key.encode() if hash_key else os.urandom(32)
     if path is None:
         return Policy(hash_key=key)
+    import tomllib  # only with a policy file: not on every start
+
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     rules = tuple(
         Rule(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import uuid
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from analyst.engines import ConfigurationError, Engine, EngineError, open_engine
 from analyst.guard import QueryRefused
 from analyst.profile import profile_work
 from analyst.runner import QueryResult, render_text, run_query
-from mcpkit_runtime import logs
+from mcpkit_runtime import logs, sdk
 from mcpkit_runtime.config import RuntimeConfig
 from mcpkit_runtime.jobs import JobLimitReached
 from mcpkit_runtime.limits import Rate
@@ -49,9 +50,21 @@ DEFAULTS = RuntimeConfig(
 )
 
 
+# Tools that answer from the database at once, under the call's own time limit (the engine's watchdog and progress
+# handler stop a long statement whatever thread runs it).
+QUICK_TOOLS = ["run_sql", "explain_sql", "list_tables", "describe_table"]
+
+
 def create_server(
-    engine: Engine, settings: AnalystSettings, policy: pii.Policy, runtime_config: RuntimeConfig = DEFAULTS
+    engine: Engine,
+    settings: AnalystSettings,
+    policy: pii.Policy,
+    runtime_config: RuntimeConfig = DEFAULTS,
+    *,
+    one_client: bool = False,
 ) -> MCPServer:
+    """With `one_client` (stdio), SQLite's quick tools run on the event loop: an in-process read takes less time than
+    the hop to a worker thread and back. PostgreSQL's wait on the network, in a thread, as every other tool."""
     runtime = Runtime("analyst", __version__, runtime_config)
     mcp = runtime.create_server(instructions=INSTRUCTIONS)
     jobs = runtime.enable_jobs()
@@ -120,6 +133,8 @@ def create_server(
             raise ToolError(str(exc)) from None
         return JobStarted(job_id=job.id, state=job.state.value, next_step="call job_wait with this job_id")
 
+    if one_client and engine.dialect == "sqlite":
+        sdk.run_on_the_loop(mcp, QUICK_TOOLS)
     return mcp
 
 
@@ -159,6 +174,7 @@ def main() -> None:
         sys.exit(2)
     log.info("starting", extra={"fields": {"version": __version__, "dialect": engine.dialect}})
     try:
-        serve(create_server(engine, settings, policy, DEFAULTS.with_environment()))
+        one_client = os.environ.get("MCP_TRANSPORT", "stdio") == "stdio"
+        serve(create_server(engine, settings, policy, DEFAULTS.with_environment(), one_client=one_client))
     finally:
         engine.close()

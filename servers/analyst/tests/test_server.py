@@ -9,7 +9,7 @@ from mcp import Client
 from analyst.config import AnalystSettings
 from analyst.engines import open_engine
 from analyst.pii import Policy
-from analyst.server import create_server
+from analyst.server import QUICK_TOOLS, create_server
 
 pytestmark = pytest.mark.anyio
 
@@ -157,3 +157,20 @@ async def test_list_tables_and_describe_table_give_the_schema_to_clients_without
     assert columns["email"]["personal_data"] == "mask" and columns["city"]["personal_data"] is None
     assert columns["id"]["nullable"] is False and columns["phone"]["nullable"] is True
     assert missing.is_error and "there are: customers" in missing.content[0].text
+
+
+async def test_served_to_one_client_sqlites_quick_tools_run_on_the_loop_under_the_same_walls(
+    demo_db: Path,
+) -> None:
+    settings = AnalystSettings(database_url=f"sqlite:///{demo_db}", statement_timeout_seconds=1)
+    server = create_server(open_engine(settings.database_url), settings, Policy(), one_client=True)
+    assert all(server._tool_manager.get_tool(name).is_async for name in QUICK_TOOLS)
+    assert not server._tool_manager.get_tool("profile_table").is_async  # starts a job: stays in a thread
+    hang = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
+    async with Client(server, mode="legacy") as client:
+        stopped = await client.call_tool("run_sql", {"query": hang})
+        masked = await client.call_tool("run_sql", {"query": "SELECT email FROM customers LIMIT 1"})
+        written = await client.call_tool("run_sql", {"query": "DELETE FROM customers"})
+    assert stopped.is_error and "longer than 1 s" in stopped.content[0].text
+    assert masked.structured_content["rows"][0][0].count("***") == 1
+    assert written.is_error and "refused" in written.content[0].text
