@@ -26,6 +26,7 @@ from kit.identity import image_tag, labels_of
 from kit.image import (
     baked_files,
     bases,
+    code_layer,
     diagnosis,
     entrypoints,
     failures,
@@ -181,13 +182,15 @@ def _build_one(
     shutil.rmtree(work, ignore_errors=True)
     context = work / "context"
     (context / "wheels").mkdir(parents=True)
-    if server.path is not None:
+    # A server whose code is added in one step (kit/image/code_layer.py) needs its wheel here only for a resolution.
+    layered = code_layer.applies(server)
+    if server.path is not None and not (layered and lock is not None):
         reporter.step("building the server's wheel")
     # Local packages' wheels outside the context: a wheel present twice in the context tar (hard-linked) confuses
     # the classic builder's COPY cache, which then reuses a layer holding an older build of the same file name.
     server_wheel, find_links = locking.host_wheels(
         settings, server, fleet.target, fleet.runtime_wheels, server_dir=context / "server", local_dir=work / "local-wheels",
-        reporter=reporter,
+        reporter=reporter, own=not (layered and lock is not None),
     )  # fmt: skip
     if lock is None:  # resolved now: the image may still be current (a lock deleted, the same versions again)
         lock = locking.lock_server(server, fleet.target, find_links, reporter, server_wheel=server_wheel)
@@ -205,18 +208,17 @@ def _build_one(
         )
         wheels.append(source)
         _link_or_copy(source, context / "wheels" / source.name)
-    own_wheel = server_wheel or locking.own_wheel(server, lock, settings.wheelhouse)
-    declaration = _completed(server, own_wheel)
-    runnables = wheelhouse.runnables([own_wheel, *wheels])
-    entrypoints.check_start(server, declaration, runnables)
+    if not layered:
+        own_wheel = server_wheel or locking.own_wheel(server, lock, settings.wheelhouse)
+        declaration, runnables = _checked_start(server, own_wheel, wheels)
     local_hashes = {name: wheel.sha256 for name, wheel in local_wheels.items()}
     (context / "requirements.lock").write_text(lock.requirements(local_hashes), encoding="utf-8")
     baked_files.into_context(server, context)
-    if declaration.system_packages:
+    if server.declaration.system_packages:
         system_packages.into_context(
-            client, settings, declaration.system_packages, context / "debs", reporter
+            client, settings, server.declaration.system_packages, context / "debs", reporter
         )
-    (context / "Dockerfile").write_text(render_dockerfile(server, declaration), encoding="utf-8")
+    (context / "Dockerfile").write_text(render_dockerfile(server), encoding="utf-8")
 
     labels = {
         identity.MANAGED: "true",
@@ -231,8 +233,20 @@ def _build_one(
         identity.DEPENDENCIES: "\n".join(f"{p.name}=={p.version}" for p in lock.packages),
     }
     reporter.step(f"building the image ({len(lock.packages)} locked packages)")
-    built = _stream_build(client, context, settings.base_image, reporter, network=declaration.build_network)
-    image = _configured(client, built, declaration, runnables.scripts, labels)
+    built = _stream_build(
+        client, context, settings.base_image, reporter, network=server.declaration.build_network
+    )
+    if layered:
+        with code_layer.installed(
+            client, settings, fleet.target, built, server, labels, work, reporter
+        ) as layer:
+            own_wheel = layer.wheel
+            declaration, runnables = _checked_start(server, own_wheel, wheels)
+            image = code_layer.commit(
+                layer, entrypoint(declaration, runnables.scripts), declaration.args, declaration.image_env
+            )
+    else:
+        image = _configured(client, built, declaration, runnables.scripts, labels)
     if declaration.smoke.skip:
         reporter.step(f"smoke test skipped, as declared: {declaration.smoke.skip}")
         tools: list[str] = []
@@ -294,6 +308,16 @@ def _versioned(server: Server, lock: Lock) -> Server:
     if server.package is None or server.version != "unlocked":
         return server
     return server.model_copy(update={"version": lock.version_of(server.distribution) or "unlocked"})
+
+
+def _checked_start(
+    server: Server, own_wheel: Path, wheels: list[Path]
+) -> tuple[ServerDeclaration, wheelhouse.Runnables]:
+    """The declaration completed with how the server starts, checked against what its wheels offer."""
+    declaration = _completed(server, own_wheel)
+    runnables = wheelhouse.runnables([own_wheel, *wheels])
+    entrypoints.check_start(server, declaration, runnables)
+    return declaration, runnables
 
 
 def _completed(server: Server, own_wheel: Path) -> ServerDeclaration:
