@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from kit.image import code_layer
 from kit.image.dockerfile import entrypoint, render_dockerfile
 from kit.project.servers import ServerDeclaration, load_index_server, load_server
 
@@ -66,3 +67,14 @@ def test_how_a_server_starts() -> None:
     script = ServerDeclaration(script="mcp-server-time")
     assert entrypoint(script, {"mcp-server-time": "mcp_server_time:main"})[2].endswith("sys.exit(main())")
     assert entrypoint(script) == ["/opt/venv/bin/mcp-server-time"]
+
+
+def test_only_a_folder_server_whose_build_commands_need_no_code_gets_its_code_in_one_step(
+    project: Path, tmp_path: Path
+) -> None:
+    assert code_layer.applies(load_server(project / "servers" / "mailer"))
+    assert not code_layer.applies(load_server(project / "servers" / "analyst")), (
+        "its build command runs its code"
+    )
+    index = load_index_server(tmp_path, "time", {"package": "mcp-server-time", "script": "mcp-server-time"})
+    assert not code_layer.applies(index), "its code is among its locked dependencies"
