@@ -6,7 +6,7 @@ installs it to /opt/server and byte-compiles it, behind the same walls as source
 network, no capabilities, no new privileges, a numeric user; the tree and the build backend read-only); committing
 it sets how the image starts, its settings and its labels. A code change so costs one container and one commit,
 where a wheel built apart and three builder instructions (each a layer commit of seconds on this engine) cost four.
-What the build could write besides /opt/server goes to tmpfs (/tmp, the volumes' folders), so it is not committed.
+What the build could write besides /opt/server goes to tmpfs (/tmp, /var/tmp, the volumes' folders): not committed.
 
 A server whose build commands need its code installed keeps its code in the Dockerfile: they run in the build stage.
 """
@@ -78,7 +78,7 @@ def installed(
         out = Path(scratch) / "out"
         out.mkdir()
         os.chmod(out, 0o777)  # the container's numeric user writes the wheel here
-        tmpfs = {"/tmp": "rw,exec,nosuid,nodev,size=1g"} | {
+        tmpfs = {"/tmp": "rw,exec,nosuid,nodev,size=1g", "/var/tmp": "rw,nosuid,nodev,size=64m"} | {
             path: "rw,nosuid,nodev,size=64m" for path in server.declaration.volumes.values()
         }
         container = client.containers.create(
