@@ -36,6 +36,7 @@ from kit import __version__
 from kit.clients.configure import launch_entries
 from kit.containers import engine
 from kit.containers.launch import docker_client_env
+from kit.identity import image_tag
 from kit.image.base_image import ensure_base_image, is_kit_base
 from kit.image.builder import build_servers, raise_for_failures
 from kit.image.dockerfile import stage_key
@@ -344,7 +345,7 @@ def measure(settings: Settings, servers: list[Server], client: docker.DockerClie
             cold = first_response(contained)
         native_calls = round_trips(native, CALLS_BY_SERVER[server.name])
         container_calls = round_trips(contained, CALLS_BY_SERVER[server.name])
-        tag = f"{settings.image_prefix}/{server.name}:{server.version}"
+        tag = image_tag(settings, server)
         image_bytes = int(client.images.get(tag).attrs["Size"])
         floor_bytes = int(client.images.get(base).attrs["Size"]) + installed_bytes(client, tag)
         results[server.name] = {

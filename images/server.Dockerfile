@@ -34,6 +34,6 @@ USER 10001:10001
 COPY --from=build /opt/venv /opt/venv
 {{volume_copies}}
 {{file_copies}}
-COPY --from=build /opt/server /opt/server
+{{server_copy}}
 {{data_copies}}
 # How it starts, its arguments, settings and labels are set on the built image in one step (kit/image/builder.py).

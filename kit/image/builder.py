@@ -26,7 +26,9 @@ from kit.identity import image_tag, labels_of
 from kit.image import (
     baked_files,
     bases,
+    code_layer,
     diagnosis,
+    engine_build,
     entrypoints,
     failures,
     freshness,
@@ -189,13 +191,15 @@ def _build_one(
     shutil.rmtree(work, ignore_errors=True)
     context = work / "context"
     (context / "wheels").mkdir(parents=True)
-    if server.path is not None:
+    # A server whose code is added in one step (kit/image/code_layer.py) needs its wheel here only for a resolution.
+    layered = code_layer.applies(server)
+    if server.path is not None and not (layered and lock is not None):
         reporter.step("building the server's wheel")
     # Local packages' wheels outside the context: a wheel present twice in the context tar (hard-linked) confuses
     # the classic builder's COPY cache, which then reuses a layer holding an older build of the same file name.
     server_wheel, find_links = locking.host_wheels(
         settings, server, fleet.target, fleet.runtime_wheels, server_dir=context / "server", local_dir=work / "local-wheels",
-        reporter=reporter,
+        reporter=reporter, own=not (layered and lock is not None),
     )  # fmt: skip
     if lock is None:  # resolved now: the image may still be current (a lock deleted, the same versions again)
         lock = locking.lock_server(server, fleet.target, find_links, reporter, server_wheel=server_wheel)
@@ -213,18 +217,17 @@ def _build_one(
         )
         wheels.append(source)
         _link_or_copy(source, context / "wheels" / source.name)
-    own_wheel = server_wheel or locking.own_wheel(server, lock, settings.wheelhouse)
-    declaration = _completed(server, own_wheel)
-    runnables = wheelhouse.runnables([own_wheel, *wheels])
-    entrypoints.check_start(server, declaration, runnables)
+    if not layered:
+        own_wheel = server_wheel or locking.own_wheel(server, lock, settings.wheelhouse)
+        declaration, runnables = _checked_start(server, own_wheel, wheels)
     local_hashes = {name: wheel.sha256 for name, wheel in local_wheels.items()}
     (context / "requirements.lock").write_text(lock.requirements(local_hashes), encoding="utf-8")
     baked_files.into_context(server, context)
-    if declaration.system_packages:
+    if server.declaration.system_packages:
         system_packages.into_context(
-            client, settings, declaration.system_packages, context / "debs", reporter
+            client, settings, server.declaration.system_packages, context / "debs", reporter
         )
-    (context / "Dockerfile").write_text(render_dockerfile(server, declaration), encoding="utf-8")
+    (context / "Dockerfile").write_text(render_dockerfile(server), encoding="utf-8")
 
     labels = {
         identity.MANAGED: "true",
@@ -239,8 +242,22 @@ def _build_one(
         identity.DEPENDENCIES: "\n".join(f"{p.name}=={p.version}" for p in lock.packages),
     }
     reporter.step(f"building the image ({len(lock.packages)} locked packages)")
-    built = _stream_build(client, context, settings.base_image, reporter, network=declaration.build_network)
-    image = _configured(client, built, declaration, runnables.scripts, labels)
+    built = engine_build.classic_build(
+        client, context, settings.base_image, reporter, network=server.declaration.build_network
+    )
+    if layered:
+        with code_layer.installed(
+            client, settings, fleet.target, built, server, labels, work, reporter
+        ) as layer:
+            own_wheel = layer.wheel
+            declaration, runnables = _checked_start(server, own_wheel, wheels)
+            if expands(declaration):
+                layer.container.put_archive("/", expander_archive())
+            image = code_layer.commit(
+                layer, entrypoint(declaration, runnables.scripts), declaration.args, declaration.image_env
+            )
+    else:
+        image = engine_build.configured(client, built, declaration, runnables.scripts, labels)
     if declaration.smoke.skip:
         reporter.step(f"smoke test skipped, as declared: {declaration.smoke.skip}")
         tools: list[str] = []
@@ -307,6 +324,16 @@ def _versioned(server: Server, lock: Lock) -> Server:
     return server.model_copy(update={"version": lock.version_of(server.distribution) or "unlocked"})
 
 
+def _checked_start(
+    server: Server, own_wheel: Path, wheels: list[Path]
+) -> tuple[ServerDeclaration, wheelhouse.Runnables]:
+    """The declaration completed with how the server starts, checked against what its wheels offer."""
+    declaration = _completed(server, own_wheel)
+    runnables = wheelhouse.runnables([own_wheel, *wheels])
+    entrypoints.check_start(server, declaration, runnables)
+    return declaration, runnables
+
+
 def _completed(server: Server, own_wheel: Path) -> ServerDeclaration:
     """The declaration, with how to start filled in from the server's own wheel when it does not say."""
     if server.declaration.start:
@@ -330,68 +357,6 @@ def _local_wheels(folders: list[Path]) -> list[_LocalWheel]:
                 digest = hashlib.file_digest(handle, "sha256").hexdigest()
             found.append(_LocalWheel(parse_wheel_filename(wheel.name)[0], wheel, digest))
     return found
-
-
-def _configured(
-    client: docker.DockerClient,
-    built: str,
-    declaration: ServerDeclaration,
-    scripts: dict[str, str],
-    labels: dict[str, str],
-) -> Image:
-    """The built image with how it starts, its arguments, settings and labels, set in one commit: the classic
-    builder would spend a layer commit (seconds each) on every ENTRYPOINT, CMD, ENV and LABEL instruction. The
-    argument expander, when the arguments name variables, is a file of that same commit."""
-    container = client.containers.create(
-        built,
-        entrypoint=entrypoint(declaration, scripts),
-        command=declaration.args,  # with an entrypoint given, an empty command clears the base image's CMD
-        environment=declaration.image_env,
-        labels=labels,
-        network_disabled=True,
-    )
-    try:
-        if expands(declaration):
-            container.put_archive("/", expander_archive())
-        return container.commit()
-    finally:
-        container.remove(force=True)
-
-
-def _stream_build(
-    client: docker.DockerClient, context: Path, base_image: str, reporter: Reporter, *, network: bool
-) -> str:
-    """The classic builder, its log streamed; without a network unless the server declares `build-network`."""
-    image_id = None
-    tail: list[str] = []
-    try:
-        stream = client.api.build(
-            path=str(context),
-            buildargs={"BASE_IMAGE": base_image},
-            rm=True,
-            forcerm=True,
-            decode=True,
-            network_mode="default" if network else "none",
-        )
-        for chunk in stream:
-            if "stream" in chunk:
-                for line in chunk["stream"].splitlines():
-                    if line.strip():
-                        reporter.detail(line)
-                        tail = [*tail[-29:], line]
-            if "error" in chunk:
-                raise KitError(
-                    f"image build failed: {chunk['error'].strip()}\n" + "\n".join(tail[-15:]),
-                    hint="the build runs without network: every dependency comes from the wheelhouse, and a "
-                    "build command that needs the network says so with build-network = true",
-                )
-            if "aux" in chunk and "ID" in chunk["aux"]:
-                image_id = chunk["aux"]["ID"]
-    except APIError as exc:
-        raise KitError(f"the Docker engine refused the build: {exc.explanation or exc}") from None
-    if image_id is None:
-        raise KitError("the build finished without producing an image:\n" + "\n".join(tail[-15:]))
-    return image_id
 
 
 def _link_or_copy(source: Path, destination: Path) -> None:

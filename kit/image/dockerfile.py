@@ -10,6 +10,7 @@ import tarfile
 from pathlib import Path
 
 from kit.identity import CONTAINER_USER, project_id
+from kit.image import code_layer
 from kit.image.system_packages import INSTALLER
 from kit.project.servers import Server, ServerDeclaration
 from kit.resources import images_dir
@@ -81,7 +82,15 @@ def render_dockerfile(server: Server, declaration: ServerDeclaration | None = No
     """`declaration` is the server's own, completed with how it starts when the build had to find that out."""
     declaration = declaration or server.declaration
     steps = []
-    if server.path is not None:  # a folder: its own wheel, apart from its dependencies
+    layered = code_layer.applies(server)
+    # The code of a folder goes on the image of its dependencies in one step; the folder's /opt/server, empty here,
+    # is made its user's so that step can fill it.
+    server_copy = (
+        f"COPY --from=build --chown={CONTAINER_USER} /opt/server /opt/server"
+        if layered
+        else ("COPY --from=build /opt/server /opt/server")
+    )
+    if server.path is not None and not layered:  # a folder: its own wheel, apart from its dependencies
         steps += [
             "COPY server /server",
             f"RUN {_PIP} --target /opt/server /server/*.whl && {{ {_COMPILE} /opt/server || {_COMPILE_NOTE}; }}",
@@ -107,5 +116,6 @@ def render_dockerfile(server: Server, declaration: ServerDeclaration | None = No
         .replace("{{server_steps}}", "\n".join(steps))
         .replace("{{volume_copies}}", "\n".join(volume_copies))
         .replace("{{file_copies}}", "\n".join(file_copies))
+        .replace("{{server_copy}}", server_copy)
         .replace("{{data_copies}}", "\n".join(data_copies))
     )

@@ -86,13 +86,15 @@ def host_wheels(
     server_dir: Path,
     local_dir: Path,
     reporter: Reporter,
+    own: bool = True,
 ) -> tuple[Path | None, list[Path]]:
-    """A folder server's own wheel (in `server_dir`) and its local packages' (in `local_dir`), built in a container
-    (their build runs their code); and where a resolution or an install finds every wheel: the wheelhouse, those
-    local wheels, the runtime's."""
+    """A folder server's own wheel (in `server_dir`; not built without `own`) and its local packages' (in
+    `local_dir`), built in a container (their build runs their code); and where a resolution or an install finds
+    every wheel: the wheelhouse, those local wheels, the runtime's."""
     server_wheel = None
     if server.path is not None:
-        server_wheel = source_build.build_wheel(settings, target, server.path, server_dir, reporter)
+        if own:
+            server_wheel = source_build.build_wheel(settings, target, server.path, server_dir, reporter)
         for folder in server.local_package_paths:
             source_build.build_wheel(settings, target, folder, local_dir, reporter)
     return server_wheel, [settings.wheelhouse, local_dir, *([runtime] if runtime else [])]

@@ -58,15 +58,7 @@ def build_wheel(
     scratch_root = settings.cache_dir / "source-builds"
     scratch_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="build-", dir=scratch_root) as scratch:
-        source = copy_sources(folder, Path(scratch) / "src")
-        backend = Path(scratch) / "wheels"
-        backend.mkdir()
-        requires = build_requirements(source)
-        reporter.detail(f"build backend for {folder.name}: {', '.join(requires)}")
-        packages = _backend(settings, target, requires, reporter)
-        for package in packages:
-            shutil.copy2(settings.wheelhouse / str(package.filename), backend)
-        pip = next(str(p.filename) for p in packages if p.name.lower() == "pip")
+        source, backend, pip = prepare(settings, target, folder, Path(scratch), reporter)
         out = Path(scratch) / "out"
         out.mkdir()
         os.chmod(out, 0o777)  # the container's numeric user writes the wheel here
@@ -75,6 +67,22 @@ def build_wheel(
         if len(wheels) != 1:
             raise KitError(f"building {folder} gave {len(wheels)} wheels, not one")
         return Path(shutil.copy2(wheels[0], destination / wheels[0].name))
+
+
+def prepare(
+    settings: Settings, target: wheelhouse.PythonTarget, folder: Path, scratch: Path, reporter: Reporter
+) -> tuple[Path, Path, str]:
+    """In `scratch`: the folder's image files (src) and its build backend's wheels with pip's (wheels); and the
+    name of pip's wheel, which a build runs pip from."""
+    source = copy_sources(folder, scratch / "src")
+    backend = scratch / "wheels"
+    backend.mkdir()
+    requires = build_requirements(source)
+    reporter.detail(f"build backend for {folder.name}: {', '.join(requires)}")
+    packages = _backend(settings, target, requires, reporter)
+    for package in packages:
+        shutil.copy2(settings.wheelhouse / str(package.filename), backend)
+    return source, backend, next(str(p.filename) for p in packages if p.name.lower() == "pip")
 
 
 def _backend(

@@ -2,6 +2,7 @@ import io
 import tarfile
 from pathlib import Path
 
+from kit.image import code_layer
 from kit.image.dockerfile import EXPANDER, entrypoint, expander_archive, render_dockerfile
 from kit.project.servers import ServerDeclaration, load_index_server, load_server
 from mcpkit_runtime import argv
@@ -26,16 +27,28 @@ def test_server_declaration_is_rendered_into_the_image(project: Path) -> None:
 
 
 def test_a_code_change_rebuilds_only_layers_after_the_dependencies(project: Path) -> None:
-    dockerfile = render_dockerfile(load_server(project / "servers" / "mailer"))
+    dockerfile = render_dockerfile(load_server(project / "servers" / "analyst"))
     build_stage = dockerfile.split("FROM ${BASE_IMAGE}")[1]
     assert build_stage.index("-r /requirements.lock") < build_stage.index("COPY server /server")
     final_stage = dockerfile.split("FROM ${BASE_IMAGE}")[2]
     shared = final_stage.split("COPY")[0]
     assert "USER 10001:10001" in shared and "ENV PATH" in shared, "the same for every server: cached once"
-    volume_copy = final_stage.index("/var/mcp/outbox /var/mcp/outbox")
-    assert volume_copy < final_stage.index("COPY --from=build /opt/server"), (
-        "volume folders come from the cache"
+    assert final_stage.index("COPY --from=build /opt/venv") < final_stage.index(
+        "COPY --from=build /opt/server"
     )
+
+
+def test_a_folder_server_without_build_commands_leaves_its_code_to_one_step_after_the_build(
+    project: Path,
+) -> None:
+    dockerfile = render_dockerfile(load_server(project / "servers" / "mailer"))
+    assert "COPY server" not in dockerfile and "/server/*.whl" not in dockerfile
+    final_stage = dockerfile.split("FROM ${BASE_IMAGE}")[2]
+    instructions = [line for line in final_stage.splitlines() if line and not line.startswith("#")]
+    assert instructions[-1] == "COPY --from=build --chown=10001:10001 /opt/server /opt/server", (
+        "the code's step writes there as the server's user; everything before it comes from the cache"
+    )
+    assert final_stage.index("/var/mcp/outbox /var/mcp/outbox") < final_stage.index("/opt/server /opt/server")
 
 
 def test_volume_folders_belong_to_the_server_user(project: Path) -> None:
@@ -74,3 +87,14 @@ def test_the_expander_goes_into_the_image_as_one_file_the_server_can_read() -> N
         assert members["opt/mcpkit/argv.py"].mode == 0o644
         source = archive.extractfile("opt/mcpkit/argv.py").read()  # type: ignore[union-attr]
     assert source == Path(argv.__file__).read_bytes() and EXPANDER[-1] == argv.IN_IMAGE
+
+
+def test_only_a_folder_server_whose_build_commands_need_no_code_gets_its_code_in_one_step(
+    project: Path, tmp_path: Path
+) -> None:
+    assert code_layer.applies(load_server(project / "servers" / "mailer"))
+    assert not code_layer.applies(load_server(project / "servers" / "analyst")), (
+        "its build command runs its code"
+    )
+    index = load_index_server(tmp_path, "time", {"package": "mcp-server-time", "script": "mcp-server-time"})
+    assert not code_layer.applies(index), "its code is among its locked dependencies"
