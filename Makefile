@@ -14,7 +14,7 @@ setup: $(STAMP)
 # from this checkout (editable: the kit then builds the servers' runtime wheel from runtime/).
 $(STAMP): pyproject.toml runtime/pyproject.toml servers/*/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e "runtime[observe]" -e "servers/analyst[test]" -e "servers/mailer[test]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e runtime -e "servers/analyst[test]" -e "servers/mailer[test]"
 	touch $(STAMP)
 
 # The kit's own base image needs debootstrap on the host; a base named in KIT_BASE_IMAGE does not.
