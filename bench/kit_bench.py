@@ -84,6 +84,8 @@ def seconds(command: list[str]) -> float:
 
 # On the containers this run starts, so it measures only its own (a developer's servers share the engine).
 RUN_LABEL = {"io.mcpkit.bench-run": uuid.uuid4().hex[:12]}
+# This run's images, apart from another run's (or anyone's) on the same engine: only these are removed at the end.
+IMAGE_PREFIX = f"mcpkit-bench-{RUN_LABEL['io.mcpkit.bench-run']}"
 # The servers' own rate limits and budgets would measure refusals, not calls.
 UNLIMITED = {"MCP_RATE_LIMITS": "*=1000000/min:1000000", "MCP_SESSION_BUDGET": "100000000"}
 
@@ -245,7 +247,7 @@ def naive_build(
     )
     started = time.perf_counter()
     image, _ = client.images.build(
-        path=str(context), tag=f"mcpkit-bench/naive-{server.name}", nocache=True, rm=True
+        path=str(context), tag=f"{IMAGE_PREFIX}/naive-{server.name}", nocache=True, rm=True
     )
     return time.perf_counter() - started, int(image.attrs["Size"])
 
@@ -261,7 +263,7 @@ def build_timings(settings: Settings, server: Server, workdir: Path) -> tuple[di
     (project / "locks").mkdir()
     shutil.copy2(server.project_dir / "locks" / f"{server.name}.lock", project / "locks")
     bench = settings.model_copy(
-        update={"project_dir": project, "servers_dir": None, "image_prefix": "mcpkit-bench"}
+        update={"project_dir": project, "servers_dir": None, "image_prefix": IMAGE_PREFIX}
     )
 
     def build() -> float:
@@ -497,8 +499,13 @@ def main() -> None:
         try:
             results = measure(settings, servers, client)
         finally:
-            for image in client.images.list(name="mcpkit-bench/*"):
-                client.images.remove(image.id, force=True)
+            ours = {
+                image.id
+                for pattern in ("*", "*/*")
+                for image in client.images.list(name=f"{IMAGE_PREFIX}/{pattern}")
+            }
+            for image_id in ours:
+                client.images.remove(image_id, force=True)
     rates = ratios(results)
     report(results, rates)
     OUT.mkdir(exist_ok=True)
