@@ -52,7 +52,9 @@ DEFAULTS = RuntimeConfig(
 
 # Tools that answer from the database at once, under the call's own time limit (the engine's watchdog and progress
 # handler stop a long statement whatever thread runs it).
-QUICK_TOOLS = ["run_sql", "explain_sql", "list_tables", "describe_table"]
+# run_sql is not among them: a statement may run up to its time limit, and while a tool runs on the loop nothing else
+# does, so a client that hangs up or cancels would go unseen until it ends (a killed client's container outlived it).
+QUICK_TOOLS = ["explain_sql", "list_tables", "describe_table"]
 
 
 def create_server(
