@@ -17,7 +17,6 @@ from mcp import Client
 from kit.containers.launch import stdio_params
 from kit.identity import SERVER
 from kit.image.builder import BuildResult
-from kit.project.settings import Settings
 
 SECRET = "s3cret-hash-key-never-shown"
 # Run inside the container, as the server's own user, while its client is connected.
@@ -125,7 +124,6 @@ def test_a_breakout_from_inside_fails_each_way(seen_inside: list[Any]) -> None:
 def test_secrets_and_personal_data_appear_nowhere_they_should_not(
     server_images: list[BuildResult],
     kit_config: Callable[..., dict[str, dict[str, Any]]],
-    kit_settings: Settings,
     docker_client: docker.DockerClient,
 ) -> None:
     entry = kit_config("analyst", f"--env=ANALYST_PII_HASH_KEY={SECRET}")["analyst"]
@@ -152,7 +150,8 @@ def test_secrets_and_personal_data_appear_nowhere_they_should_not(
             return texts, container.attrs, ps + container.logs(stdout=False, stderr=True).decode()
 
     results, attrs, logs_and_processes = anyio.run(session)
-    personal = _personal_values(docker_client, kit_settings)
+    (analyst,) = [image for image in server_images if image.server == "analyst"]
+    personal = _personal_values(docker_client, analyst.tag)
     assert len(personal) > 100, "the demo database's personal values, to look for"
     exposed = {"arguments": json.dumps([attrs["Path"], attrs["Args"], attrs["Config"]["Cmd"], attrs["Config"]["Entrypoint"]]),
                "audit log and processes": logs_and_processes, "results and errors": "\n".join(results)}  # fmt: skip
@@ -161,14 +160,14 @@ def test_secrets_and_personal_data_appear_nowhere_they_should_not(
         assert not [value for value in personal if value in text], f"personal data in the {where}"
 
 
-def _personal_values(client: docker.DockerClient, settings: Settings) -> set[str]:
+def _personal_values(client: docker.DockerClient, image: str) -> set[str]:
     """The demo database's personal values, read from the image itself (outside every wall)."""
     script = (
         "import json, sqlite3; c = sqlite3.connect('/opt/mcp/data/demo.db'); "
         "print(json.dumps([str(v) for r in c.execute('SELECT email, ssn, phone, card_number FROM customers') for v in r]))"
     )
     output = client.containers.run(
-        f"{settings.image_prefix}/analyst:0.1.0",
+        image,
         ["-c", script],
         entrypoint=["python"],
         remove=True,
