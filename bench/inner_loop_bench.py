@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from kit_bench import (
     container_params,
     figure,
     first_response,
+    fresh_project,
     machine,
     native_params,
     seconds,
@@ -90,14 +90,7 @@ def build_figures(settings: Settings, server: Server, workdir: Path) -> dict[str
     """A cold build in a fresh project (its committed lock copied in, as a clone has it; no build cache of its
     own), then REBUILDS one-line code changes, each built and timed with its phases."""
     project = workdir / server.name
-    shutil.copytree(
-        server.path, project / "servers" / server.name, ignore=shutil.ignore_patterns("tests", "__pycache__")
-    )  # type: ignore[arg-type]
-    (project / "locks").mkdir()
-    shutil.copy2(server.project_dir / "locks" / f"{server.name}.lock", project / "locks")
-    bench = settings.model_copy(
-        update={"project_dir": project, "servers_dir": None, "image_prefix": "mcpkit-bench"}
-    )
+    bench = fresh_project(settings, server, project, "mcpkit-bench")
     load_before = load()
     cold, cold_phases = timed_build(bench, server.name)
     code = project / "servers" / server.name / server.name / "server.py"

@@ -252,19 +252,24 @@ def naive_build(
     return time.perf_counter() - started, int(image.attrs["Size"])
 
 
+def fresh_project(settings: Settings, server: Server, project: Path, image_prefix: str) -> Settings:
+    """`server` alone in a new project at `project`, its committed lock copied in as a clone has it (a cold build
+    resolves nothing, and has no build cache of its own): the settings that build it."""
+    shutil.copytree(
+        server.path, project / "servers" / server.name, ignore=shutil.ignore_patterns("tests", "__pycache__")
+    )  # type: ignore[arg-type]
+    (project / "locks").mkdir()
+    shutil.copy2(server.project_dir / "locks" / f"{server.name}.lock", project / "locks")
+    return settings.model_copy(
+        update={"project_dir": project, "servers_dir": None, "image_prefix": image_prefix}
+    )
+
+
 def build_timings(settings: Settings, server: Server, workdir: Path) -> tuple[dict[str, float], Path]:
     """Cold (a new project: no build cache, its committed lock), then rebuilds after a one-line code change and after a
     dependency change, all through `kit build`'s own code; and the build context it used."""
     project = workdir / "project"
-    shutil.copytree(
-        server.path, project / "servers" / server.name, ignore=shutil.ignore_patterns("tests", "__pycache__")
-    )  # type: ignore[arg-type]
-    # The lock comes with the project, as it would from its repository: a cold build resolves nothing.
-    (project / "locks").mkdir()
-    shutil.copy2(server.project_dir / "locks" / f"{server.name}.lock", project / "locks")
-    bench = settings.model_copy(
-        update={"project_dir": project, "servers_dir": None, "image_prefix": IMAGE_PREFIX}
-    )
+    bench = fresh_project(settings, server, project, IMAGE_PREFIX)
 
     def build() -> float:
         (copy,) = select(discover(bench), [server.name])
