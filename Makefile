@@ -52,6 +52,7 @@ bench: setup host-tools
 	$(PY) bench/observe_bench.py
 	$(MAKE) bench-peers
 	$(PY) bench/gateway_bench.py
+	$(PY) bench/rmcp_auto_bench.py
 
 # The gateway's peers, each in its own environment (they need mcp<2); the bench leaves out any that fails to install.
 bench-peers:
