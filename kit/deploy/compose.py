@@ -22,6 +22,7 @@ from kit import files, identity
 from kit.containers.launch import server_walls
 from kit.deploy.topology import (
     BACKEND_TOKEN,
+    GATEWAY_OBSERVE_ENV,
     GATEWAY_TOKEN,
     GATEWAY_WALLS,
     SERVER_PORT,
@@ -79,7 +80,7 @@ def compose_document(
     }
     services[GATEWAY_SERVICE] = {
         "image": gateway_image,
-        "environment": [f"{k}={v}" for k, v in environment.items()],
+        "environment": [*(f"{k}={v}" for k, v in environment.items()), *GATEWAY_OBSERVE_ENV],
         **GATEWAY_WALLS.compose_service(),
         "labels": {identity.MANAGED: "true", identity.SERVER: GATEWAY_SERVICE},
         "ports": [f"{bind}:{port}:{port}"],

@@ -1,5 +1,5 @@
 """The gateway's own image, for deployments where it reaches servers over HTTP: a server project of its own (the
-runtime's `python -m mcpkit_runtime.gateway`), built like any other, so it is locked, hardened and smoke-tested."""
+runtime's `python -m mcpkit_runtime.gateway`, with its metrics and traces), built like any other, so it is locked, hardened and smoke-tested."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ build-backend = "hatchling.build"
 [project]
 name = "{name}"
 version = "{version}"
-dependencies = ["mcpkit-runtime=={version}"]
+dependencies = ["mcpkit-runtime[observe]=={version}"]
 
 [tool.hatch.build.targets.wheel]
 packages = ["mcpkit_gateway"]
@@ -26,8 +26,9 @@ packages = ["mcpkit_gateway"]
 [tool.mcpkit]
 module = "mcpkit_runtime.gateway"
 network = true
-env = ["MCP_TRANSPORT", "MCP_HTTP_HOST", "MCP_HTTP_PORT", "MCP_HTTP_ALLOWED_HOSTS", "MCP_GATEWAY_SERVERS", "MCP_GATEWAY_SETTINGS"]
-secrets = ["MCP_HTTP_TOKEN"]
+env = ["MCP_TRANSPORT", "MCP_HTTP_HOST", "MCP_HTTP_PORT", "MCP_HTTP_ALLOWED_HOSTS", "MCP_GATEWAY_SERVERS", "MCP_GATEWAY_SETTINGS",
+       "MCP_GATEWAY_METRICS", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SERVICE_NAME"]
+secrets = ["MCP_HTTP_TOKEN", "OTEL_EXPORTER_OTLP_HEADERS"]
 """
 
 

@@ -17,6 +17,7 @@ from kit import files, identity
 from kit.containers.launch import server_walls
 from kit.deploy.topology import (
     BACKEND_TOKEN,
+    GATEWAY_OBSERVE_ENV,
     GATEWAY_TOKEN,
     GATEWAY_WALLS,
     SERVER_PORT,
@@ -64,6 +65,7 @@ def manifests(
         _secret("MCP_HTTP_TOKEN", GATEWAY_TOKEN),
         *_values(gateway_env(settings, servers)),
         *(_secret(variable, BACKEND_TOKEN) for variable in backend_token_variables(servers)),
+        *(_secret(name, name, optional=True) for name in GATEWAY_OBSERVE_ENV),
     ]
     docs += [
         _deployment(GATEWAY, gateway_image, env, port, GATEWAY_WALLS),

@@ -17,6 +17,11 @@ SERVER_PORT = 8000
 BACKEND_TOKEN = "MCPKIT_BACKEND_TOKEN"  # between the gateway and the servers, on the private network
 GATEWAY_TOKEN = "MCPKIT_GATEWAY_TOKEN"  # what clients of the gateway send
 GATEWAY_WALLS = Walls(memory="256m", network="bridge")  # deployments give it its networks
+# The gateway's metrics and traces, off unless the deployment sets them (by reference: .env, the shell, the Secret).
+GATEWAY_OBSERVE_ENV = (
+    "MCP_GATEWAY_METRICS", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_SERVICE_NAME",
+)  # fmt: skip
 
 
 def require_servers(servers: list[Server]) -> None:

@@ -1,5 +1,6 @@
 """`kit deploy compose`, brought up for real with this machine's compose command: the gateway answers over HTTP with
-its token and refuses without it, reaching the servers on their private network; brought down, nothing is left."""
+its token and refuses without it, reaching the servers on their private network; its Prometheus metrics, turned on
+in `.env` as an operator would, count the calls; brought down, nothing is left."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from kit.cli import app
@@ -47,6 +49,8 @@ def deployed(
     project = f"mcpkit-test-{uuid.uuid4().hex[:8]}"
     compose = ["docker-compose", "-f", str(folder / "compose.yaml"), "-p", project]
     tokens = dict(line.split("=", 1) for line in (folder / ".env").read_text().splitlines())
+    with (folder / ".env").open("a") as env_file:  # what an operator adds to see the gateway's metrics
+        env_file.write("MCP_GATEWAY_METRICS=1\n")
     try:
         subprocess.run([*compose, "up", "-d"], check=True, capture_output=True, text=True, timeout=300)
         yield {"compose": compose, "project": project, "port": port, "token": tokens["MCPKIT_GATEWAY_TOKEN"]}
@@ -91,6 +95,21 @@ def test_the_gateway_answers_with_its_token_and_refuses_without_it(deployed: dic
         "analyst": "ready",
         "mailer": "ready",
     }
+
+    assert httpx2.get(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 401
+    scraped = httpx2.get(
+        f"http://127.0.0.1:{port}/metrics",
+        headers={"Authorization": f"Bearer {deployed['token']}"},
+        timeout=10,
+    )
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(scraped.text)
+        for sample in family.samples
+    }
+    labels = (("server", "analyst"), ("tool", "analyst__run_sql"))
+    assert samples[("mcpkit_gateway_tool_calls_total", (("outcome", "ok"), *labels))] == 1
+    assert samples[("mcpkit_gateway_server_ready", (("server", "mailer"),))] == 1
 
 
 def test_brought_down_nothing_is_left(deployed: dict[str, Any], docker_client: docker.DockerClient) -> None:

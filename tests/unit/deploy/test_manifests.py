@@ -69,6 +69,12 @@ def test_pods_run_restricted_with_limits_probes_and_secrets_by_reference(
     assert analyst_env["ANALYST_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
         "name": "mcpkit-secrets", "key": "analyst-database-url", "optional": True,
     }  # fmt: skip
+    gateway_env = {
+        e["name"]: e
+        for e in deployments["mcpkit-gateway"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert gateway_env["OTEL_EXPORTER_OTLP_HEADERS"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    assert gateway_env["MCP_GATEWAY_METRICS"]["valueFrom"]["secretKeyRef"]["key"] == "mcp-gateway-metrics"
 
 
 def test_servers_accept_traffic_only_from_the_gateway(fleet: tuple[Any, list[Any]]) -> None:
@@ -109,6 +115,9 @@ def test_the_compose_file_hardens_every_service_and_holds_no_secret(
     assert "ANALYST_DATABASE_URL" in document["services"]["analyst"]["environment"], (
         "by name: from .env or the shell"
     )
+    assert {"MCP_GATEWAY_METRICS", "OTEL_EXPORTER_OTLP_ENDPOINT"} <= set(
+        document["services"]["gateway"]["environment"]
+    ), "the gateway's metrics and traces are off unless .env or the shell turns them on"
     env_file = tmp_path / "deploy" / ".env"
     assert env_file.stat().st_mode & 0o777 == 0o600 and "MCPKIT_GATEWAY_TOKEN=" in env_file.read_text()
     tokens = env_file.read_text()
