@@ -12,12 +12,17 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from kit import files
 from kit.errors import KitError
 from kit.walls import ENV_NAME
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
+    from keyring.backend import KeyringBackend
 
 SERVICE = "mcpkit"
 
@@ -101,7 +106,7 @@ def _check_name(name: str) -> None:
         )
 
 
-def _keyring():  # type: ignore[no-untyped-def]
+def _keyring() -> KeyringBackend | None:
     """The keyring backend, when the machine has a real one; None on a headless machine without one."""
     if os.environ.get("KIT_SECRET_BACKEND") == "file":
         return None
@@ -116,7 +121,7 @@ def _keyring():  # type: ignore[no-untyped-def]
     return ring
 
 
-def _fernet():  # type: ignore[no-untyped-def]
+def _fernet() -> Fernet:
     from cryptography.fernet import Fernet
 
     key_file = _folder() / "key"

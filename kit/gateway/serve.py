@@ -13,7 +13,7 @@ from kit.clients.configure import launch_entries, values_taken
 from kit.containers import engine
 from kit.containers.launch import LaunchEntry, kit_command, stdio_params
 from kit.errors import KitError
-from kit.gateway.settings import GatewaySettings, load_gateway_settings
+from kit.gateway.settings import load_gateway_settings
 from kit.identity import MANAGED
 from kit.image.tools_record import recorded_tools
 from kit.project.servers import Server, discover, select
@@ -23,6 +23,7 @@ from mcpkit_runtime.gateway.downstream import Downstream
 from mcpkit_runtime.gateway.engine import ContainerTarget
 from mcpkit_runtime.gateway.proxy import Gateway
 from mcpkit_runtime.gateway.recorded import ToolCache
+from mcpkit_runtime.gateway.settings import GatewaySettings
 
 GATEWAY_ENTRY = "mcpkit-gateway"
 GATEWAY_LABEL = "io.mcpkit.gateway"  # on the containers a gateway starts: its process id

@@ -69,7 +69,7 @@ def classic_build(
                     "build command that needs the network says so with build-network = true",
                 )
             if "aux" in chunk and "ID" in chunk["aux"]:
-                image_id = chunk["aux"]["ID"]
+                image_id = str(chunk["aux"]["ID"])
     except APIError as exc:
         raise KitError(f"the Docker engine refused the build: {exc.explanation or exc}") from None
     if image_id is None:
