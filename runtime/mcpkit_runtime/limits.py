@@ -65,7 +65,7 @@ class TokenBucket:
             if self._tokens >= cost:
                 self._tokens -= cost
                 return 0.0
-            if self.rate.per_second <= 0:
+            if self.rate.per_second <= 0 or cost > self.rate.burst:  # no wait would make room for it
                 return float("inf")
             return (cost - self._tokens) / self.rate.per_second
 

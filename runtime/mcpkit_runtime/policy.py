@@ -86,6 +86,13 @@ class Policy:
         rate = self._rates[tool]
         if rate is None:
             return None
+        if cost > rate.burst:  # no wait would make room for it
+            return Refusal(
+                "refused_rate_limit",
+                f"{tool} costs {cost:g} but its rate limit{self.limits.where} allows bursts of {rate.burst:g} "
+                "at most, so it can never run under these settings. Do without it, and tell the operator: the "
+                "burst must be at least the tool's cost.",
+            )
         buckets = state.buckets if self.limits.rates_kept == "per-client" else self._shared
         bucket = buckets.get(tool)
         if bucket is None:

@@ -42,6 +42,11 @@ def test_costly_calls_take_more_tokens() -> None:
     assert bucket.take(5) == 0.0 and bucket.take(1) == pytest.approx(1.0)
 
 
+def test_a_call_costing_more_than_the_burst_never_fits() -> None:
+    bucket = TokenBucket(Rate.parse("1/s:5"), Clock())
+    assert bucket.take(6) == float("inf") and bucket.take(5) == 0.0
+
+
 def test_budget_counts_costs_and_refuses_past_the_limit() -> None:
     budget = Budget(10)
     assert budget.charge(4) and budget.charge(6) and not budget.charge(1)

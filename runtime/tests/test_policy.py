@@ -39,6 +39,18 @@ def test_a_servers_rates_are_shared_by_its_clients_and_its_budgets_are_each_clie
     assert policy.remaining("ann") == 2 and policy.remaining("cid") == 3, "the refused call spent nothing"
 
 
+def test_a_tool_costing_more_than_the_burst_is_refused_as_never_runnable_not_told_to_wait() -> None:
+    limits = Limits(
+        lambda _: Rate.parse("60/min:3"), lambda tool: 5.0 if tool == "profile" else 1.0, budget=None
+    )
+    policy = Policy(limits, Clock())
+    refused = policy.admit("profile", "ann")
+    assert refused is not None and refused.outcome == "refused_rate_limit"
+    assert refused.retry_after_seconds is None and "Try again" not in refused.message
+    assert "profile costs 5 but its rate limit allows bursts of 3 at most" in refused.message
+    assert policy.admit("query", "ann") is None, "the other tools are not held up"
+
+
 def test_the_gateways_rates_and_budgets_are_each_clients_own() -> None:
     settings = GatewaySettings.model_validate({"rate-limits": {"*": "1/min:1"}, "session-budget": 2})
     clock = Clock()
