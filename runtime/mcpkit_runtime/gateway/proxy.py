@@ -20,7 +20,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio
 import mcp_types as types
@@ -146,7 +146,8 @@ class Gateway:
             instructions=INSTRUCTIONS,
             lifespan=lifespan,
             on_list_tools=self.list_tools,
-            on_call_tool=self.call_tool,
+            # A dict result is served as it is (the SDK dumps models and copies dicts); its annotation names models.
+            on_call_tool=cast(Any, self.call_tool),
             on_list_prompts=self.list_prompts,
             on_get_prompt=self.get_prompt,
             on_list_resources=self.list_resources,

@@ -30,7 +30,8 @@ async def call_tool(
     """The server's answer to tools/call as a JSON object (a result, a tool error, or another result shape)."""
     request = types.CallToolRequest(params=types.CallToolRequestParams(name=name, arguments=arguments))
     try:
-        return await client.session.send_request(request, _AS_SENT, progress_callback=progress)
+        # The SDK annotates the result type as a model; a TypeAdapter of any type is what it runs with.
+        return await client.session.send_request(request, _AS_SENT, progress_callback=progress)  # type: ignore[type-var]
     except MCPError as exc:
         if exc.code != types.HEADER_MISMATCH:
             raise
