@@ -4,7 +4,9 @@ answer with 1 and 5 servers against a direct start; its memory with 1 and 5 serv
 
 Paired: every path is open at once, and each round calls every path once, in an order that rotates, so a busy
 machine weighs on all paths alike; the added latency is the median (and 99th percentile) of each round's
-difference against the direct call. The load (`uptime`) is recorded beside every figure. Writes .bench/gateway.json.
+difference against the direct call. Each path's process is also charged its CPU time per call (user and system,
+which the load hardly moves) and its memory once it has served. The load (`uptime`) is recorded beside every figure.
+Writes .bench/gateway.json.
 
 Peers are looked for in their own environments (they need mcp<2): MCP_PROXY (default .bench/peers/mcp-proxy/bin/
 mcp-proxy) and FASTMCP_PYTHON (default .bench/peers/fastmcp/bin/python). `python bench/gateway_bench.py serve N`
@@ -144,9 +146,11 @@ async def paired(settings: Settings) -> dict[str, Any]:
             client = await stack.enter_async_context(open_())
             tools = [t.name for t in (await client.list_tools()).tools]
             clients[name] = (client, next(t for t in tools if t.endswith("run_sql")))  # each names it its way
-        memory = memory_by_path()
         names = list(clients)
+        cpu_before: dict[str, float] = {}
         for round_ in range(10 + CALLS):
+            if round_ == 10:
+                cpu_before = {name: cpu_ms(found["pid"]) for name, found in memory_by_path().items()}
             order = names[round_ % len(names) :] + names[: round_ % len(names)]
             for name in order:
                 client, tool = clients[name]
@@ -157,7 +161,11 @@ async def paired(settings: Settings) -> dict[str, Any]:
                     raise RuntimeError(f"{name}: {result.content}")
                 if round_ >= 10:  # warm-up rounds left out
                     samples[name].append(elapsed)
-    figures: dict[str, Any] = {"calls": CALLS, "load_before": before, "load_after": load(), "memory": memory}
+        # After the calls: what a path holds once it has served (lazy imports, caches).
+        memory = memory_by_path()
+        cpu = {name: round((cpu_ms(m["pid"]) - cpu_before[name]) / CALLS, 3) for name, m in memory.items()}
+    figures: dict[str, Any] = {"calls": CALLS, "load_before": before, "load_after": load(), "memory": memory,
+                               "cpu_ms_per_call": cpu}  # fmt: skip
     direct = samples["direct_stdio"]
     for name, values in samples.items():
         figures[name] = {"p50_ms": percentile(values, 50), "p99_ms": percentile(values, 99)}
@@ -223,9 +231,20 @@ def memory_by_path() -> dict[str, dict[str, Any]]:
             )  # fmt: skip
             if kind:
                 kids = children_of(pid)
-                found[kind] = {"rss_mib": rss_mib(pid), "children": sorted(name for _, name in kids),
+                found[kind] = {"pid": pid, "rss_mib": rss_mib(pid), "children": sorted(name for _, name in kids),
                                "children_rss_mib": round(sum(rss_mib(k) for k, _ in kids), 1)}  # fmt: skip
     return found
+
+
+def cpu_ms(pid: int) -> float:
+    """CPU time (user and system) a path's process and its children (a `docker` client) have used so far: with
+    calls counted, a cost the load hardly moves."""
+    total = 0.0
+    for each in [pid, *(kid for kid, _ in children_of(pid))]:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def rss_mib(pid: int) -> float:
