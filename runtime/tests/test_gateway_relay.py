@@ -12,6 +12,7 @@ from mcp import Client
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 
+from mcpkit_runtime import __version__
 from mcpkit_runtime.gateway.downstream import Downstream
 from mcpkit_runtime.gateway.proxy import Gateway
 from mcpkit_runtime.gateway.relay import renamed_error
@@ -65,6 +66,13 @@ def test_an_answer_reaches_the_caller_whole(mode: str) -> None:
     assert result.structured_content == {"count": 3}
     assert [c.type for c in result.content] == ["text", "image"]
     assert (result.meta or {}).get("io.example/note") == "kept"
+    stamp = (result.meta or {}).get(types.SERVER_INFO_META_KEY)
+    if mode == "auto":
+        assert stamp == {"name": "mcpkit-gateway", "version": __version__}, (
+            "the gateway answered, not the server"
+        )
+    else:
+        assert stamp is None, "the handshake era has no stamp, and the server's is not passed on"
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])

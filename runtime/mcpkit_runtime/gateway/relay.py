@@ -31,12 +31,23 @@ async def call_tool(
     request = types.CallToolRequest(params=types.CallToolRequestParams(name=name, arguments=arguments))
     try:
         # The SDK annotates the result type as a model; a TypeAdapter of any type is what it runs with.
-        return await client.session.send_request(request, _AS_SENT, progress_callback=progress)  # type: ignore[type-var]
+        answer = await client.session.send_request(request, _AS_SENT, progress_callback=progress)  # type: ignore[type-var]
     except MCPError as exc:
         if exc.code != types.HEADER_MISMATCH:
             raise
-    result = await client.call_tool(name, arguments, progress_callback=progress)
-    return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+        result = await client.call_tool(name, arguments, progress_callback=progress)
+        answer = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return _unstamped(answer)
+
+
+def _unstamped(answer: dict[str, Any]) -> dict[str, Any]:
+    """Without the server's own `serverInfo` stamp (2026-07-28): the caller is answered by the gateway, which stamps
+    its own where the caller's era has one (a stamp already there would be kept instead)."""
+    meta = answer.get("_meta")
+    if not isinstance(meta, dict) or types.SERVER_INFO_META_KEY not in meta:
+        return answer
+    rest = {key: value for key, value in meta.items() if key != types.SERVER_INFO_META_KEY}
+    return {**{k: v for k, v in answer.items() if k != "_meta"}, **({"_meta": rest} if rest else {})}
 
 
 def is_error(result: dict[str, Any]) -> bool:
