@@ -4,11 +4,15 @@ answer with 1 and 5 servers against a direct start; its memory with 1 and 5 serv
 
 Paired: every path is open at once, and each round calls every path once, in an order that rotates, so a busy
 machine weighs on all paths alike; the added latency is the median (and 99th percentile) of each round's
-difference against the direct call. The load (`uptime`) is recorded beside every figure. Writes .bench/gateway.json.
+difference against the direct call. Each path's process is also charged its CPU time per call (user and system,
+which the load hardly moves) and its memory once it has served. The load (`uptime`) is recorded beside every figure.
+Writes .bench/gateway.json.
 
 Peers are looked for in their own environments (they need mcp<2): MCP_PROXY (default .bench/peers/mcp-proxy/bin/
 mcp-proxy) and FASTMCP_PYTHON (default .bench/peers/fastmcp/bin/python). `python bench/gateway_bench.py serve N`
-is the gateway over N copies of the mailer (what the 1- and 5-server figures run).
+is the gateway over N copies of the mailer (what the 1- and 5-server figures run); `... serve-http PORT N` the gateway
+over the analyst and N-1 copies of the mailer, served over HTTP (the paired figure for HTTP with 5 servers, against
+`kit gateway --http analyst` with one).
 """
 
 from __future__ import annotations
@@ -119,6 +123,10 @@ async def paired(settings: Settings) -> dict[str, Any]:
         "gateway_stdio": lambda: stdio(kit("gateway", "analyst")),
         "gateway_http": lambda: http_front(http, port, environ()),
     }
+    port_5 = free_port()
+    paths["gateway_http_5"] = lambda: http_front(
+        [sys.executable, str(Path(__file__).resolve()), "serve-http", str(port_5), "5"], port_5, environ()
+    )
     if MCP_PROXY.exists():
         proxy_port = free_port()
         command = [str(MCP_PROXY), "--port", str(proxy_port), "--pass-environment", "--", entry.command]
@@ -138,9 +146,11 @@ async def paired(settings: Settings) -> dict[str, Any]:
             client = await stack.enter_async_context(open_())
             tools = [t.name for t in (await client.list_tools()).tools]
             clients[name] = (client, next(t for t in tools if t.endswith("run_sql")))  # each names it its way
-        memory = memory_by_path()
         names = list(clients)
+        cpu_before: dict[str, float] = {}
         for round_ in range(10 + CALLS):
+            if round_ == 10:
+                cpu_before = {name: cpu_ms(found["pid"]) for name, found in memory_by_path().items()}
             order = names[round_ % len(names) :] + names[: round_ % len(names)]
             for name in order:
                 client, tool = clients[name]
@@ -151,7 +161,11 @@ async def paired(settings: Settings) -> dict[str, Any]:
                     raise RuntimeError(f"{name}: {result.content}")
                 if round_ >= 10:  # warm-up rounds left out
                     samples[name].append(elapsed)
-    figures: dict[str, Any] = {"calls": CALLS, "load_before": before, "load_after": load(), "memory": memory}
+        # After the calls: what a path holds once it has served (lazy imports, caches).
+        memory = memory_by_path()
+        cpu = {name: round((cpu_ms(m["pid"]) - cpu_before[name]) / CALLS, 3) for name, m in memory.items()}
+    figures: dict[str, Any] = {"calls": CALLS, "load_before": before, "load_after": load(), "memory": memory,
+                               "cpu_ms_per_call": cpu}  # fmt: skip
     direct = samples["direct_stdio"]
     for name, values in samples.items():
         figures[name] = {"p50_ms": percentile(values, 50), "p99_ms": percentile(values, 99)}
@@ -164,22 +178,30 @@ async def paired(settings: Settings) -> dict[str, Any]:
 # -- first answer and memory -----------------------------------------------------------------------------------
 
 
-def serve(count: int) -> None:
-    """The gateway over `count` copies of the mailer, served over stdio (as `kit gateway` serves)."""
+def serve(count: int, *, http_port: int | None = None) -> None:
+    """The gateway over `count` copies of the mailer, served over stdio (as `kit gateway` serves); over HTTP on
+    `http_port`, the analyst first and `count - 1` copies of the mailer."""
     from kit.gateway import serve as gateway_serve
+    from mcpkit_runtime import http as http_transport
     from mcpkit_runtime import stdio as stdio_transport
     from mcpkit_runtime.gateway.proxy import Gateway
     from mcpkit_runtime.gateway.settings import GatewaySettings
 
     settings = load_settings(cwd=PROJECT)
-    (mailer,) = select(discover(settings), ["mailer"])
-    (entry,) = launch_entries(settings, [mailer], extra_labels=LABELS)
+    analyst, mailer = select(discover(settings), ["analyst", "mailer"])
+    (entry,) = launch_entries(settings, [mailer], UNLIMITED, extra_labels=LABELS)
+    first = launch_entries(settings, [analyst], UNLIMITED, extra_labels=LABELS) if http_port else []
+    copies = [dataclasses.replace(entry, name=f"m{i}") for i in range(count - len(first))]
     with engine.connected() as client:
-        image = engine.find_image(client, str(entry.image))
+        images = {e.name: engine.find_image(client, str(e.image)) for e in [entry, *first]}
     downstreams = [
-        gateway_serve._downstream(dataclasses.replace(entry, name=f"m{i}"), image) for i in range(count)
+        gateway_serve._downstream(e, images.get(e.name, images[entry.name])) for e in [*first, *copies]
     ]
-    stdio_transport.serve(Gateway(downstreams, GatewaySettings()).server())
+    gateway = Gateway(downstreams, GatewaySettings())
+    if http_port is None:
+        stdio_transport.serve(gateway.server())
+    else:
+        http_transport.serve(gateway.server(), port=http_port, health=gateway.health)
 
 
 def children_of(pid: int) -> list[tuple[int, str]]:
@@ -202,15 +224,27 @@ def memory_by_path() -> dict[str, dict[str, Any]]:
                 "direct_stdio" if argv[0].endswith("docker")
                 else "mcp_proxy_http" if any(a.endswith("mcp-proxy") for a in argv[:2])
                 else "fastmcp_proxy_stdio" if "create_proxy" in " ".join(argv)
+                else "gateway_http_5" if "serve-http" in argv
                 else "gateway_http" if "--http" in argv
                 else "gateway_stdio" if "gateway" in argv
                 else None
             )  # fmt: skip
             if kind:
                 kids = children_of(pid)
-                found[kind] = {"rss_mib": rss_mib(pid), "children": sorted(name for _, name in kids),
+                found[kind] = {"pid": pid, "rss_mib": rss_mib(pid), "children": sorted(name for _, name in kids),
                                "children_rss_mib": round(sum(rss_mib(k) for k, _ in kids), 1)}  # fmt: skip
     return found
+
+
+def cpu_ms(pid: int) -> float:
+    """CPU time (user and system) a path's process and its children (a `docker` client) have used so far: with
+    calls counted, a cost the load hardly moves."""
+    total = 0.0
+    for each in [pid, *(kid for kid, _ in children_of(pid))]:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def rss_mib(pid: int) -> float:
@@ -266,6 +300,9 @@ async def bench(settings: Settings) -> dict[str, Any]:
 def main() -> None:
     if sys.argv[1:2] == ["serve"]:
         serve(int(sys.argv[2]))
+        return
+    if sys.argv[1:2] == ["serve-http"]:
+        serve(int(sys.argv[3]), http_port=int(sys.argv[2]))
         return
     settings = load_settings(cwd=PROJECT)
     servers = select(discover(settings), ["analyst", "mailer"])

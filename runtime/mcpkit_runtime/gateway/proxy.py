@@ -20,7 +20,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio
 import mcp_types as types
@@ -32,11 +32,12 @@ from mcp_types import INVALID_PARAMS
 from mcpkit_runtime import __version__, sdk
 from mcpkit_runtime.audit import AuditLog, Call, timed
 from mcpkit_runtime.clients import client_key
+from mcpkit_runtime.gateway import relay
 from mcpkit_runtime.gateway.downstream import Downstream, DownstreamDown
 from mcpkit_runtime.gateway.isolation import Instances
 from mcpkit_runtime.gateway.listing import Fetch, Recorded, lists
 from mcpkit_runtime.gateway.recorded import ToolCache
-from mcpkit_runtime.gateway.results import error_result, list_tools_page, named_error, same_tools
+from mcpkit_runtime.gateway.results import error_result, list_tools_page, same_tools
 from mcpkit_runtime.gateway.settings import GatewaySettings
 from mcpkit_runtime.policy import Policy
 from mcpkit_runtime.redact import redact_arguments
@@ -145,7 +146,8 @@ class Gateway:
             instructions=INSTRUCTIONS,
             lifespan=lifespan,
             on_list_tools=self.list_tools,
-            on_call_tool=self.call_tool,
+            # A dict result is served as it is (the SDK dumps models and copies dicts); its annotation names models.
+            on_call_tool=cast(Any, self.call_tool),
             on_list_prompts=self.list_prompts,
             on_get_prompt=self.get_prompt,
             on_list_resources=self.list_resources,
@@ -264,7 +266,7 @@ class Gateway:
 
     async def call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
+    ) -> types.CallToolResult | dict[str, Any]:
         shared, tool = self._split(params.name)
         arguments = dict(params.arguments or {})
         session = client_key(ctx, "stdio")
@@ -273,9 +275,9 @@ class Gateway:
         async def forward(progress: float, total: float | None, message: str | None) -> None:
             await ctx.session.report_progress(progress, total, message)  # a no-op when the caller did not ask
 
-        async def once() -> Any:
+        async def once() -> dict[str, Any]:
             return await downstream.call(
-                self._task_group, lambda c: c.call_tool(tool, arguments, progress_callback=forward)
+                self._task_group, lambda c: relay.call_tool(c, tool, arguments, forward)
             )
 
         call = Call({})
@@ -297,8 +299,8 @@ class Gateway:
                 except DownstreamDown as exc:
                     call.outcome = "server_down"
                     return error_result(f"{params.name}: {exc}")
-                call.outcome = "error" if getattr(result, "is_error", False) else "ok"
-                return named_error(result, tool, params.name) if call.outcome == "error" else result
+                call.outcome = "error" if relay.is_error(result) else "ok"
+                return relay.renamed_error(result, tool, params.name) if call.outcome == "error" else result
         finally:
             if self.observer:
                 self.observer.tool_call(session, downstream.name, params.name, call.outcome, call.seconds)
