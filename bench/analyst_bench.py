@@ -225,7 +225,7 @@ def analyst_image() -> tuple[Any, Any] | None:
 
 
 def image_params(env: dict[str, str]) -> Any | None:
-    from kit.clients.configure import launch_entries
+    from kit.containers.launch import launch_entries
 
     image = analyst_image()
     if image is None:
@@ -241,7 +241,7 @@ def in_containers(postgres_container: Any | None) -> dict[str, Any]:
     from mcp import Client
     from mcp.client.stdio import stdio_client
 
-    from kit.clients.configure import launch_entries
+    from kit.containers.launch import launch_entries
 
     image = analyst_image()
     if image is None:
@@ -319,7 +319,7 @@ IMAGE_DATABASE = "sqlite:////opt/mcp/data/demo.db"  # the demo database baked in
 
 def breakdowns(sqlite_url: str, database: tuple[str, Any] | None) -> dict[str, Any]:
     """One run_sql call's stages: SQLite and PostgreSQL, natively and in the analyst's image."""
-    from kit.clients.configure import launch_entries
+    from kit.containers.launch import launch_entries
 
     found: dict[str, Any] = {}
     queries = {d: [variant(q, d) for q in LEGITIMATE if not variant(q, d).upper().startswith("EXPLAIN")]

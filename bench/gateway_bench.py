@@ -33,9 +33,8 @@ import anyio
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from kit.clients.configure import launch_entries
 from kit.containers import engine
-from kit.containers.launch import docker_client_env
+from kit.containers.launch import docker_client_env, launch_entries
 from kit.image.builder import build_servers, raise_for_failures
 from kit.project.servers import discover, select
 from kit.project.settings import Settings, load_settings

@@ -33,9 +33,8 @@ from rich.console import Console
 from rich.table import Table
 
 from kit import __version__
-from kit.clients.configure import launch_entries
 from kit.containers import engine
-from kit.containers.launch import docker_client_env
+from kit.containers.launch import docker_client_env, launch_entries
 from kit.identity import image_tag
 from kit.image.base_image import ensure_base_image, is_kit_base
 from kit.image.builder import build_servers, raise_for_failures

@@ -25,8 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kit.clients.configure import launch_entries
-from kit.containers.launch import docker_client_env
+from kit.containers.launch import docker_client_env, launch_entries
 from kit.image.builder import build_servers, raise_for_failures
 from kit.project.servers import discover, select
 from kit.project.settings import load_settings

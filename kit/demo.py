@@ -14,8 +14,7 @@ from mcp import Client
 
 from kit.clients import claude_desktop
 from kit.clients.common import apply_change
-from kit.clients.configure import launch_entries
-from kit.containers.launch import stdio_params
+from kit.containers.launch import launch_entries, stdio_params
 from kit.errors import KitError
 from kit.image.base_image import ensure_base_image, is_kit_base
 from kit.image.builder import build_servers, raise_for_failures

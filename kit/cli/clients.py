@@ -83,6 +83,7 @@ def config(
     a client's config file."""
     from kit.clients import configure
     from kit.clients.common import Machine, apply_change, fragment
+    from kit.containers.launch import launch_entries
     from kit.gateway.serve import gateway_entry
 
     cfg = load_settings()
@@ -99,9 +100,7 @@ def config(
     if gateway:
         entries = [gateway_entry(cfg, names or [], values, labels)]
     else:
-        entries = configure.launch_entries(
-            cfg, selected, values, extra_labels=labels, network=network, volumes=volumes
-        )
+        entries = launch_entries(cfg, selected, values, extra_labels=labels, network=network, volumes=volumes)
     if not uninstall:
         for tag in configure.unbuilt_images(cfg, selected):
             warn(f"the image {tag} was never built: the entry will fail until `kit build` makes it")

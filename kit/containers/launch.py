@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from kit import identity
 from kit.errors import KitError
+from kit.secrets import names as secret_names
 from kit.walls import Mount, Walls, host_path, network_name
 
 if TYPE_CHECKING:
@@ -147,6 +148,48 @@ def server_entry(
     secrets = [word for name in stored_secrets for word in ("--secret", name)]
     launch = ["launch", *secrets, "--", settings.docker_command, *args]
     return LaunchEntry(server.name, kit_command(), launch, dict(env or {}))
+
+
+def launch_entries(
+    settings: Settings,
+    servers: list[Server],
+    env_values: Mapping[str, str] | None = None,
+    extra_labels: dict[str, str] | None = None,
+    network: str | None = None,
+    volumes: Mapping[str, str] | None = None,
+) -> list[LaunchEntry]:
+    """One entry per server. Values go in the entry's env block; args name the variables and never hold values."""
+    env_values = values_taken(servers, env_values or {}, strict=True)
+    volumes = dict(volumes or {})
+    unknown_volumes = sorted(
+        set(volumes) - {name for server in servers for name in server.declaration.volumes}
+    )
+    if unknown_volumes:
+        raise KitError(f"no selected server declares the volume(s) {', '.join(unknown_volumes)}")
+    relative = [path for path in volumes.values() if not Path(path).is_absolute()]
+    if relative:
+        raise KitError(f"--volume needs an absolute host path: {', '.join(relative)}")
+    stored = set(secret_names())
+    entries = []
+    for server in servers:
+        env = values_taken([server], env_values)
+        from_store = [name for name in server.secret_names if name in stored and name not in env]
+        entries.append(server_entry(settings, server, env=env, stored_secrets=from_store, network=network,
+                                    volumes=volumes, labels=extra_labels))  # fmt: skip
+    return entries
+
+
+def values_taken(servers: list[Server], values: Mapping[str, str], *, strict: bool = False) -> dict[str, str]:
+    """The values of the variables these servers take, by name, out of `values`; with `strict`, a name none of them
+    takes is an error (a typo would otherwise leave a server without its setting)."""
+    declared = {name for server in servers for name in server.passed_env}
+    unknown = sorted(set(values) - declared)
+    if strict and unknown:
+        raise KitError(
+            f"no selected server takes {', '.join(unknown)}",
+            hint="each server declares the variables it takes under [tool.mcpkit] env/secrets; see `kit list --json`",
+        )
+    return {name: value for name, value in values.items() if name in declared}
 
 
 def probe_entry(

@@ -9,9 +9,8 @@ from pathlib import Path
 
 from docker.models.images import Image
 
-from kit.clients.configure import launch_entries, values_taken
 from kit.containers import engine
-from kit.containers.launch import LaunchEntry, kit_command, stdio_params
+from kit.containers.launch import LaunchEntry, kit_command, launch_entries, stdio_params, values_taken
 from kit.errors import KitError
 from kit.gateway.settings import load_gateway_settings
 from kit.identity import MANAGED

@@ -9,8 +9,7 @@ import platformdirs
 import pytest
 
 from kit import secrets
-from kit.clients.configure import launch_entries
-from kit.containers.launch import image_of
+from kit.containers.launch import image_of, launch_entries
 from kit.errors import KitError
 from kit.identity import image_tag
 from kit.project.servers import discover, select

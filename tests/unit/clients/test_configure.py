@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from kit.clients.claude_desktop import CLIENT
-from kit.clients.configure import client_named, launch_entries, render
+from kit.clients.configure import client_named, render
+from kit.containers.launch import launch_entries
 from kit.errors import KitError
 from kit.identity import project_id, project_slug
 from kit.project.servers import discover, select
