@@ -7,11 +7,14 @@ the one file to mend, and tests/test_sdk_seam.py names the seam that broke.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, cast
+
+import pydantic
 
 
 def _server_without_the_client() -> None:
@@ -38,12 +41,31 @@ def _server_without_the_client() -> None:
     sys.modules["mcp"] = package
 
 
+@contextlib.contextmanager
+def _models_built_when_first_used() -> Iterator[None]:
+    """`mcp_types` defines every protocol model of both protocol eras (about 450 pydantic classes) at import, and
+    pydantic builds each one's validator as it is defined: the largest part of a server's start, while a session
+    speaks one era and uses a few dozen models. The models defined meanwhile (the SDK's own) get pydantic's
+    defer_build, so each is built on its first use; the default is restored after, so no model of the servers' own
+    is deferred (seam: pydantic merges BaseModel.model_config into each class's config as it is defined)."""
+    config = pydantic.BaseModel.model_config
+    if "defer_build" in config or "mcp_types" in sys.modules:
+        yield
+        return
+    config["defer_build"] = True
+    try:
+        yield
+    finally:
+        del config["defer_build"]
+
+
 _server_without_the_client()
 
-from mcp.server.lowlevel import Server  # noqa: E402 - after the package is put in place
-from mcp.server.mcpserver import MCPServer  # noqa: E402
-from mcp.server.mcpserver.tools.base import Tool  # noqa: E402
-from mcp.server.stdio import stdio_server  # noqa: E402
+with _models_built_when_first_used():
+    from mcp.server.lowlevel import Server
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.tools.base import Tool
+    from mcp.server.stdio import stdio_server
 
 SUPPORTED_SDK = ">=2.3,<2.4"  # the range these seams are tested with; pinned in pyproject.toml
 

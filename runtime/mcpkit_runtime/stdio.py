@@ -10,13 +10,16 @@ Pipes and sockets (what clients and `docker run -i` give) are read and written b
 thread hop per message; anything else (a terminal, a file) through a worker thread, as the SDK does.
 
 When stdin ends, the client is gone (it closed the pipe, or it was killed): whatever is still running has nobody to
-answer to, so the process exits after a short grace, and its container with it (clients start it with --rm).
+answer to, so the process exits after a short grace, and its container with it (clients start it with --rm). The
+hang-up is watched by a thread of its own, not only by the loop's reader: a tool that runs on the event loop (a quick
+read, bounded by its time limit) holds the loop while it runs, and the exit must not wait for it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import stat
 import sys
 import threading
@@ -54,6 +57,12 @@ class GuardedStdio:
         self._read_fd = _pollable(stdin)
         self._write_fd = _pollable(stdout, apart_from=sys.stderr)
 
+    def watch_hang_up(self) -> None:
+        """Exit soon after the client hangs up, even while the loop is busy (a pipe or socket; a terminal or a file
+        ends only through the reader)."""
+        if self._read_fd is not None:
+            _watch_hang_up(self._read_fd)
+
     async def __aiter__(self) -> AsyncIterator[str]:  # what the SDK iterates: one message per line
         lines = self._polled_lines() if self._read_fd is not None else self._threaded_lines()
         async for line, oversized in lines:
@@ -63,7 +72,7 @@ class GuardedStdio:
                 )
                 continue
             if not line:
-                _exit_soon(EXIT_GRACE_SECONDS)
+                _exit_soon()
                 return
             text = line.decode("utf-8", errors="replace")
             if not text.strip():
@@ -161,8 +170,15 @@ def _pollable(stream: BinaryIO, apart_from: object = None) -> int | None:
     return fd if stat.S_ISFIFO(status.st_mode) or stat.S_ISSOCK(status.st_mode) else None
 
 
-def _exit_soon(grace: float) -> None:
-    """Exit the whole process after `grace` seconds, whatever is still running (a worker thread in a long query)."""
+_leaving = threading.Event()
+
+
+def _exit_soon(grace: float = EXIT_GRACE_SECONDS) -> None:
+    """Exit the whole process after `grace` seconds, whatever is still running (a long query on a worker thread or
+    on the loop). The first call counts; later ones change nothing."""
+    if _leaving.is_set():
+        return
+    _leaving.set()
 
     def leave() -> None:
         time.sleep(grace)
@@ -170,6 +186,25 @@ def _exit_soon(grace: float) -> None:
         os._exit(0)
 
     threading.Thread(target=leave, name="mcpkit-stdin-closed", daemon=True).start()
+
+
+def _watch_hang_up(fd: int) -> None:
+    """Exit soon once the writing end of the pipe `fd` is closed, seen by a thread that only waits for it: a poll
+    for no event wakes on hang-up alone (POLLHUP; POLLRDHUP for a socket shut for writing), never for data, so this
+    costs nothing per message."""
+    watched = select.poll()
+    watched.register(fd, getattr(select, "POLLRDHUP", 0))
+
+    def watch() -> None:
+        while True:
+            try:
+                if watched.poll():
+                    break
+            except InterruptedError:
+                continue
+        _exit_soon()
+
+    threading.Thread(target=watch, name="mcpkit-stdin-watch", daemon=True).start()
 
 
 def _refusal(text: str) -> tuple[Any, int, str] | None:
@@ -196,4 +231,5 @@ def serve(server: MCPServer | Server[Any]) -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     stdio = GuardedStdio(wire_in, wire_out, max_message_bytes())
+    stdio.watch_hang_up()
     anyio.run(sdk.serve_stdio_streams, sdk.lowlevel(server), stdio)

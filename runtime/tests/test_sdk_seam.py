@@ -142,3 +142,22 @@ def test_seam_the_package_init_only_re_exports_so_a_server_loads_without_the_cli
     assert done.returncode == 0, (
         f"seam broken: mcp/__init__.py or a server module imports the client\n{done.stderr}"
     )
+
+
+def test_seam_the_sdks_models_are_built_on_first_use_and_the_servers_own_at_once() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import pydantic, mcpkit_runtime.sdk, mcp_types\n"
+        "assert 'defer_build' not in pydantic.BaseModel.model_config, 'the default was not restored'\n"
+        "assert not mcp_types.CallToolResult.__pydantic_complete__, 'built at import'\n"
+        "class Own(pydantic.BaseModel):\n    x: int\n"
+        "assert Own.__pydantic_complete__, 'a server model was deferred'\n"
+        "result = mcp_types.CallToolResult.model_validate({'content': [{'type': 'text', 'text': 'hi'}]})\n"
+        "assert result.content[0].text == 'hi' and mcp_types.CallToolResult.__pydantic_complete__\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, (
+        f"seam broken: pydantic no longer merges BaseModel.model_config as a class is defined\n{done.stderr}"
+    )

@@ -114,3 +114,45 @@ def test_a_line_split_across_reads_and_a_last_line_without_newline_are_served() 
     process.wait(timeout=30)
     process.stdout.close()
     assert [a["id"] for a in answers] == [5, 6]
+
+
+BUSY_LOOP_SERVER = """
+import sys, time
+from mcpkit_runtime import sdk, stdio
+from mcpkit_runtime.server import Runtime
+server = Runtime("probe", "1.0").create_server()
+@server.tool()
+def busy() -> str:
+    sys.stderr.write("busy: started\\n")
+    sys.stderr.flush()
+    time.sleep(300)
+    return "done"
+sdk.run_on_the_loop(server, ["busy"])
+stdio.serve(server)
+"""
+
+
+def test_a_client_that_hangs_up_while_a_tool_holds_the_loop_ends_the_process() -> None:
+    """The loop's reader cannot see the end of input while a tool runs on the loop; the hang-up watcher does."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", BUSY_LOOP_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdin and process.stdout and process.stderr
+    process.stdin.write((json.dumps(INITIALIZE) + "\n").encode())
+    process.stdin.flush()
+    assert json.loads(process.stdout.readline())["id"] == 1
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "busy", "arguments": {}}}
+    process.stdin.write((json.dumps(call) + "\n").encode())
+    process.stdin.flush()
+    try:
+        for line in process.stderr:
+            if b"busy: started" in line:
+                break  # the loop is held from here on
+        process.stdin.close()
+        assert process.wait(timeout=60) == 0, "the process exits after the hang-up, not when the tool ends"
+    finally:
+        process.kill()
+        process.wait()
+        process.stdout.close()
+        process.stderr.close()

@@ -50,11 +50,11 @@ DEFAULTS = RuntimeConfig(
 )
 
 
-# Tools that answer from the database at once, under the call's own time limit (the engine's watchdog and progress
-# handler stop a long statement whatever thread runs it).
-# run_sql is not among them: a statement may run up to its time limit, and while a tool runs on the loop nothing else
-# does, so a client that hangs up or cancels would go unseen until it ends (a killed client's container outlived it).
-QUICK_TOOLS = ["explain_sql", "list_tables", "describe_table"]
+# Tools that answer from the database under the call's own time limit (the engine's watchdog and progress handler stop
+# a long statement whatever thread runs it). While one runs on the loop nothing else does, so a request sent meanwhile
+# waits for it; a client that hangs up is seen by the stdio transport's own watcher thread, which ends the process
+# whatever the loop is doing. profile_table is not among them: it starts a job, which runs in threads of its own.
+QUICK_TOOLS = ["run_sql", "explain_sql", "list_tables", "describe_table"]
 
 
 def create_server(
