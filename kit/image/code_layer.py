@@ -34,12 +34,12 @@ from kit.project.settings import Settings
 from kit.reporting import Reporter
 
 _COMPILE = "/opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/server"
+# The installer's source comes as $0, its arguments as "$@": nothing from the folder passes through the shell.
 _SCRIPT = (
-    "set -e; cp -r /src /tmp/src; pip() {{ python3 /wheels/{pip}/pip --disable-pip-version-check --no-cache-dir "
-    '--quiet "$@"; }}; pip wheel --no-index --find-links /wheels --no-deps --wheel-dir /out /tmp/src; '
-    "pip install --no-index --no-deps --no-compile --target /opt/server /out/*.whl; "
-    f'{_COMPILE} || echo "note: the files above do not byte-compile; they stay as they are"'
+    f'set -e; python3 -I -S -c "$0" "$@"; {_COMPILE} '
+    '|| echo "note: the files above do not byte-compile; they stay as they are"'
 )
+_INSTALLER = Path(__file__).with_name("code_install.py")  # run in the container, never imported here
 
 
 def applies(server: Server) -> bool:
@@ -81,8 +81,9 @@ def installed(
         tmpfs = {"/tmp": "rw,exec,nosuid,nodev,size=1g", "/var/tmp": "rw,nosuid,nodev,size=64m"} | {
             path: "rw,nosuid,nodev,size=64m" for path in server.declaration.volumes.values()
         }
+        command = [_SCRIPT, _INSTALLER.read_text(encoding="utf-8"), pip, *source_build.build_backend(source)]
         container = client.containers.create(
-            dependencies, [_SCRIPT.format(pip=pip)], entrypoint=["sh", "-c"], network_mode="none",
+            dependencies, command, entrypoint=["sh", "-c"], network_mode="none",
             cap_drop=["ALL"], security_opt=["no-new-privileges"], user=identity.CONTAINER_USER,
             mem_limit="1g", pids_limit=256, tmpfs=tmpfs, labels=labels,
             volumes={str(source): {"bind": "/src", "mode": "ro"}, str(backend): {"bind": "/wheels", "mode": "ro"},
