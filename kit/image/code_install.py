@@ -1,5 +1,6 @@
-"""Run inside the code step's container (kit/image/code_layer.py), by the base's python3 with the standard library
-only: the folder's wheel built by calling its build backend, and installed into /opt/server by unpacking it.
+"""Run inside the code step's container (kit/image/code_layer.py), by the image's python3 with the standard library
+only: the folder's wheel built by calling its build backend, installed into /opt/server by unpacking it and
+byte-compiled; then the server's build commands, which may use it.
 
 pip, which did both, costs seconds a code change pays each time: it starts slowly, builds the wheel in an isolated
 environment it first installs the backend into, and starts again to install. Here the backend's wheels are
@@ -8,13 +9,14 @@ the PEP 517 hook is called in this process, and the server's wheel, pure Python,
 would put it. Where this shortcut would not do what pip does (a backend that asks for more build requirements, a
 wheel with data or scripts, or one not pure Python), the step hands over to pip, as before.
 
-Usage: python3 -I -S code_install.py PIP_WHEEL BACKEND [BACKEND_PATH...]
+Usage: python3 -I -S code_install.py PIP_WHEEL BUILD_COMMANDS_JSON BACKEND [BACKEND_PATH...]
 """
 
 from __future__ import annotations
 
 import glob
 import importlib
+import json
 import os
 import shutil
 import site
@@ -25,9 +27,19 @@ from typing import Any
 
 SOURCE, WHEELS, OUT, TARGET = "/src", "/wheels", "/out", "/opt/server"
 BUILD, BACKEND_DIR = "/tmp/src", "/tmp/backend"
+COMPILE = [
+    "/opt/venv/bin/python",
+    "-m",
+    "compileall",
+    "-q",
+    "-j",
+    "0",
+    "--invalidation-mode",
+    "unchecked-hash",
+]
 
 
-def main(pip_wheel: str, backend_name: str, backend_path: list[str]) -> None:
+def main(pip_wheel: str, commands: list[list[str]], backend_name: str, backend_path: list[str]) -> None:
     shutil.copytree(SOURCE, BUILD)
     os.chdir(BUILD)  # PEP 517: hooks run in the source tree
     for wheel in sorted(glob.glob(os.path.join(WHEELS, "*.whl"))):
@@ -45,6 +57,17 @@ def main(pip_wheel: str, backend_name: str, backend_path: list[str]) -> None:
         wheel = os.path.join(OUT, backend.build_wheel(OUT))
     if not _unpacked(wheel, TARGET):
         _pip(pip_wheel, "install", "--no-index", "--no-deps", "--no-compile", "--target", TARGET, wheel)
+    if subprocess.run([*COMPILE, TARGET]).returncode != 0:
+        print("note: the files above do not byte-compile; they stay as they are", file=sys.stderr)
+    for (
+        command
+    ) in commands:  # as the Dockerfile's RUN: the image's settings; what they leave in /tmp is not kept
+        try:
+            status = subprocess.run(command, cwd="/tmp").returncode
+        except OSError as exc:
+            sys.exit(f"build command {command} did not start: {exc}")
+        if status != 0:
+            sys.exit(f"build command {command} failed (exit status {status})")
 
 
 def _backend(name: str) -> Any:
@@ -81,4 +104,4 @@ def _pip(pip_wheel: str, *arguments: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3:])
+    main(sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4:])
