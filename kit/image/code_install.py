@@ -25,7 +25,8 @@ import sys
 import zipfile
 from typing import Any
 
-SOURCE, WHEELS, OUT, TARGET = "/src", "/wheels", "/out", "/opt/server"
+# Mounted under /tmp, a tmpfs: the engine makes their mount points there, not in the image the commit keeps.
+SOURCE, WHEELS, OUT, TARGET = "/tmp/mounts/src", "/tmp/mounts/wheels", "/tmp/mounts/out", "/opt/server"
 BUILD, BACKEND_DIR = "/tmp/src", "/tmp/backend"
 COMPILE = [
     "/opt/venv/bin/python",

@@ -32,13 +32,12 @@ from docker.models.images import Image
 
 from kit import identity
 from kit.errors import KitError
-from kit.image import source_build, wheelhouse
+from kit.image import code_install, source_build, wheelhouse
 from kit.project.servers import Server, ServerDeclaration
 from kit.project.settings import Settings
 from kit.reporting import Reporter
 
-_MOUNTS = ["/src", "/wheels", "/out"]
-_INSTALLER = Path(__file__).with_name("code_install.py")  # run in the container, never imported here
+_INSTALLER = Path(code_install.__file__)  # run in the container; kit takes only its paths
 
 
 def applies(server: Server) -> bool:
@@ -93,8 +92,9 @@ def installed(
             cap_drop=["ALL"], security_opt=["no-new-privileges"],
             user="0:0" if as_root(declaration) else identity.CONTAINER_USER,
             mem_limit="1g", pids_limit=256, tmpfs=tmpfs, labels=labels,
-            volumes={str(source): {"bind": "/src", "mode": "ro"}, str(backend): {"bind": "/wheels", "mode": "ro"},
-                     str(out): {"bind": "/out", "mode": "rw"}},
+            volumes={str(source): {"bind": code_install.SOURCE, "mode": "ro"},
+                     str(backend): {"bind": code_install.WHEELS, "mode": "ro"},
+                     str(out): {"bind": code_install.OUT, "mode": "rw"}},
         )  # fmt: skip
         try:
             _run(container, server)
@@ -134,7 +134,7 @@ def _run(container: Container, server: Server) -> None:
 def _check_changes(container: Container, server: Server) -> None:
     """Only /opt/server and the data dirs change: what the Dockerfile's build stage left elsewhere was never kept,
     and here the commit would keep it."""
-    kept = ["/opt/server", *server.declaration.data_dirs, *_MOUNTS]  # the engine makes mount points, empty
+    kept = ["/opt/server", *server.declaration.data_dirs]
     changes = container.diff() or []
     stray = sorted(  # the folders above them too, which the Dockerfile's COPY made as well
         change["Path"]
