@@ -14,6 +14,7 @@ Usage: python3 -I -S code_install.py PIP_WHEEL BUILD_COMMANDS_JSON BACKEND [BACK
 
 from __future__ import annotations
 
+import compileall
 import glob
 import importlib
 import json
@@ -23,21 +24,14 @@ import site
 import subprocess
 import sys
 import zipfile
+from py_compile import PycInvalidationMode
 from typing import Any
+
+UNCHECKED_HASH = PycInvalidationMode.UNCHECKED_HASH
 
 # Mounted under /tmp, a tmpfs: the engine makes their mount points there, not in the image the commit keeps.
 SOURCE, WHEELS, OUT, TARGET = "/tmp/mounts/src", "/tmp/mounts/wheels", "/tmp/mounts/out", "/opt/server"
 BUILD, BACKEND_DIR = "/tmp/src", "/tmp/backend"
-COMPILE = [
-    "/opt/venv/bin/python",
-    "-m",
-    "compileall",
-    "-q",
-    "-j",
-    "0",
-    "--invalidation-mode",
-    "unchecked-hash",
-]
 
 
 def main(pip_wheel: str, commands: list[list[str]], backend_name: str, backend_path: list[str]) -> None:
@@ -58,7 +52,8 @@ def main(pip_wheel: str, commands: list[list[str]], backend_name: str, backend_p
         wheel = os.path.join(OUT, backend.build_wheel(OUT))
     if not _unpacked(wheel, TARGET):
         _pip(pip_wheel, "install", "--no-index", "--no-deps", "--no-compile", "--target", TARGET, wheel)
-    if subprocess.run([*COMPILE, TARGET]).returncode != 0:
+    # This is the image's python3 (the venv's, first on its PATH), so the bytecode is for the server's interpreter.
+    if not compileall.compile_dir(TARGET, quiet=1, workers=0, invalidation_mode=UNCHECKED_HASH):
         print("note: the files above do not byte-compile; they stay as they are", file=sys.stderr)
     for (
         command

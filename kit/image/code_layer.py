@@ -81,9 +81,12 @@ def installed(
         out = Path(scratch) / "out"
         out.mkdir()
         os.chmod(out, 0o777)  # the container's numeric user writes the wheel here
-        tmpfs = {"/tmp": "rw,exec,nosuid,nodev,size=1g", "/var/tmp": "rw,nosuid,nodev,size=64m"} | {
-            path: "rw,nosuid,nodev,size=64m" for path in server.declaration.volumes.values()
-        }
+        # The folders anyone may write to, and the volumes' (the server's user's): nothing there is committed.
+        tmpfs = {
+            "/tmp": "rw,exec,nosuid,nodev,size=1g",
+            "/var/tmp": "rw,nosuid,nodev,size=64m",
+            "/run/lock": "rw,nosuid,nodev,size=1m",
+        } | {path: "rw,nosuid,nodev,size=64m" for path in server.declaration.volumes.values()}
         declaration = server.declaration
         installer = _INSTALLER.read_text(encoding="utf-8")
         command = [pip, json.dumps(declaration.build_commands), *source_build.build_backend(source)]
@@ -98,7 +101,8 @@ def installed(
         )  # fmt: skip
         try:
             _run(container, server)
-            _check_changes(container, server)
+            if as_root(declaration):  # the server's user can write only to /opt/server and tmpfs here
+                _check_changes(container, server)
             wheels = list(out.glob("*.whl"))
             if len(wheels) != 1:
                 raise KitError(f"building {server.path} gave {len(wheels)} wheels, not one")
@@ -133,7 +137,7 @@ def _run(container: Container, server: Server) -> None:
 
 def _check_changes(container: Container, server: Server) -> None:
     """Only /opt/server and the data dirs change: what the Dockerfile's build stage left elsewhere was never kept,
-    and here the commit would keep it."""
+    and here the commit would keep it. (A second on this engine, whose storage driver compares whole trees.)"""
     kept = ["/opt/server", *server.declaration.data_dirs]
     changes = container.diff() or []
     stray = sorted(  # the folders above them too, which the Dockerfile's COPY made as well
