@@ -3,12 +3,14 @@ the server's own code, each broken down into where its seconds go (the kit's own
 instruction, the start-up configuration, the smoke test); and a container's first answer against its floor
 (`docker run --rm IMAGE python3 -c pass`) plus the same server's first answer run natively.
 
-Prints tables, writes .bench/inner-loop.json. Figures are medians with their spread, and the machine's load
+Prints tables, writes .bench/inner-loop.json (.bench/inner-loop-NAME.json with `--server NAME`, which measures one
+server; `--builds-only` leaves out the first answer). Figures are medians with their spread, and the machine's load
 (`uptime`) beside them: on a shared 2-core machine, a build measured under load says so.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -178,23 +180,23 @@ def image_start_figures(image: str) -> dict[str, Any]:
     }
 
 
-def report(results: dict[str, Any]) -> None:
-    summary = Table("figure", "analyst", "mailer", title=f"The inner loop (load {results['load']})")
+def report(results: dict[str, Any], names: list[str]) -> None:
+    summary = Table("figure", *names, title=f"The inner loop (load {results['load']})")
     for key in ("cold_build_s", "code_change_rebuild_s", "code_change_rebuild_vs_cold", "lock_unchanged"):
-        summary.add_row(key, *(_cell(results[n]["builds"][key]) for n in ("analyst", "mailer")))
+        summary.add_row(key, *(_cell(results[n]["builds"][key]) for n in names))
     for key in (
         "floor_s",
         "first_answer_native_s",
         "first_answer_container_s",
         "first_answer_vs_floor_plus_native",
     ):
-        summary.add_row(key, *(_cell(results[n]["first_answer"][key]) for n in ("analyst", "mailer")))
+        summary.add_row(key, *(_cell(results[n].get("first_answer", {}).get(key)) for n in names))
     for key in ("modules_loaded", "python_files_imported", "without_pyc", "import_in_container_s"):
         summary.add_row(
-            key, *(_cell(results[n]["first_answer"]["image_start"][key]) for n in ("analyst", "mailer"))
+            key, *(_cell(results[n].get("first_answer", {}).get("image_start", {}).get(key)) for n in names)
         )
     console.print(summary)
-    for name in ("analyst", "mailer"):
+    for name in names:
         phases = Table("phase", "cold s", "rebuild s", title=f"{name}: where a build's seconds go")
         cold, rebuild = results[name]["builds"]["cold_phases_s"], results[name]["builds"]["rebuild_phases_s"]
         for key in sorted(set(cold) | set(rebuild)):
@@ -211,10 +213,15 @@ def _cell(value: Any) -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--server", action="append", choices=["analyst", "mailer"], help="only this server")
+    parser.add_argument("--builds-only", action="store_true", help="leave out the first answer")
+    options = parser.parse_args()
+    names = options.server or ["analyst", "mailer"]
     settings = load_settings(cwd=REPO)
     if is_kit_base(settings):
         ensure_base_image(settings, SilentReporter())
-    servers = select(discover(settings), ["analyst", "mailer"])
+    servers = select(discover(settings), names)
     results: dict[str, Any] = {"load": load()}
     with tempfile.TemporaryDirectory(prefix="mcpkit-inner-") as scratch:
         try:
@@ -227,14 +234,16 @@ def main() -> None:
                     slug = project_slug(Path(scratch) / server.name)
                     for image in client.images.list(name=f"mcpkit-bench/{slug}/*"):
                         client.images.remove(image.id, force=True)
-    raise_for_failures(build_servers(settings, servers, SilentReporter()))
-    for server in servers:
-        results[server.name]["first_answer"] = first_answer_figures(settings, server)
-    report(results)
+    if not options.builds_only:
+        raise_for_failures(build_servers(settings, servers, SilentReporter()))
+        for server in servers:
+            results[server.name]["first_answer"] = first_answer_figures(settings, server)
+    report(results, [server.name for server in servers])
     OUT.mkdir(exist_ok=True)
     document = {"machine": machine(), "results": results}
-    (OUT / "inner-loop.json").write_text(json.dumps(document, indent=2) + "\n")
-    console.print(f"saved {OUT / 'inner-loop.json'}")
+    saved = OUT / ("inner-loop.json" if len(names) == 2 else f"inner-loop-{names[0]}.json")
+    saved.write_text(json.dumps(document, indent=2) + "\n")
+    console.print(f"saved {saved}")
 
 
 if __name__ == "__main__":

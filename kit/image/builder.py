@@ -241,6 +241,8 @@ def _build_one(
         identity.PYTHON: fleet.target.version,
         identity.DEPENDENCIES: "\n".join(f"{p.name}=={p.version}" for p in lock.packages),
     }
+    guess = None if server.declaration.smoke.skip else tools_record.guess(client, image_tag(settings, server))
+    labels |= {identity.TOOLS: guess} if guess else {}
     reporter.step(f"building the image ({len(lock.packages)} locked packages)")
     built = engine_build.classic_build(
         client, context, settings.base_image, reporter, network=server.declaration.build_network
@@ -265,9 +267,8 @@ def _build_one(
         smoke = _smoke_tested(
             client, settings, server, declaration, image, reporter, (own_wheel, wheels, lock)
         )
-        tools = smoke.tools
-        if smoke.tools_record:  # a gateway answers with it before it starts the server
-            image = tools_record.with_record(client, image, smoke.tools_record)
+        tools = smoke.tools  # its record: a gateway answers with it before it starts the server
+        image = tools_record.settled(client, image, guess, smoke.tools_record)
     repository, version = image_tag(settings, server).rsplit(":", 1)
     image.tag(repository, version)
     image.tag(repository, "latest")

@@ -2,18 +2,22 @@
 
 The image of its dependencies comes from the classic builder and stays cached while the lock, the base and the
 recipe stay the same. The code goes on top in one step: a container of that image builds the folder's wheel,
-installs it to /opt/server and byte-compiles it, behind the same walls as source_build's throwaway container (no
-network, no capabilities, no new privileges, a numeric user; the tree and the build backend read-only); committing
-it sets how the image starts, its settings and its labels. A code change so costs one container and one commit,
-where a wheel built apart and three builder instructions (each a layer commit of seconds on this engine) cost four.
-What the build could write besides /opt/server goes to tmpfs (/tmp, /var/tmp, the volumes' folders): not committed.
+installs it to /opt/server, byte-compiles it and runs the server's build commands (kit/image/code_install.py),
+behind the same walls as source_build's throwaway container (no network, no capabilities, no new privileges; the
+tree and the build backend read-only); committing it sets how the image starts, its user, its settings and its
+labels. A code change so costs one container and one commit, where a wheel built apart and three builder
+instructions (each a layer commit of seconds on this engine) cost four. The container runs as the server's numeric
+user, or, for build commands, as root without capabilities, as the Dockerfile's build stage ran them (with them):
+what they make is root's, which the server's user cannot change. What the build could write besides /opt/server
+and the data dirs goes to tmpfs (/tmp, /var/tmp, the volumes' folders) or fails the build: the commit keeps it.
 
-A server whose build commands need its code installed keeps its code in the Dockerfile: they run in the build stage.
+A server whose build needs the network keeps its code and build commands in the Dockerfile's build stage.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -28,24 +32,23 @@ from docker.models.images import Image
 
 from kit import identity
 from kit.errors import KitError
-from kit.image import source_build, wheelhouse
-from kit.project.servers import Server
+from kit.image import code_install, source_build, wheelhouse
+from kit.project.servers import Server, ServerDeclaration
 from kit.project.settings import Settings
 from kit.reporting import Reporter
 
-_COMPILE = "/opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/server"
-_SCRIPT = (
-    "set -e; cp -r /src /tmp/src; pip() {{ python3 /wheels/{pip}/pip --disable-pip-version-check --no-cache-dir "
-    '--quiet "$@"; }}; pip wheel --no-index --find-links /wheels --no-deps --wheel-dir /out /tmp/src; '
-    "pip install --no-index --no-deps --no-compile --target /opt/server /out/*.whl; "
-    f'{_COMPILE} || echo "note: the files above do not byte-compile; they stay as they are"'
-)
+_INSTALLER = Path(code_install.__file__)  # run in the container; kit takes only its paths
 
 
 def applies(server: Server) -> bool:
-    """A folder server whose build commands (and the data they leave) do not need its code in the build stage."""
-    declaration = server.declaration
-    return server.path is not None and not declaration.build_commands and not declaration.data_dirs
+    """A folder server whose build, if it has commands, needs no network."""
+    return server.path is not None and not server.declaration.build_network
+
+
+def as_root(declaration: ServerDeclaration) -> bool:
+    """Build commands run as root, without its capabilities (the Dockerfile's build stage ran them with them), so
+    their data dirs are root's as before and the server's user cannot change them; the code is root's too then."""
+    return bool(declaration.build_commands or declaration.data_dirs)
 
 
 @dataclass(frozen=True)
@@ -78,18 +81,28 @@ def installed(
         out = Path(scratch) / "out"
         out.mkdir()
         os.chmod(out, 0o777)  # the container's numeric user writes the wheel here
-        tmpfs = {"/tmp": "rw,exec,nosuid,nodev,size=1g", "/var/tmp": "rw,nosuid,nodev,size=64m"} | {
-            path: "rw,nosuid,nodev,size=64m" for path in server.declaration.volumes.values()
-        }
+        # The folders anyone may write to, and the volumes' (the server's user's): nothing there is committed.
+        tmpfs = {
+            "/tmp": "rw,exec,nosuid,nodev,size=1g",
+            "/var/tmp": "rw,nosuid,nodev,size=64m",
+            "/run/lock": "rw,nosuid,nodev,size=1m",
+        } | {path: "rw,nosuid,nodev,size=64m" for path in server.declaration.volumes.values()}
+        declaration = server.declaration
+        installer = _INSTALLER.read_text(encoding="utf-8")
+        command = [pip, json.dumps(declaration.build_commands), *source_build.build_backend(source)]
         container = client.containers.create(
-            dependencies, [_SCRIPT.format(pip=pip)], entrypoint=["sh", "-c"], network_mode="none",
-            cap_drop=["ALL"], security_opt=["no-new-privileges"], user=identity.CONTAINER_USER,
+            dependencies, command, entrypoint=["python3", "-I", "-S", "-c", installer], network_mode="none",
+            cap_drop=["ALL"], security_opt=["no-new-privileges"],
+            user="0:0" if as_root(declaration) else identity.CONTAINER_USER,
             mem_limit="1g", pids_limit=256, tmpfs=tmpfs, labels=labels,
-            volumes={str(source): {"bind": "/src", "mode": "ro"}, str(backend): {"bind": "/wheels", "mode": "ro"},
-                     str(out): {"bind": "/out", "mode": "rw"}},
+            volumes={str(source): {"bind": code_install.SOURCE, "mode": "ro"},
+                     str(backend): {"bind": code_install.WHEELS, "mode": "ro"},
+                     str(out): {"bind": code_install.OUT, "mode": "rw"}},
         )  # fmt: skip
         try:
             _run(container, server)
+            if as_root(declaration):  # the server's user can write only to /opt/server and tmpfs here
+                _check_changes(container, server)
             wheels = list(out.glob("*.whl"))
             if len(wheels) != 1:
                 raise KitError(f"building {server.path} gave {len(wheels)} wheels, not one")
@@ -104,7 +117,9 @@ def installed(
 def commit(built: Built, entrypoint: list[str], args: list[str], env: dict[str, str]) -> Image:
     """The image: the container's new files on its image, with how it starts and its settings, in one commit."""
     # An entrypoint given, the engine takes no command from the container (its build script): args may be empty.
-    conf = {"Entrypoint": entrypoint, "Cmd": args, "Env": [f"{k}={v}" for k, v in env.items()]}
+    # The user is the image's again: the container's (root, for build commands) would otherwise stay on the image.
+    conf = {"Entrypoint": entrypoint, "Cmd": args, "Env": [f"{k}={v}" for k, v in env.items()],
+            "User": identity.CONTAINER_USER}  # fmt: skip
     return built.container.commit(conf=conf)
 
 
@@ -118,3 +133,28 @@ def _run(container: Container, server: Server) -> None:
             f"building and installing the code of {server.path} failed (in a container without network):\n{tail}",
             hint=f"check {server.path}/pyproject.toml; its build backend must come as wheels from the index",
         )
+
+
+def _check_changes(container: Container, server: Server) -> None:
+    """Only /opt/server and the data dirs change: what the Dockerfile's build stage left elsewhere was never kept,
+    and here the commit would keep it. (A second on this engine, whose storage driver compares whole trees.)"""
+    kept = ["/opt/server", *server.declaration.data_dirs]
+    changes = container.diff() or []
+    stray = sorted(  # the folders above them too, which the Dockerfile's COPY made as well
+        change["Path"]
+        for change in changes
+        if not any(_within(change["Path"], path) or _within(path, change["Path"]) for path in kept)
+    )
+    missing = [p for p in server.declaration.data_dirs if not any(_within(c["Path"], p) for c in changes)]
+    if stray or missing:
+        raise KitError(
+            f"the build of {server.path} "
+            + (f"wrote outside /opt/server and its data-dirs: {', '.join(stray[:5])}" if stray else "")
+            + (" and " if stray and missing else "")
+            + (f"did not make its data-dirs {', '.join(missing)}" if missing else ""),
+            hint="build commands write what the image keeps under a path of data-dirs (scratch files under /tmp)",
+        )
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")

@@ -87,21 +87,22 @@ def render_dockerfile(server: Server, declaration: ServerDeclaration | None = No
     # is made its user's so that step can fill it.
     server_copy = (
         f"COPY --from=build --chown={CONTAINER_USER} /opt/server /opt/server"
-        if layered
-        else ("COPY --from=build /opt/server /opt/server")
+        if layered and not code_layer.as_root(declaration)
+        else "COPY --from=build /opt/server /opt/server"
     )
     if server.path is not None and not layered:  # a folder: its own wheel, apart from its dependencies
         steps += [
             "COPY server /server",
             f"RUN {_PIP} --target /opt/server /server/*.whl && {{ {_COMPILE} /opt/server || {_COMPILE_NOTE}; }}",
         ]
-    steps += [f"RUN {json.dumps(command)}" for command in declaration.build_commands]
+    if not layered:  # otherwise they run in the code's step, after it is installed
+        steps += [f"RUN {json.dumps(command)}" for command in declaration.build_commands]
     # Owned by the server's user, so a fresh named volume mounted there starts writable for it. Made before the
     # server is installed, so these copies come from the cache when only the server's code changed.
     volume_copies = [
         f"COPY --from=build --chown={CONTAINER_USER} {path} {path}" for path in declaration.volumes.values()
     ]
-    data_copies = [f"COPY --from=build {path} {path}" for path in declaration.data_dirs]
+    data_copies = [] if layered else [f"COPY --from=build {path} {path}" for path in declaration.data_dirs]
     # Baked-in files (kit/image/baked_files.py), before the server's code: a model stays cached when the code changes.
     file_copies = [f"COPY files/{i} {target}" for i, target in enumerate(sorted(declaration.files))]
     # System packages (kit/image/system_packages.py): unpacked in the build stage, copied over the root in one layer.

@@ -30,6 +30,7 @@ from kit.reporting import Reporter
 
 # PEP 517's fallback when a project declares no build system.
 DEFAULT_BUILD_REQUIRES = ["setuptools>=40.8.0"]
+DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
 # pip runs straight from its wheel (downloaded on the host with the backend): no venv, no ensurepip, no network.
 _SCRIPT = (
     "set -e; cp -r /src /tmp/src; python3 /wheels/{pip}/pip --disable-pip-version-check --no-cache-dir wheel "
@@ -37,17 +38,37 @@ _SCRIPT = (
 )
 
 
-def build_requirements(source: Path) -> list[str]:
+def _build_system(source: Path) -> dict[str, object]:
     try:
         pyproject = tomllib.loads((source / "pyproject.toml").read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise KitError(f"cannot read {source / 'pyproject.toml'}: {exc}") from None
-    requires = pyproject.get("build-system", {}).get("requires", DEFAULT_BUILD_REQUIRES)
+    system = pyproject.get("build-system", {})
+    return system if isinstance(system, dict) else {}
+
+
+def build_requirements(source: Path) -> list[str]:
+    requires = _build_system(source).get("requires", DEFAULT_BUILD_REQUIRES)
     if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
         raise KitError(
             f"[build-system] requires in {source / 'pyproject.toml'} must be a list of requirements"
         )
     return requires
+
+
+def build_backend(source: Path) -> list[str]:
+    """The build backend's object reference, then the folders (relative, inside the tree) it is imported from."""
+    system = _build_system(source)
+    name, paths = system.get("build-backend", DEFAULT_BACKEND), system.get("backend-path", [])
+    where = f"[build-system] in {source / 'pyproject.toml'}"
+    if not isinstance(name, str) or not name.strip():
+        raise KitError(f"build-backend in {where} must be an object reference such as hatchling.build")
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise KitError(f"backend-path in {where} must be a list of folders")
+    for path in paths:
+        if Path(path).is_absolute() or not (source / path).resolve().is_relative_to(source.resolve()):
+            raise KitError(f"backend-path {path!r} in {where} must be a folder inside the project")
+    return [name.strip(), *paths]
 
 
 def build_wheel(

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from kit.image import code_layer
 from kit.image.dockerfile import EXPANDER, entrypoint, expander_archive, render_dockerfile
-from kit.project.servers import ServerDeclaration, load_index_server, load_server
+from kit.project.servers import Server, ServerDeclaration, load_index_server, load_server
 from mcpkit_runtime import argv
 
 
@@ -17,8 +17,14 @@ def test_rendered_dockerfile_builds_with_the_classic_builder(project: Path) -> N
     assert "--no-index" in dockerfile and "--require-hashes" in dockerfile
 
 
+def _with_build_network(server: Server) -> Server:
+    """A server whose build commands need the network: they, and its code, stay in the Dockerfile."""
+    declaration = server.declaration.model_copy(update={"build_network": True})
+    return server.model_copy(update={"declaration": declaration})
+
+
 def test_server_declaration_is_rendered_into_the_image(project: Path) -> None:
-    analyst = load_server(project / "servers" / "analyst")
+    analyst = _with_build_network(load_server(project / "servers" / "analyst"))
     dockerfile = render_dockerfile(analyst)
     assert 'RUN ["python", "-m", "analyst.demo_data", "/opt/mcp/data/demo.db"]' in dockerfile
     assert "COPY --from=build /opt/mcp/data /opt/mcp/data" in dockerfile
@@ -27,7 +33,7 @@ def test_server_declaration_is_rendered_into_the_image(project: Path) -> None:
 
 
 def test_a_code_change_rebuilds_only_layers_after_the_dependencies(project: Path) -> None:
-    dockerfile = render_dockerfile(load_server(project / "servers" / "analyst"))
+    dockerfile = render_dockerfile(_with_build_network(load_server(project / "servers" / "analyst")))
     build_stage = dockerfile.split("FROM ${BASE_IMAGE}")[1]
     assert build_stage.index("-r /requirements.lock") < build_stage.index("COPY server /server")
     final_stage = dockerfile.split("FROM ${BASE_IMAGE}")[2]
@@ -49,6 +55,20 @@ def test_a_folder_server_without_build_commands_leaves_its_code_to_one_step_afte
         "the code's step writes there as the server's user; everything before it comes from the cache"
     )
     assert final_stage.index("/var/mcp/outbox /var/mcp/outbox") < final_stage.index("/opt/server /opt/server")
+
+
+def test_build_commands_without_network_run_in_the_code_step_and_leave_the_code_to_root(
+    project: Path,
+) -> None:
+    analyst = load_server(project / "servers" / "analyst")
+    assert code_layer.applies(analyst) and code_layer.as_root(analyst.declaration)
+    dockerfile = render_dockerfile(analyst)
+    assert "analyst.demo_data" not in dockerfile and "/opt/mcp/data" not in dockerfile
+    final_stage = dockerfile.split("FROM ${BASE_IMAGE}")[2]
+    instructions = [line for line in final_stage.splitlines() if line and not line.startswith("#")]
+    assert instructions[-1] == "COPY --from=build /opt/server /opt/server", (
+        "the code and the data its build commands make are root's, as the Dockerfile's build stage left them"
+    )
 
 
 def test_volume_folders_belong_to_the_server_user(project: Path) -> None:
@@ -89,12 +109,12 @@ def test_the_expander_goes_into_the_image_as_one_file_the_server_can_read() -> N
     assert source == Path(argv.__file__).read_bytes() and EXPANDER[-1] == argv.IN_IMAGE
 
 
-def test_only_a_folder_server_whose_build_commands_need_no_code_gets_its_code_in_one_step(
+def test_only_a_folder_server_whose_build_needs_no_network_gets_its_code_in_one_step(
     project: Path, tmp_path: Path
 ) -> None:
-    assert code_layer.applies(load_server(project / "servers" / "mailer"))
-    assert not code_layer.applies(load_server(project / "servers" / "analyst")), (
-        "its build command runs its code"
-    )
+    mailer, analyst = (load_server(project / "servers" / name) for name in ("mailer", "analyst"))
+    assert code_layer.applies(mailer) and not code_layer.as_root(mailer.declaration)
+    assert code_layer.applies(analyst), "its build command runs in the code's step, without network"
+    assert not code_layer.applies(_with_build_network(analyst)), "the code's step never has a network"
     index = load_index_server(tmp_path, "time", {"package": "mcp-server-time", "script": "mcp-server-time"})
     assert not code_layer.applies(index), "its code is among its locked dependencies"

@@ -1,0 +1,103 @@
+"""Run inside the code step's container (kit/image/code_layer.py), by the image's python3 with the standard library
+only: the folder's wheel built by calling its build backend, installed into /opt/server by unpacking it and
+byte-compiled; then the server's build commands, which may use it.
+
+pip, which did both, costs seconds a code change pays each time: it starts slowly, builds the wheel in an isolated
+environment it first installs the backend into, and starts again to install. Here the backend's wheels are
+unpacked into a folder of their own (what pip's isolated environment holds, without the system's site-packages),
+the PEP 517 hook is called in this process, and the server's wheel, pure Python, is unpacked where pip --target
+would put it. Where this shortcut would not do what pip does (a backend that asks for more build requirements, a
+wheel with data or scripts, or one not pure Python), the step hands over to pip, as before.
+
+Usage: python3 -I -S code_install.py PIP_WHEEL BUILD_COMMANDS_JSON BACKEND [BACKEND_PATH...]
+"""
+
+from __future__ import annotations
+
+import compileall
+import glob
+import importlib
+import json
+import os
+import shutil
+import site
+import subprocess
+import sys
+import zipfile
+from py_compile import PycInvalidationMode
+from typing import Any
+
+UNCHECKED_HASH = PycInvalidationMode.UNCHECKED_HASH
+
+# Mounted under /tmp, a tmpfs: the engine makes their mount points there, not in the image the commit keeps.
+SOURCE, WHEELS, OUT, TARGET = "/tmp/mounts/src", "/tmp/mounts/wheels", "/tmp/mounts/out", "/opt/server"
+BUILD, BACKEND_DIR = "/tmp/src", "/tmp/backend"
+
+
+def main(pip_wheel: str, commands: list[list[str]], backend_name: str, backend_path: list[str]) -> None:
+    shutil.copytree(SOURCE, BUILD)
+    os.chdir(BUILD)  # PEP 517: hooks run in the source tree
+    for wheel in sorted(glob.glob(os.path.join(WHEELS, "*.whl"))):
+        if os.path.basename(wheel) != pip_wheel:
+            with zipfile.ZipFile(wheel) as archive:
+                archive.extractall(BACKEND_DIR)
+    site.addsitedir(BACKEND_DIR)  # its .pth files too, as an installed backend has them
+    sys.path[:0] = [os.path.join(BUILD, path) for path in backend_path]
+    backend = _backend(backend_name)
+    hook = getattr(backend, "get_requires_for_build_wheel", None)
+    if hook is not None and hook():
+        _pip(pip_wheel, "wheel", "--no-index", "--find-links", WHEELS, "--no-deps", "--wheel-dir", OUT, BUILD)
+        wheel = glob.glob(os.path.join(OUT, "*.whl"))[0]
+    else:
+        wheel = os.path.join(OUT, backend.build_wheel(OUT))
+    if not _unpacked(wheel, TARGET):
+        _pip(pip_wheel, "install", "--no-index", "--no-deps", "--no-compile", "--target", TARGET, wheel)
+    # This is the image's python3 (the venv's, first on its PATH), so the bytecode is for the server's interpreter.
+    if not compileall.compile_dir(TARGET, quiet=1, workers=0, invalidation_mode=UNCHECKED_HASH):
+        print("note: the files above do not byte-compile; they stay as they are", file=sys.stderr)
+    for (
+        command
+    ) in commands:  # as the Dockerfile's RUN: the image's settings; what they leave in /tmp is not kept
+        try:
+            status = subprocess.run(command, cwd="/tmp").returncode
+        except OSError as exc:
+            sys.exit(f"build command {command} did not start: {exc}")
+        if status != 0:
+            sys.exit(f"build command {command} failed (exit status {status})")
+
+
+def _backend(name: str) -> Any:
+    module_name, _, attributes = name.partition(":")
+    backend: Any = importlib.import_module(module_name)
+    for attribute in filter(None, attributes.split(".")):
+        backend = getattr(backend, attribute)
+    return backend
+
+
+def _unpacked(wheel: str, target: str) -> bool:
+    """The wheel unpacked into target, as pip --target installs it; False (nothing written) for a wheel pip must
+    install itself: one with a .data folder (scripts, headers, data) or not Root-Is-Purelib."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        info = [n for n in names if n.count("/") == 1 and n.endswith(".dist-info/WHEEL")]
+        if len(info) != 1 or any(n.split("/", 1)[0].endswith(".data") for n in names):
+            return False
+        lines = archive.read(info[0]).decode("utf-8").splitlines()
+        if "root-is-purelib: true" not in (line.strip().lower() for line in lines):
+            return False
+        for member in archive.infolist():
+            path = archive.extract(member, target)
+            if member.external_attr >> 16 & 0o111:
+                os.chmod(path, 0o755)
+        with open(os.path.join(target, info[0].split("/")[0], "INSTALLER"), "w") as installer:
+            installer.write("mcpkit\n")
+    return True
+
+
+def _pip(pip_wheel: str, *arguments: str) -> None:
+    command = [sys.executable, os.path.join(WHEELS, pip_wheel, "pip"), "--disable-pip-version-check"]
+    subprocess.run([*command, "--no-cache-dir", "--quiet", *arguments], check=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4:])

@@ -1,0 +1,32 @@
+import zipfile
+from pathlib import Path
+
+from kit.image.code_install import _unpacked
+
+_WHEEL = "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: {purelib}\nTag: py3-none-any\n"
+
+
+def _wheel(folder: Path, purelib: str = "true", extra: dict[str, str] | None = None) -> Path:
+    path = folder / "demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("demo/__init__.py", "VALUE = 1\n")
+        archive.writestr("demo-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n")
+        archive.writestr("demo-1.0.dist-info/WHEEL", _WHEEL.format(purelib=purelib))
+        for name, text in (extra or {}).items():
+            archive.writestr(name, text)
+    return path
+
+
+def test_a_pure_wheel_is_unpacked_where_pip_target_puts_it(tmp_path: Path) -> None:
+    target = tmp_path / "server"
+    assert _unpacked(str(_wheel(tmp_path)), str(target))
+    assert (target / "demo" / "__init__.py").read_text() == "VALUE = 1\n"
+    assert (target / "demo-1.0.dist-info" / "INSTALLER").read_text() == "mcpkit\n"
+
+
+def test_a_wheel_with_scripts_or_not_pure_is_left_to_pip(tmp_path: Path) -> None:
+    target = tmp_path / "server"
+    with_data = _wheel(tmp_path, extra={"demo-1.0.data/scripts/demo": "#!python\n"})
+    assert not _unpacked(str(with_data), str(target))
+    assert not _unpacked(str(_wheel(tmp_path, purelib="false")), str(target))
+    assert not target.exists(), "nothing written before pip installs it"
