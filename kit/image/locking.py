@@ -131,7 +131,9 @@ def _declared_package(path: Path) -> str:
 def _runtime_package() -> str:
     """The runtime as a lock records it, from its installed metadata (editable or not)."""
     runtime = runtime_distribution()
-    # Its optional extras (the gateway's observability) are never installed in an image: they resolve nothing here.
+    # Its optional extras (the gateway's observability) are resolved only for an image that asks for them (the
+    # deployed gateway's `mcpkit-runtime[observe]`, part of that server's own declared requirements), not for every
+    # server's lock. Left out: a change to the extra's own requirements does not make such a lock stale by itself.
     required = [r for r in runtime.requires or [] if "extra" not in str(Requirement(r).marker or "")]
     return json.dumps([runtime.metadata["Name"], runtime.version, sorted(required)])
 
