@@ -100,3 +100,37 @@ def test_a_tool_error_is_renamed_in_its_text_contents_only() -> None:
     assert result["content"][0]["text"] == "Error executing tool add: bad a", (
         "the server's answer is not changed"
     )
+
+
+def _library() -> Server[Any]:
+    """One prompt and one resource, each with a note in `_meta`."""
+
+    async def get_prompt(
+        ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams
+    ) -> types.GetPromptResult:
+        message = types.PromptMessage(role="user", content=types.TextContent(type="text", text="hello"))
+        return types.GetPromptResult(messages=[message], _meta={"io.example/note": "kept"})
+
+    async def read_resource(
+        ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        contents = [types.TextResourceContents(uri=str(params.uri), text="shelf")]
+        return types.ReadResourceResult(contents=contents, _meta={"io.example/note": "kept"})
+
+    return Server("library", on_get_prompt=get_prompt, on_read_resource=read_resource)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_a_prompt_and_a_resource_carry_the_gateways_stamp_not_the_servers(mode: str) -> None:
+    gateway = Gateway([Downstream("l", _library())], GatewaySettings())
+
+    async def fetch() -> tuple[types.GetPromptResult, types.ReadResourceResult]:
+        async with Client(gateway.server(), mode=mode) as client:  # type: ignore[arg-type]
+            return await client.get_prompt("l__greet"), await client.read_resource("l+note://shelf")
+
+    prompt, resource = anyio.run(fetch)
+    assert resource.contents[0].uri == "l+note://shelf" and prompt.messages[0].content.text == "hello"  # type: ignore[union-attr]
+    for result in (prompt, resource):
+        assert (result.meta or {}).get("io.example/note") == "kept"
+        stamp = (result.meta or {}).get(types.SERVER_INFO_META_KEY)
+        assert stamp == ({"name": "mcpkit-gateway", "version": __version__} if mode == "auto" else None)

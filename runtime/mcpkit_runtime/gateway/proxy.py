@@ -331,8 +331,8 @@ class Gateway:
     ) -> types.GetPromptResult:
         shared, prompt = self._split(params.name)
         downstream = self.instances.of(shared, client_key(ctx, "stdio"))
-        return await self._forwarded(
-            downstream, params.name, lambda c: c.get_prompt(prompt, params.arguments)
+        return relay.unstamped(
+            await self._forwarded(downstream, params.name, lambda c: c.get_prompt(prompt, params.arguments))
         )
 
     # -- resources ------------------------------------------------------------------------------------------------
@@ -377,7 +377,9 @@ class Gateway:
             )
         shared, uri = self._split_uri(str(params.uri))
         downstream = self.instances.of(shared, client_key(ctx, "stdio"))
-        result = await self._forwarded(downstream, str(params.uri), lambda c: c.read_resource(uri))
+        result = relay.unstamped(
+            await self._forwarded(downstream, str(params.uri), lambda c: c.read_resource(uri))
+        )
         return result.model_copy(
             update={
                 "contents": [

@@ -14,7 +14,7 @@ session sends), progress, and, on a 2026-07-28 connection, the re-listing and on
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import mcp_types as types
 from mcp import Client, MCPError
@@ -22,6 +22,7 @@ from mcp.shared.dispatcher import ProgressFnT
 from pydantic import TypeAdapter
 
 _AS_SENT = TypeAdapter(dict[str, Any])
+Result = TypeVar("Result", types.GetPromptResult, types.ReadResourceResult)
 
 
 async def call_tool(
@@ -48,6 +49,15 @@ def _unstamped(answer: dict[str, Any]) -> dict[str, Any]:
         return answer
     rest = {key: value for key, value in meta.items() if key != types.SERVER_INFO_META_KEY}
     return {**{k: v for k, v in answer.items() if k != "_meta"}, **({"_meta": rest} if rest else {})}
+
+
+def unstamped(result: Result) -> Result:
+    """A prompt or a resource the SDK's client returned as a model, without the server's `serverInfo` stamp (as
+    `_unstamped` for a tool's answer)."""
+    if not result.meta or types.SERVER_INFO_META_KEY not in result.meta:
+        return result
+    rest = {key: value for key, value in result.meta.items() if key != types.SERVER_INFO_META_KEY}
+    return result.model_copy(update={"meta": rest or None})
 
 
 def is_error(result: dict[str, Any]) -> bool:
