@@ -128,26 +128,27 @@ async def test_seam_tool_fn_and_is_async_run_a_sync_tool_on_the_loop() -> None:
     )
 
 
-def test_seam_the_package_init_only_re_exports_so_a_server_loads_without_the_client() -> None:
+def _stderr_of_a_fresh_interpreter(script: str) -> str | None:
+    """Run `script` in a new interpreter (imports as a server's process makes them); its stderr if it failed."""
     import subprocess
     import sys
 
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    return done.stderr if done.returncode else None
+
+
+def test_seam_the_package_init_only_re_exports_so_a_server_loads_without_the_client() -> None:
     script = (
         "import sys; import mcpkit_runtime.sdk, mcpkit_runtime.stdio, mcpkit_runtime.server\n"
         "assert not [m for m in sys.modules if m.startswith('mcp.client')], 'the client was imported'\n"
         "from mcp import Client, MCPError, types\n"
         "assert Client.__module__ == 'mcp.client.client' and types.Tool and MCPError\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
-    assert done.returncode == 0, (
-        f"seam broken: mcp/__init__.py or a server module imports the client\n{done.stderr}"
-    )
+    failed = _stderr_of_a_fresh_interpreter(script)
+    assert failed is None, f"seam broken: mcp/__init__.py or a server module imports the client\n{failed}"
 
 
 def test_seam_the_sdks_models_are_built_on_first_use_and_the_servers_own_at_once() -> None:
-    import subprocess
-    import sys
-
     script = (
         "import pydantic, mcpkit_runtime.sdk, mcp_types\n"
         "assert 'defer_build' not in pydantic.BaseModel.model_config, 'the default was not restored'\n"
@@ -157,7 +158,7 @@ def test_seam_the_sdks_models_are_built_on_first_use_and_the_servers_own_at_once
         "result = mcp_types.CallToolResult.model_validate({'content': [{'type': 'text', 'text': 'hi'}]})\n"
         "assert result.content[0].text == 'hi' and mcp_types.CallToolResult.__pydantic_complete__\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
-    assert done.returncode == 0, (
-        f"seam broken: pydantic no longer merges BaseModel.model_config as a class is defined\n{done.stderr}"
+    failed = _stderr_of_a_fresh_interpreter(script)
+    assert failed is None, (
+        f"seam broken: pydantic no longer merges BaseModel.model_config as a class is defined\n{failed}"
     )
