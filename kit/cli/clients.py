@@ -84,7 +84,6 @@ def config(
     from kit.clients import configure
     from kit.clients.common import Machine, apply_change, fragment
     from kit.containers.launch import launch_entries
-    from kit.gateway.serve import gateway_entry
 
     cfg = load_settings()
     machine = Machine.current()
@@ -98,6 +97,8 @@ def config(
     volumes = assignments(volume, "--volume", "NAME=/absolute/host/folder")
     labels = assignments(label, "--label", "KEY=VALUE")
     if gateway:
+        from kit.gateway.serve import gateway_entry  # the SDK comes with it: only for the gateway's entry
+
         entries = [gateway_entry(cfg, names or [], values, labels)]
     else:
         entries = launch_entries(cfg, selected, values, extra_labels=labels, network=network, volumes=volumes)
