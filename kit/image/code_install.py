@@ -55,9 +55,8 @@ def main(pip_wheel: str, commands: list[list[str]], backend_name: str, backend_p
     # This is the image's python3 (the venv's, first on its PATH), so the bytecode is for the server's interpreter.
     if not compileall.compile_dir(TARGET, quiet=1, workers=0, invalidation_mode=UNCHECKED_HASH):
         print("note: the files above do not byte-compile; they stay as they are", file=sys.stderr)
-    for (
-        command
-    ) in commands:  # as the Dockerfile's RUN: the image's settings; what they leave in /tmp is not kept
+    # The build commands, as the Dockerfile's RUN ran them: the image's settings; what they leave in /tmp is not kept.
+    for command in commands:
         try:
             status = subprocess.run(command, cwd="/tmp").returncode
         except OSError as exc:
