@@ -47,8 +47,8 @@ def _unstamped(answer: dict[str, Any]) -> dict[str, Any]:
     meta = answer.get("_meta")
     if not isinstance(meta, dict) or types.SERVER_INFO_META_KEY not in meta:
         return answer
-    rest = {key: value for key, value in meta.items() if key != types.SERVER_INFO_META_KEY}
-    return {**{k: v for k, v in answer.items() if k != "_meta"}, **({"_meta": rest} if rest else {})}
+    kept = _without_stamp(meta)
+    return {k: v for k, v in answer.items() if k != "_meta"} | ({"_meta": kept} if kept else {})
 
 
 def unstamped(result: Result) -> Result:
@@ -56,8 +56,11 @@ def unstamped(result: Result) -> Result:
     `_unstamped` for a tool's answer)."""
     if not result.meta or types.SERVER_INFO_META_KEY not in result.meta:
         return result
-    rest = {key: value for key, value in result.meta.items() if key != types.SERVER_INFO_META_KEY}
-    return result.model_copy(update={"meta": rest or None})
+    return result.model_copy(update={"meta": _without_stamp(result.meta)})
+
+
+def _without_stamp(meta: dict[str, Any]) -> dict[str, Any] | None:
+    return {key: value for key, value in meta.items() if key != types.SERVER_INFO_META_KEY} or None
 
 
 def is_error(result: dict[str, Any]) -> bool:
