@@ -116,6 +116,7 @@ def serve(
 ) -> None:
     import uvicorn
 
+    sdk.hook_sse_into_uvicorn()
     asgi = app(server, host=host, token=token, health=health or dict, allowed_hosts=allowed_hosts or [],
                idle_seconds=idle_seconds, names=names, metrics=metrics)  # fmt: skip
     uvicorn.run(asgi, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10,

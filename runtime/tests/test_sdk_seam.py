@@ -162,3 +162,33 @@ def test_seam_the_sdks_models_are_built_on_first_use_and_the_servers_own_at_once
     assert failed is None, (
         f"seam broken: pydantic no longer merges BaseModel.model_config as a class is defined\n{failed}"
     )
+
+
+def test_seam_sse_starlette_loads_without_uvicorn_and_its_hook_goes_in_when_http_is_served() -> None:
+    script = (
+        "import sys, typing, mcpkit_runtime.sdk as sdk, sse_starlette.sse as sse\n"
+        "assert 'uvicorn' not in sys.modules, 'a server start imported uvicorn'\n"
+        "assert 'compile' not in vars(typing), 'typing.compile was left behind'\n"
+        "assert sse.AppStatus.original_handler is None\n"
+        "sdk.hook_sse_into_uvicorn(); sdk.hook_sse_into_uvicorn()\n"
+        "from uvicorn.main import Server\n"
+        "assert Server.handle_exit is sse.AppStatus.handle_exit, 'the drain hook is not in uvicorn'\n"
+        "assert sse.AppStatus.original_handler.__qualname__ == 'Server.handle_exit', 'hooked twice'\n"
+    )
+    failed = _stderr_of_a_fresh_interpreter(script)
+    assert failed is None, f"seam broken: sse_starlette no longer hooks uvicorn as sdk.py expects\n{failed}"
+
+
+def test_seam_typing_forward_refs_compile_through_the_module_global() -> None:
+    """The SDK's annotation strings are compiled once each during its import (sdk._annotations_compiled_once)."""
+    script = (
+        "import typing\n"
+        "calls = []\n"
+        "typing.compile = lambda *a: calls.append(a) or compile(*a)\n"
+        "typing.ForwardRef('int | None')\n"
+        "assert calls == [('int | None', '<string>', 'eval')], calls\n"
+    )
+    failed = _stderr_of_a_fresh_interpreter(script)
+    assert failed is None, (
+        f"seam broken: ForwardRef no longer compiles through typing's global compile\n{failed}"
+    )

@@ -1,8 +1,5 @@
 """Database Analyst MCP server."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("mcpkit-analyst")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+# A literal, which hatchling reads for the distribution's version: looking it up in the installed metadata at start
+# would import importlib.metadata (email, zipfile, csv ...), tens of milliseconds of every container's first answer.
+__version__ = "0.1.0"

@@ -1,8 +1,4 @@
 """Mailer MCP server."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("mcpkit-mailer")
-except PackageNotFoundError:  # a source tree that was never installed
-    __version__ = "0.0.0"
+# A literal, which hatchling reads for the distribution's version (analyst/__init__.py says why).
+__version__ = "0.1.0"
