@@ -19,7 +19,7 @@ import anyio
 import mcp_types as types
 import pytest
 from anyio.abc import SocketStream, UNIXSocketStream
-from mcp import StdioServerParameters
+from mcp import Client, StdioServerParameters
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.message import SessionMessage
@@ -335,3 +335,26 @@ async def test_the_wire_answers_its_own_requests_and_leaves_the_rest_to_the_sdk(
     assert answers == [{"jsonrpc": "2.0", "id": sent["id"], "result": {"content": []}}]
     assert isinstance(passed, SessionMessage) and passed.message.method == "notifications/tools/list_changed"  # type: ignore[union-attr]
     assert len(failures) == 1 and channel.closed
+
+
+async def test_the_sdks_handler_calls_on_the_wire_too_unless_progress_is_asked() -> None:
+    """What the HTTP front runs (the SDK's server and the gateway's handler): the server's wire, not its session."""
+    downstream, seen = _framed("alpha", _alpha())
+    gateway = Gateway([downstream], GatewaySettings())
+    progress: list[float] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(done)
+
+    async with Client(gateway.server()) as client:
+        with anyio.fail_after(30):
+            while not downstream.raw_ready:
+                await anyio.sleep(0.01)
+        added = await client.call_tool("alpha__add", {"a": 2, "b": 2})
+        failed = await client.call_tool("alpha__fail", {"reason": "r"})
+        slow = await client.call_tool("alpha__slow", {"steps": 2}, progress_callback=on_progress)
+    assert added.structured_content == {"result": 4} and not (added.meta or {}).get("alpha")
+    assert failed.is_error and failed.content[0].text.startswith("Error executing tool alpha__fail")  # type: ignore[union-attr]
+    assert not slow.is_error and progress == [1, 2]
+    ids = [m["id"] for m in _calls_seen(seen)]
+    assert [str(i).startswith(PREFIX) for i in ids] == [True, True, False]
