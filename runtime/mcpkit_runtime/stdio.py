@@ -53,7 +53,7 @@ class GuardedStdio:
         self._stdout = stdout
         self._limit = limit
         self._lock = threading.Lock()
-        self._loop_lock = anyio.Lock()
+        self._loop_lock = anyio.Lock(fast_acquire=True)  # free, it is taken without a pass of the loop
         self._read_fd = _pollable(stdin)
         self._write_fd = _pollable(stdout, apart_from=sys.stderr)
 

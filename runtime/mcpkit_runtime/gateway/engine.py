@@ -28,7 +28,7 @@ from typing import Any, Literal, NamedTuple, TextIO
 
 import anyio
 import mcp_types as types
-from anyio.abc import UNIXSocketStream
+from anyio.abc import SocketAttribute, UNIXSocketStream
 from mcp import StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.shared.message import SessionMessage
@@ -194,11 +194,21 @@ class _Streams:
         self.reader, self.read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
         self.write_stream, self.writer = anyio.create_memory_object_stream[SessionMessage](0)
         self._sending = anyio.Lock(fast_acquire=True)  # one line at a time on the socket, whoever writes it
+        self._socket = sock.extra(SocketAttribute.raw_socket)  # non-blocking, as the stream keeps it
         self.raw = RawChannel(self._send_line)
 
     async def _send_line(self, line: bytes) -> None:
+        """One line, whole, before the next: written straight to the socket when it takes it all (no pass of the
+        event loop, which the stream's own send makes first), the rest by the stream."""
         async with self._sending:
-            await self.sock.send(line)
+            try:
+                sent = self._socket.send(line)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                raise anyio.BrokenResourceError from exc
+            if sent < len(line):
+                await self.sock.send(line[sent:])
 
     @contextlib.asynccontextmanager
     async def open(self) -> AsyncIterator[Any]:
