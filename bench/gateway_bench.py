@@ -198,7 +198,7 @@ def serve(count: int, *, http_port: int | None = None) -> None:
     ]
     gateway = Gateway(downstreams, GatewaySettings())
     if http_port is None:
-        stdio_transport.serve(gateway.server())
+        stdio_transport.serve(gateway.server(), front=gateway.stdio_front)
     else:
         http_transport.serve(gateway.server(), port=http_port, health=gateway.health)
 

@@ -116,7 +116,7 @@ def _serve(
     if not http:
         from mcpkit_runtime import stdio
 
-        stdio.serve(server)
+        stdio.serve(server, front=gateway.stdio_front)
         return
     from mcpkit_runtime import http as http_transport
 

@@ -24,7 +24,7 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, BinaryIO
 
 import anyio
@@ -53,7 +53,7 @@ class GuardedStdio:
         self._stdout = stdout
         self._limit = limit
         self._lock = threading.Lock()
-        self._loop_lock = anyio.Lock()
+        self._loop_lock = anyio.Lock(fast_acquire=True)  # free, it is taken without a pass of the loop
         self._read_fd = _pollable(stdin)
         self._write_fd = _pollable(stdout, apart_from=sys.stderr)
 
@@ -222,9 +222,10 @@ def _refusal(text: str) -> tuple[Any, int, str] | None:
     return usable, -32600, "Invalid Request: not a JSON-RPC 2.0 message this server understands"
 
 
-def serve(server: MCPServer | Server[Any]) -> None:
+def serve(server: MCPServer | Server[Any], front: Callable[[GuardedStdio], Any] | None = None) -> None:
     """Serve `server` over this process's stdin and stdout, guarded. Stray prints go to stderr meanwhile (fd 1 is
-    pointed at it), so nothing but the protocol reaches the client."""
+    pointed at it), so nothing but the protocol reaches the client. `front`: what the SDK reads and writes instead,
+    made from the guarded stdio (the gateway answers its hot calls there: gateway.front)."""
     wire_in = os.fdopen(os.dup(0), "rb")
     wire_out = os.fdopen(os.dup(1), "wb")
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
@@ -232,4 +233,4 @@ def serve(server: MCPServer | Server[Any]) -> None:
     sys.stdout = sys.stderr
     stdio = GuardedStdio(wire_in, wire_out, max_message_bytes())
     stdio.watch_hang_up()
-    anyio.run(sdk.serve_stdio_streams, sdk.lowlevel(server), stdio)
+    anyio.run(sdk.serve_stdio_streams, sdk.lowlevel(server), front(stdio) if front else stdio)

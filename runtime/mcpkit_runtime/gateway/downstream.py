@@ -25,6 +25,7 @@ from mcp_types import CONNECTION_CLOSED
 
 from mcpkit_runtime.gateway import engine
 from mcpkit_runtime.gateway.engine import ContainerTarget
+from mcpkit_runtime.gateway.raw import RawChannel, RawClosed
 from mcpkit_runtime.gateway.stderr import StderrTail
 
 T = TypeVar("T")
@@ -98,6 +99,9 @@ class Downstream:
         self._failures = 0
         self._retrying = False
         self._stderr: StderrTail | None = None  # a container's, from its first start
+        self._raw: RawChannel | None = (
+            None  # the wire's own channel, when the transport offers one (gateway.raw)
+        )
         # Called by the gateway each time the server starts: its lists may have changed.
         self.on_ready: Callable[[Downstream], Coroutine[Any, Any, None]] | None = None
 
@@ -192,18 +196,53 @@ class Downstream:
                     self.health.last_error = _describe(exc)
             finally:
                 self._client = None
+                self._raw = None
                 ready.set()
 
     def _connect(self) -> Client:
         if isinstance(self.target, ContainerTarget):
             assert self._stderr is not None
-            return Client(self.target.transport(self._stderr.stream), mode="auto")
+            return Client(self.target.transport(self._stderr.stream, raw=self._offered), mode="auto")
         if isinstance(self.target, StdioServerParameters):
             assert self._stderr is not None
             return Client(stdio_client(self.target, errlog=self._stderr.stream), mode="auto")
         if isinstance(self.target, HttpTarget):
             return Client(self.target.transport(), mode="auto")
         return Client(self.target, mode="auto")
+
+    def _offered(self, raw: RawChannel) -> None:
+        self._raw = raw
+
+    @property
+    def raw_ready(self) -> bool:
+        """Running, on a wire that takes requests directly (call_tool_raw then answers without the SDK's session)."""
+        return self._client is not None and self._raw is not None and not self._raw.closed
+
+    async def call_tool_raw(self, name: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
+        """tools/call written to the server's wire directly (gateway.raw), stamped as the SDK's session stamps
+        every request on its era: the server's response message (its `result` or its `error`, as it gave it), or
+        None when this server has no such wire now (the caller uses the SDK's session: `call`). A dead connection
+        is DownstreamDown, as in `call`."""
+        client, raw = self._client, self._raw
+        stamp = getattr(client.session, "_stamp", None) if client is not None else None  # SDK seam: its stamp
+        if raw is None or raw.closed or stamp is None:
+            return None
+        data: dict[str, Any] = {"method": "tools/call", "params": {"name": name, "arguments": arguments}}
+        stamp(data, {})
+        self.health.calls += 1
+        if self._stderr and not self.health.calls % 1000:
+            self._stderr.trim()
+        try:
+            answer = await raw.request(data["method"], data["params"])
+        except RawClosed:
+            self.health.errors += 1
+            self._died()
+            raise DownstreamDown(
+                f"{self.name} stopped answering and is being restarted; call again", died=True
+            ) from None
+        if "error" in answer:
+            self.health.errors += 1
+        return answer
 
     def _down_message(self) -> str:
         retry = self.health.next_retry_at

@@ -22,16 +22,18 @@ import logging
 import os
 import struct
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, TextIO
 
 import anyio
 import mcp_types as types
-from anyio.abc import UNIXSocketStream
+from anyio.abc import SocketAttribute, UNIXSocketStream
 from mcp import StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.shared.message import SessionMessage
+
+from mcpkit_runtime.gateway.raw import RawChannel
 
 log = logging.getLogger(__name__)
 STDOUT, STDERR = 1, 2  # the stream numbers of the engine's multiplexed output (docker.utils.socket's)
@@ -52,13 +54,17 @@ class ContainerTarget:
     fallback: StdioServerParameters
 
     @contextlib.asynccontextmanager
-    async def transport(self, errlog: TextIO) -> AsyncIterator[Any]:
+    async def transport(
+        self, errlog: TextIO, raw: Callable[[RawChannel], None] | None = None
+    ) -> AsyncIterator[Any]:
+        """The SDK's transport streams; on the engine's path `raw` is also given the wire's RawChannel (the `docker
+        run` path has none: its calls all go through the SDK's session)."""
         engine = await anyio.to_thread.run_sync(engine_api)
         if engine is None:
             async with stdio_client(self.fallback, errlog=errlog) as streams:
                 yield streams
             return
-        async with _attached(engine, self, errlog) as streams:
+        async with _attached(engine, self, errlog, raw) as streams:
             yield streams
 
 
@@ -158,13 +164,18 @@ async def _attach(engine: Engine, container: str) -> tuple[UNIXSocketStream, byt
 
 
 @contextlib.asynccontextmanager
-async def _attached(engine: Engine, target: ContainerTarget, errlog: TextIO) -> AsyncIterator[Any]:
+async def _attached(
+    engine: Engine, target: ContainerTarget, errlog: TextIO, raw: Callable[[RawChannel], None] | None = None
+) -> AsyncIterator[Any]:
     container = await anyio.to_thread.run_sync(_create, engine.api, target)
     try:
         sock, early = await _attach(engine, container)
         async with sock:
             await anyio.to_thread.run_sync(engine.api.start, container)
-            async with _Streams(sock, errlog.fileno(), early).open() as streams:
+            wire = _Streams(sock, errlog.fileno(), early)
+            if raw is not None:
+                raw(wire.raw)
+            async with wire.open() as streams:
                 yield streams
     finally:
         with anyio.CancelScope(shield=True):
@@ -172,7 +183,8 @@ async def _attached(engine: Engine, target: ContainerTarget, errlog: TextIO) -> 
 
 
 class _Streams:
-    """The SDK's transport streams over one attach socket."""
+    """The SDK's transport streams over one attach socket, and the gateway's RawChannel on the same wire (its
+    answers are taken off before a line is parsed for the SDK)."""
 
     def __init__(self, sock: UNIXSocketStream, errlog: int, early: bytes = b"") -> None:
         self.sock = sock
@@ -181,6 +193,22 @@ class _Streams:
         self.exited = anyio.Event()  # the engine closed the output: the container is gone
         self.reader, self.read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
         self.write_stream, self.writer = anyio.create_memory_object_stream[SessionMessage](0)
+        self._sending = anyio.Lock(fast_acquire=True)  # one line at a time on the socket, whoever writes it
+        self._socket = sock.extra(SocketAttribute.raw_socket)  # non-blocking, as the stream keeps it
+        self.raw = RawChannel(self._send_line)
+
+    async def _send_line(self, line: bytes) -> None:
+        """One line, whole, before the next: written straight to the socket when it takes it all (no pass of the
+        event loop, which the stream's own send makes first), the rest by the stream."""
+        async with self._sending:
+            try:
+                sent = self._socket.send(line)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                raise anyio.BrokenResourceError from exc
+            if sent < len(line):
+                await self.sock.send(line[sent:])
 
     @contextlib.asynccontextmanager
     async def open(self) -> AsyncIterator[Any]:
@@ -222,6 +250,8 @@ class _Streams:
                     lines = (partial + payload).split(b"\n")
                     partial = lines.pop()
                     for line in lines:
+                        if self.raw.take(line):
+                            continue
                         if delivering and line.strip():
                             try:
                                 await self.reader.send(_parsed(line))
@@ -233,6 +263,7 @@ class _Streams:
                     return
         finally:
             self.exited.set()
+            self.raw.close()
             self.reader.close()
 
     async def _write(self) -> None:
@@ -240,8 +271,9 @@ class _Streams:
             async with self.writer:
                 async for message in self.writer:
                     text = message.message.model_dump_json(by_alias=True, exclude_unset=True)
-                    await self.sock.send(text.encode() + b"\n")
+                    await self._send_line(text.encode() + b"\n")
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
+            self.raw.close()
             self.reader.close()
 
 

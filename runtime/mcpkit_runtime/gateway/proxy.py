@@ -27,6 +27,7 @@ import mcp_types as types
 from mcp import Client, MCPError
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import NotificationOptions, Server
+from mcp.shared.dispatcher import ProgressFnT
 from mcp_types import INVALID_PARAMS
 
 from mcpkit_runtime import __version__, sdk
@@ -43,7 +44,9 @@ from mcpkit_runtime.policy import Policy
 from mcpkit_runtime.redact import redact_arguments
 
 if TYPE_CHECKING:
+    from mcpkit_runtime.gateway.front import DirectStdio
     from mcpkit_runtime.gateway.observe import Observer
+    from mcpkit_runtime.stdio import GuardedStdio
 
 T = TypeVar("T")
 HEALTH_URI = "gateway://health"
@@ -127,10 +130,20 @@ class Gateway:
         self.ready_seconds = time.perf_counter() - started
 
     @property
+    def task_group(self) -> anyio.abc.TaskGroup:
+        return self._task_group
+
+    @property
     def _task_group(self) -> anyio.abc.TaskGroup:
         if self._group is None:
             raise RuntimeError("the gateway is not running")
         return self._group
+
+    def stdio_front(self, stdio: GuardedStdio) -> DirectStdio:
+        """The stdio the server is served on, with the hot tools/call answered by the gateway (gateway.front)."""
+        from mcpkit_runtime.gateway.front import DirectStdio
+
+        return DirectStdio(stdio, self)
 
     def server(self) -> Server[Any]:
         """The MCP server clients talk to."""
@@ -174,12 +187,19 @@ class Gateway:
         return f"{server}{self.settings.separator}{name}"
 
     def _split(self, name: str) -> tuple[Downstream, str]:
-        server, separator, inner = name.partition(self.settings.separator)
-        downstream = self.downstreams.get(server)
-        if not separator or downstream is None or not self.settings.shows(server, inner):
+        found = self.offered(name)
+        if found is None:
             raise MCPError(
                 INVALID_PARAMS, f"unknown tool or prompt {name!r}; tools/list and prompts/list name them"
             )
+        return found
+
+    def offered(self, name: str) -> tuple[Downstream, str] | None:
+        """As _split, None for a name the gateway does not offer."""
+        server, separator, inner = name.partition(self.settings.separator)
+        downstream = self.downstreams.get(server)
+        if not separator or downstream is None or not self.settings.shows(server, inner):
+            return None
         return downstream, inner
 
     def _split_uri(self, uri: str) -> tuple[Downstream, str]:
@@ -268,23 +288,44 @@ class Gateway:
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult | dict[str, Any]:
         shared, tool = self._split(params.name)
-        arguments = dict(params.arguments or {})
-        session = client_key(ctx, "stdio")
-        downstream = self.instances.of(shared, session)
 
         async def forward(progress: float, total: float | None, message: str | None) -> None:
             await ctx.session.report_progress(progress, total, message)  # a no-op when the caller did not ask
 
+        return await self.tool_call(shared, tool, params.name, dict(params.arguments or {}),
+                                    client_key(ctx, "stdio"), forward, direct=not _progress_asked(ctx))  # fmt: skip
+
+    async def tool_call(
+        self,
+        shared: Downstream,
+        tool: str,
+        name: str,
+        arguments: dict[str, Any],
+        session: str,
+        forward: ProgressFnT | None = None,
+        *,
+        direct: bool = True,
+    ) -> dict[str, Any] | types.CallToolResult:
+        """One call of `tool` on `shared` (as `session` sees it) under the gateway's walls: its refusal policy, its
+        audit line, a repeat of a call safe to repeat when the server died under it, a server's tool error naming
+        `name`, traces and metrics. `direct`: on the server's own wire when it offers one (Downstream.call_tool_raw:
+        no progress then), else through the SDK's session. A protocol error from the server is raised as MCPError."""
+        downstream = self.instances.of(shared, session)
+
         async def once() -> dict[str, Any]:
+            if direct:
+                answer = await downstream.call_tool_raw(tool, arguments)
+                if answer is not None and not _header_mismatch(answer):
+                    return relay.answered(answer)
             return await downstream.call(
                 self._task_group, lambda c: relay.call_tool(c, tool, arguments, forward)
             )
 
         call = Call({})
         try:
-            with timed(self.audit, "tool_call", session=session, server=downstream.name, tool=params.name,
+            with timed(self.audit, "tool_call", session=session, server=downstream.name, tool=name,
                        arguments=redact_arguments(arguments)) as call:  # fmt: skip
-                refusal = self.policy.admit(params.name, session)
+                refusal = self.policy.admit(name, session)
                 if refusal is not None:
                     call.refuse(refusal.outcome, **refusal.facts)
                     return error_result(refusal.message)
@@ -293,17 +334,17 @@ class Gateway:
                         result = await once()
                     except DownstreamDown as exc:
                         # A server that died mid-call is started again; a call that is safe to repeat is repeated once.
-                        if not (exc.died and params.name in self._safe_to_repeat):
+                        if not (exc.died and name in self._safe_to_repeat):
                             raise
                         result = await once()
                 except DownstreamDown as exc:
                     call.outcome = "server_down"
-                    return error_result(f"{params.name}: {exc}")
+                    return error_result(f"{name}: {exc}")
                 call.outcome = "error" if relay.is_error(result) else "ok"
-                return relay.renamed_error(result, tool, params.name) if call.outcome == "error" else result
+                return relay.renamed_error(result, tool, name) if call.outcome == "error" else result
         finally:
             if self.observer:
-                self.observer.tool_call(session, downstream.name, params.name, call.outcome, call.seconds)
+                self.observer.tool_call(session, downstream.name, name, call.outcome, call.seconds)
 
     def _remember(self, downstream: Downstream, live: list[types.Tool]) -> None:
         """The freshest list, to answer with should the server restart, and the next time the gateway starts."""
@@ -387,3 +428,24 @@ class Gateway:
                 ]
             }
         )
+
+
+def _progress_asked(ctx: ServerRequestContext[Any]) -> bool:
+    """Whether the caller asked for progress (the SDK's path relays it); True where that cannot be told. SDK seam:
+    the request's back channel (`report_progress` goes there), a JSON-RPC one holding the caller's token, an
+    in-process one the caller's callback."""
+    meta = ctx.meta
+    if isinstance(meta, dict) and meta.get("progress_token") is not None:
+        return True
+    outbound: Any = getattr(ctx.session, "_request_outbound", None)
+    while hasattr(outbound, "_inner"):  # the modern era's wrapper that refuses server-initiated requests
+        outbound = outbound._inner
+    if hasattr(outbound, "_progress_token"):
+        return outbound._progress_token is not None
+    return getattr(outbound, "_on_progress", True) is not None
+
+
+def _header_mismatch(answer: dict[str, Any]) -> bool:
+    """A 2026-07-28 server's HEADER_MISMATCH: the SDK's session re-lists and resends (relay.call_tool)."""
+    error = answer.get("error")
+    return isinstance(error, dict) and error.get("code") == types.HEADER_MISMATCH

@@ -41,6 +41,20 @@ async def call_tool(
     return _unstamped(answer)
 
 
+def answered(response: dict[str, Any]) -> dict[str, Any]:
+    """A server's response message to tools/call, read off its wire (gateway.raw), as `call_tool` returns one: its
+    result without the server's stamp, or its error raised as the SDK's session raises it."""
+    result = response.get("result")
+    if "error" in response:
+        error = response["error"] if isinstance(response["error"], dict) else {}
+        code, message = error.get("code"), error.get("message")
+        raise MCPError(code if isinstance(code, int) else types.INTERNAL_ERROR,
+                       message if isinstance(message, str) else "the server's error has no message", error.get("data"))  # fmt: skip
+    if not isinstance(result, dict):
+        raise MCPError(types.INTERNAL_ERROR, "the server's answer to tools/call is not a result object")
+    return _unstamped(result)
+
+
 def _unstamped(answer: dict[str, Any]) -> dict[str, Any]:
     """Without the server's own `serverInfo` stamp (2026-07-28): the caller is answered by the gateway, which stamps
     its own where the caller's era has one (a stamp already there would be kept instead)."""
