@@ -169,6 +169,29 @@ def _on_the_loop(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     return called
 
 
+def request_stamp(session: object) -> Callable[[dict[str, Any], dict[str, Any]], None] | None:
+    """How the client session marks an outgoing request for the protocol era it agreed (`stamp(data, options)`
+    fills data's params and _meta in place), for a request the gateway writes to the wire itself; None before the
+    handshake (seam: ClientSession._stamp)."""
+    return getattr(session, "_stamp", None)
+
+
+def progress_asked(ctx: Any) -> bool:
+    """Whether the caller of this request asked for progress; True where that cannot be told (seam: the request's
+    back channel, ServerSession._request_outbound, where report_progress goes: a JSON-RPC one holds the caller's
+    token in _progress_token, an in-process one the caller's callback in _on_progress, the modern era wraps either
+    in _inner)."""
+    meta = ctx.meta
+    if isinstance(meta, dict) and meta.get("progress_token") is not None:
+        return True
+    outbound: Any = getattr(ctx.session, "_request_outbound", None)
+    while hasattr(outbound, "_inner"):
+        outbound = outbound._inner
+    if hasattr(outbound, "_progress_token"):
+        return outbound._progress_token is not None
+    return getattr(outbound, "_on_progress", True) is not None
+
+
 def lowlevel(server: MCPServer | Server[Any]) -> Server[Any]:
     """The low-level server behind an MCPServer, which the transports run (seam: MCPServer._lowlevel_server)."""
     return server._lowlevel_server if isinstance(server, MCPServer) else server

@@ -192,3 +192,37 @@ def test_seam_typing_forward_refs_compile_through_the_module_global() -> None:
     assert failed is None, (
         f"seam broken: ForwardRef no longer compiles through typing's global compile\n{failed}"
     )
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_seam_client_session_stamp_marks_a_request_for_the_agreed_era(mode: str) -> None:
+    async with Client(_server(), mode=mode) as client:  # type: ignore[arg-type]
+        stamp = sdk.request_stamp(client.session)
+        assert stamp is not None, "seam broken: ClientSession._stamp"
+        data: dict[str, Any] = {"method": "tools/call", "params": {"name": "add", "arguments": {"a": 1}}}
+        options: dict[str, Any] = {}
+        stamp(data, options)
+    versions = {value for key, value in options["headers"].items() if key.lower() == "mcp-protocol-version"}
+    assert versions, f"seam broken: the stamp no longer names the era's version ({options})"
+    assert data["params"]["name"] == "add" and data["params"]["arguments"] == {"a": 1}
+
+
+async def test_seam_request_back_channel_tells_whether_progress_was_asked() -> None:
+    asked: list[bool] = []
+    server = MCPServer("seam")
+
+    @server.tool()
+    def probe(ctx: Context) -> str:
+        asked.append(sdk.progress_asked(ctx.request_context))
+        return "ok"
+
+    async def progress(progress: float, total: float | None, message: str | None) -> None:
+        return None
+
+    for mode in ("legacy", "auto"):
+        async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
+            await client.call_tool("probe", {})
+            await client.call_tool("probe", {}, progress_callback=progress)
+    assert asked == [False, True, False, True], (
+        f"seam broken: ServerSession._request_outbound no longer tells a caller's progress ({asked})"
+    )

@@ -23,6 +23,7 @@ from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp_types import CONNECTION_CLOSED
 
+from mcpkit_runtime import sdk
 from mcpkit_runtime.gateway import engine
 from mcpkit_runtime.gateway.engine import ContainerTarget
 from mcpkit_runtime.gateway.raw import RawChannel, RawClosed
@@ -224,7 +225,7 @@ class Downstream:
         None when this server has no such wire now (the caller uses the SDK's session: `call`). A dead connection
         is DownstreamDown, as in `call`."""
         client, raw = self._client, self._raw
-        stamp = getattr(client.session, "_stamp", None) if client is not None else None  # SDK seam: its stamp
+        stamp = sdk.request_stamp(client.session) if client is not None else None
         if raw is None or raw.closed or stamp is None:
             return None
         data: dict[str, Any] = {"method": "tools/call", "params": {"name": name, "arguments": arguments}}

@@ -158,7 +158,7 @@ class DirectStdio:
                     )
             if scope.cancel_called:
                 return  # the client cancelled it: it is never answered
-            await self._stdio.write(json.dumps(response, separators=_COMPACT) + "\n")
+            await self._stdio.write(json.dumps(response, separators=_COMPACT, ensure_ascii=False) + "\n")
             self.answered += 1
         finally:
             self._in_flight.pop(request_id, None)

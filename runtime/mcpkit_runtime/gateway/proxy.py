@@ -293,7 +293,7 @@ class Gateway:
             await ctx.session.report_progress(progress, total, message)  # a no-op when the caller did not ask
 
         return await self.tool_call(shared, tool, params.name, dict(params.arguments or {}),
-                                    client_key(ctx, "stdio"), forward, direct=not _progress_asked(ctx))  # fmt: skip
+                                    client_key(ctx, "stdio"), forward, direct=not sdk.progress_asked(ctx))  # fmt: skip
 
     async def tool_call(
         self,
@@ -428,21 +428,6 @@ class Gateway:
                 ]
             }
         )
-
-
-def _progress_asked(ctx: ServerRequestContext[Any]) -> bool:
-    """Whether the caller asked for progress (the SDK's path relays it); True where that cannot be told. SDK seam:
-    the request's back channel (`report_progress` goes there), a JSON-RPC one holding the caller's token, an
-    in-process one the caller's callback."""
-    meta = ctx.meta
-    if isinstance(meta, dict) and meta.get("progress_token") is not None:
-        return True
-    outbound: Any = getattr(ctx.session, "_request_outbound", None)
-    while hasattr(outbound, "_inner"):  # the modern era's wrapper that refuses server-initiated requests
-        outbound = outbound._inner
-    if hasattr(outbound, "_progress_token"):
-        return outbound._progress_token is not None
-    return getattr(outbound, "_on_progress", True) is not None
 
 
 def _header_mismatch(answer: dict[str, Any]) -> bool:
