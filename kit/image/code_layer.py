@@ -145,6 +145,11 @@ def commit(
 def _put(container: Container, archive: bytes) -> list[str]:
     """The tar's files put into the container's root: their paths, which the check of its changes lets by."""
     container.put_archive("/", archive)
+    return tar_paths(archive)
+
+
+def tar_paths(archive: bytes) -> list[str]:
+    """The absolute paths a tar put into a container's root makes, as the engine lists its changes."""
     with tarfile.open(fileobj=io.BytesIO(archive)) as members:
         return ["/" + name.strip("/") for name in members.getnames()]
 

@@ -6,6 +6,7 @@ import pytest
 
 from kit.errors import KitError
 from kit.image import code_layer
+from kit.image.dockerfile import expander_archive
 from kit.project.servers import load_server
 from mcpkit_runtime import argv
 
@@ -38,7 +39,8 @@ def test_a_build_that_did_not_make_its_data_dir_fails(project: Path) -> None:
 
 def test_only_the_very_files_the_kit_put_there_itself_are_let_by(project: Path) -> None:
     analyst = load_server(project / "servers" / "analyst")
-    kit_files = [argv.IN_IMAGE.rsplit("/", 1)[0], argv.IN_IMAGE]
+    kit_files = code_layer.tar_paths(expander_archive())
+    assert kit_files == [argv.IN_IMAGE.rsplit("/", 1)[0], argv.IN_IMAGE], "the expander and its folder"
     code_layer._check_changes([*ANALYST_BUILD, *kit_files], analyst, kit_files)
     beside = argv.IN_IMAGE.rsplit("/", 1)[0] + "/sitecustomize.py"
     with pytest.raises(KitError, match=beside):
