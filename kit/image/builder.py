@@ -253,10 +253,13 @@ def _build_one(
         ) as layer:
             own_wheel = layer.wheel
             declaration, runnables = _checked_start(server, own_wheel, wheels)
-            if expands(declaration):
-                layer.container.put_archive("/", expander_archive())
+            added = expander_archive() if expands(declaration) else None
             image = code_layer.commit(
-                layer, entrypoint(declaration, runnables.scripts), declaration.args, declaration.image_env
+                layer,
+                entrypoint(declaration, runnables.scripts),
+                declaration.args,
+                declaration.image_env,
+                added,
             )
     else:
         image = engine_build.configured(client, built, declaration, runnables.scripts, labels)

@@ -118,6 +118,25 @@ def test_secrets_beside_the_code_stay_out_of_the_image_and_the_build_has_no_netw
     assert everything.strip() == "", f"the secret reached the image: {everything}"
 
 
+def test_a_build_command_that_writes_outside_its_data_dirs_fails_the_build_and_leaves_no_image(
+    kit_cli: Any, base_image: BaseResult, tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    root = _make_project(kit_cli, tmp_path / "proj", "gamma")
+    pyproject = root / "servers" / "hello" / "pyproject.toml"
+    stray = 'import pathlib; pathlib.Path("/etc/mcpkit-stray").write_text("kept?")'
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "build-commands = [", f'build-commands = [["python", "-c", {json.dumps(stray)}], ', 1
+        )
+    )
+    failed = kit_cli.at(root).invoke("build")
+    assert failed.exit_code != 0, failed.output
+    assert "wrote outside /opt/server and its data-dirs: /etc" in " ".join(failed.output.split())
+    assert "/etc/mcpkit-stray" in " ".join(failed.output.split())
+    left = docker_client.images.list(filters={"label": f"{identity.PROJECT}={identity.project_id(root)}"})
+    assert left == [], "the image committed beside the check is removed"
+
+
 def test_gc_and_doctor_keep_to_the_current_project(
     kit_cli: Any, projects: list[Path], docker_client: docker.DockerClient, own_containers: Callable[..., list[Any]],
     session_labels: dict[str, str],
