@@ -76,7 +76,7 @@ class Gateway:
         self.settings = settings
         self.audit = audit or AuditLog("mcpkit-gateway", __version__)
         self.policy = Policy(settings.limits())
-        self.instances = Instances(settings, lambda: self._task_group)
+        self.instances = Instances(settings, lambda: self.task_group)
         self._group: anyio.abc.TaskGroup | None = None
         self._safe_to_repeat: set[str] = set()  # namespaced tools that say they are read-only or idempotent
         self._offered: dict[
@@ -131,10 +131,7 @@ class Gateway:
 
     @property
     def task_group(self) -> anyio.abc.TaskGroup:
-        return self._task_group
-
-    @property
-    def _task_group(self) -> anyio.abc.TaskGroup:
+        """Where the gateway's own tasks run (the direct path's calls among them) while it serves."""
         if self._group is None:
             raise RuntimeError("the gateway is not running")
         return self._group
@@ -227,14 +224,14 @@ class Gateway:
     ) -> dict[str, list[Any]]:
         """As _gather, by server; `only` those instances, or every server as `client` sees it."""
         targets = only or [self.instances.of(d, client) for d in self.downstreams.values()]
-        return await lists(targets, fetch, field, recorded, self._task_group)
+        return await lists(targets, fetch, field, recorded, self.task_group)
 
     async def _forwarded(
         self, downstream: Downstream, name: str, action: Callable[[Client], Awaitable[T]]
     ) -> T:
         """A request passed to one server; a server that is down is the caller's internal error, naming `name`."""
         try:
-            return await downstream.call(self._task_group, action)
+            return await downstream.call(self.task_group, action)
         except DownstreamDown as exc:
             raise MCPError(types.INTERNAL_ERROR, f"{name}: {exc}") from None
 
@@ -318,7 +315,7 @@ class Gateway:
                 if answer is not None and not _header_mismatch(answer):
                     return relay.answered(answer)
             return await downstream.call(
-                self._task_group, lambda c: relay.call_tool(c, tool, arguments, forward)
+                self.task_group, lambda c: relay.call_tool(c, tool, arguments, forward)
             )
 
         call = Call({})

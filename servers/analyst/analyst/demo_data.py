@@ -5,6 +5,7 @@ Run as `python -m analyst.demo_data PATH` (the image build does this to bake the
 
 from __future__ import annotations
 
+import functools
 import random
 import sqlite3
 import sys
@@ -179,6 +180,7 @@ def _page_views(rng: random.Random, customers: int, products: int, count: int) -
     return rows
 
 
+@functools.cache  # orders and page views share it
 def _clock(days: int) -> tuple[list[str], list[str]]:
     """START plus N seconds as `datetime.isoformat(sep=" ")` writes it: hours[N // 3600] + rest[N % 3600]."""
     hours = [(START + timedelta(hours=hour)).isoformat(sep=" ")[:13] for hour in range(24 * days)]
