@@ -46,6 +46,7 @@ integration: setup host-tools
 # Speed targets live here, never in test assertions. Prints a table, writes .bench/*.json.
 bench: setup host-tools
 	$(PY) bench/inner_loop_bench.py
+	$(PY) bench/start_bundle_bench.py
 	$(PY) bench/kit_bench.py
 	TESTCONTAINERS_RYUK_DISABLED=true $(PY) bench/analyst_bench.py
 	$(PY) bench/runtime_bench.py
