@@ -230,20 +230,25 @@ class Downstream:
             return None
         data: dict[str, Any] = {"method": "tools/call", "params": {"name": name, "arguments": arguments}}
         stamp(data, {})
-        self.health.calls += 1
-        if self._stderr and not self.health.calls % 1000:
-            self._stderr.trim()
+        self._count_call()
         try:
             answer = await raw.request(data["method"], data["params"])
         except RawClosed:
             self.health.errors += 1
-            self._died()
-            raise DownstreamDown(
-                f"{self.name} stopped answering and is being restarted; call again", died=True
-            ) from None
+            raise self._gone() from None
         if "error" in answer:
             self.health.errors += 1
         return answer
+
+    def _count_call(self) -> None:
+        self.health.calls += 1
+        if self._stderr and not self.health.calls % 1000:
+            self._stderr.trim()
+
+    def _gone(self) -> DownstreamDown:
+        """The connection died under a call: the server restarts on the next one."""
+        self._died()
+        return DownstreamDown(f"{self.name} stopped answering and is being restarted; call again", died=True)
 
     def _down_message(self) -> str:
         retry = self.health.next_retry_at
@@ -254,19 +259,14 @@ class Downstream:
         """Run `action` on the server's client. A dead connection becomes DownstreamDown (the server restarts on the
         next call); the server's own protocol errors pass through as they are."""
         client = await self.client(group)
-        self.health.calls += 1
-        if self._stderr and not self.health.calls % 1000:
-            self._stderr.trim()
+        self._count_call()
         try:
             return await action(client)
         except MCPError as exc:
             self.health.errors += 1
             if exc.error.code != CONNECTION_CLOSED:
                 raise
-            self._died()
-            raise DownstreamDown(
-                f"{self.name} stopped answering and is being restarted; call again", died=True
-            ) from None
+            raise self._gone() from None
 
     def _died(self) -> None:
         tail = self._stderr.since(0)[-1:] if self._stderr else []
