@@ -61,6 +61,46 @@ def _models_built_when_first_used() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _adapters_and_rebuilds_when_first_used() -> Iterator[None]:
+    """Besides its models, the SDK builds at import what defer_build does not reach: TypeAdapters over the message
+    unions of both eras (a validator over every request, result and notification type; mcp_types/_types.py and
+    jsonrpc.py) and four models it rebuilds by hand. Built, they pull in most of the ~450 models the deferral left
+    alone: about 8 % of a server's start to its first answer, for unions a session mostly never validates against.
+    Meanwhile an adapter of a type without a config of its own is deferred as a model is, and a plain
+    `model_rebuild()` of a deferred model leaves it to be built, from its module's names, on its first use (seam:
+    TypeAdapter._defer_build, and a deferred model's mock validator calling model_rebuild)."""
+    adapter = pydantic.TypeAdapter
+    deferral = adapter.__dict__["_defer_build"]
+    rebuild = pydantic.BaseModel.__dict__["model_rebuild"]
+    if (
+        not isinstance(deferral, property)
+        or not isinstance(rebuild, classmethod)
+        or "mcp_types" in sys.modules
+    ):
+        yield
+        return
+
+    def deferred(self: Any) -> bool:
+        return True if self._config is None and self._model_config is None else bool(deferral.__get__(self))
+
+    def rebuilt_later(cls: Any, *, force: bool = False, **kwargs: Any) -> bool | None:
+        if not force and not kwargs and cls.model_config.get("defer_build"):
+            return None
+        # This frame is one more between the caller and pydantic.
+        depth = kwargs.pop("_parent_namespace_depth", 2) + 1
+        built = rebuild.__func__(cls, force=force, _parent_namespace_depth=depth, **kwargs)
+        return cast("bool | None", built)
+
+    adapter._defer_build = property(deferred)  # type: ignore[method-assign, assignment]
+    pydantic.BaseModel.model_rebuild = classmethod(rebuilt_later)  # type: ignore[method-assign, assignment]
+    try:
+        yield
+    finally:
+        adapter._defer_build = deferral  # type: ignore[method-assign, assignment]
+        pydantic.BaseModel.model_rebuild = rebuild  # type: ignore[method-assign, assignment]
+
+
+@contextlib.contextmanager
 def _annotations_compiled_once() -> Iterator[None]:
     """`mcp_types` postpones its annotations, so pydantic turns each of ~2,400 annotation strings into a
     typing.ForwardRef, which compiles the string anew: three in four are repeats (`str | None`, `dict[str, Any] |
@@ -107,7 +147,12 @@ def hook_sse_into_uvicorn() -> None:
 
 _server_without_the_client()
 
-with _models_built_when_first_used(), _annotations_compiled_once(), _uvicorn_left_for_http():
+with (
+    _models_built_when_first_used(),
+    _adapters_and_rebuilds_when_first_used(),
+    _annotations_compiled_once(),
+    _uvicorn_left_for_http(),
+):
     from mcp.server.lowlevel import Server
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.tools.base import Tool

@@ -164,6 +164,33 @@ def test_seam_the_sdks_models_are_built_on_first_use_and_the_servers_own_at_once
     )
 
 
+def test_seam_the_sdks_adapters_and_hand_rebuilt_models_are_built_on_first_use() -> None:
+    script = (
+        "import pydantic, mcpkit_runtime.sdk, mcp_types\n"
+        "from mcp_types import _types, jsonrpc\n"
+        "assert isinstance(vars(pydantic.TypeAdapter)['_defer_build'], property), 'the deferral was left behind'\n"
+        "assert vars(pydantic.BaseModel)['model_rebuild'].__func__.__name__ == 'model_rebuild', 'rebuild left behind'\n"
+        "assert not _types.client_request_adapter.pydantic_complete, 'a union adapter was built at import'\n"
+        "assert not jsonrpc.jsonrpc_message_adapter.pydantic_complete, 'the message adapter was built at import'\n"
+        "assert not _types.CallToolRequestParams.__pydantic_complete__, 'a hand rebuild ran at import'\n"
+        "answer = {'content': [{'type': 'text', 'text': 'yes'}], 'action': 'accept'}\n"
+        "params = _types.CallToolRequestParams.model_validate(\n"
+        "    {'name': 't', 'inputResponses': {'ask': {'action': 'accept', 'content': {'ok': True}}}})\n"
+        "assert type(params.input_responses['ask']).__name__ == 'ElicitResult', params\n"
+        "request = _types.client_request_adapter.validate_python({'method': 'ping', 'params': None})\n"
+        "assert type(request).__name__ == 'PingRequest' and _types.client_request_adapter.pydantic_complete\n"
+        'message = jsonrpc.jsonrpc_message_adapter.validate_json(\'{"jsonrpc": "2.0", "id": 1, "result": {}}\')\n'
+        "assert type(message).__name__ == 'JSONRPCResponse', message\n"
+        "adapter = pydantic.TypeAdapter(int | str)\n"
+        "assert adapter.pydantic_complete, 'a server adapter was deferred'\n"
+    )
+    failed = _stderr_of_a_fresh_interpreter(script)
+    assert failed is None, (
+        "seam broken: pydantic's TypeAdapter deferral or a deferred model's rebuild on first use changed\n"
+        f"{failed}"
+    )
+
+
 def test_seam_sse_starlette_loads_without_uvicorn_and_its_hook_goes_in_when_http_is_served() -> None:
     script = (
         "import sys, typing, mcpkit_runtime.sdk as sdk, sse_starlette.sse as sse\n"
