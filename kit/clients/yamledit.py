@@ -33,7 +33,7 @@ class Document:
         self.data: Any = CommentedMap()
         if text.strip():
             try:
-                data, sequence, offset = load_yaml_guess_indent(text, yaml=self.yaml)
+                data, sequence, offset = _loaded(text, self.yaml)
             except YAMLError as exc:
                 raise YamlError(f"not valid YAML ({exc})".replace("\n", " ")) from None
             if data is not None:
@@ -50,6 +50,15 @@ class Document:
         stream = io.StringIO()
         self.yaml.dump(data, stream)
         return stream.getvalue()
+
+
+def _loaded(text: str, yaml: YAML) -> tuple[Any, int | None, int | None]:
+    """The data, and the sequence indent and dash offset the text uses. ruamel's guess of them fails on a line that
+    is a bare dash (`-` alone: an item whose mapping starts on the next line); then the data alone, and the defaults."""
+    try:
+        return load_yaml_guess_indent(text, yaml=yaml)  # type: ignore[no-any-return]
+    except IndexError:
+        return yaml.load(text), None, None
 
 
 def upsert(text: str, key: str, name: str, item: Any, list_key: str | None) -> str:
@@ -94,7 +103,7 @@ def delete(text: str, key: str, name: str, list_key: str | None) -> str:
         positions = [i for i, e in enumerate(section) if isinstance(e, dict) and e.get(list_key) == name]
         if not positions:
             return text
-        starts = [section.lc.item(i)[0] for i in range(len(section))]
+        starts = [_dash_line(doc.lines, *section.lc.item(i)) for i in range(len(section))]
         index = positions[0]
     elif isinstance(section, CommentedMap) and not list_key and name in section:
         starts = [section.lc.key(k)[0] for k in section]
@@ -118,6 +127,16 @@ def delete(text: str, key: str, name: str, list_key: str | None) -> str:
     if len(starts) == 1:
         doc.lines[key_line] = _set_value(doc.lines[key_line], "[]" if list_key else "{}")
     return "".join(doc.lines)
+
+
+def _dash_line(lines: list[str], line: int, column: int) -> int:
+    """The line of a list item's dash: its own line, or for a mapping that starts under a bare `-`, the dash's."""
+    if lines[line][:column].strip():
+        return line
+    above = line - 1
+    while above > 0 and _blank_or_comment(lines[above]):
+        above -= 1
+    return above if lines[above].split("#", 1)[0].strip() == "-" else line
 
 
 def remove_section(text: str, key: str) -> str:

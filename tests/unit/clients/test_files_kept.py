@@ -246,3 +246,20 @@ def test_a_section_in_flow_style_gets_the_entry_inside_its_brackets(
     section = data["extensions"] if name == "goose" else {s["name"]: s for s in data["mcpServers"]}
     assert section["analyst"]["args"] == ANALYST.args
     assert installed.count("\n") == original.count("\n"), "no line added or re-laid out"
+
+
+def test_a_list_item_under_a_bare_dash_is_kept_and_a_damaged_list_refused_as_it_was(tmp_path: Path) -> None:
+    """ruamel's guess of a file's indentation fails on a bare `-` line, and an item's mapping starts below its dash."""
+    for items in (
+        "-\n  name: mine\n  command: uvx\n",
+        "- name: first\n-\n  # mine\n  name: mine\n  command: uvx\n",
+    ):
+        original = f"name: a\nmcpServers:\n{items}models: []\n"
+        installed = _roundtrip("continue", tmp_path / "config.yaml", original.encode()).decode()
+        assert {s["name"] for s in yaml.safe_load(installed)["mcpServers"]} >= {"mine", "analyst"}
+    damaged = "name: a\nmcpServers:\n-\n name: mine\n  command: uvx\n"
+    path = tmp_path / "damaged.yaml"
+    path.write_text(damaged)
+    with pytest.raises(KitError, match="not valid YAML"):
+        apply_change(CLIENTS["continue"], path, [ANALYST], dry_run=False)
+    assert path.read_text() == damaged
