@@ -178,12 +178,11 @@ async def paired(settings: Settings) -> dict[str, Any]:
 
 
 def serve(count: int, *, http_port: int | None = None) -> None:
-    """The gateway over `count` copies of the mailer, served over stdio (as `kit gateway` serves); over HTTP on
-    `http_port`, the analyst first and `count - 1` copies of the mailer."""
-    from kit.gateway import serve as gateway_serve
-    from mcpkit_runtime import http as http_transport
-    from mcpkit_runtime import stdio as stdio_transport
-    from mcpkit_runtime.gateway.proxy import Gateway
+    """The gateway over `count` copies of the mailer, served over stdio (as `kit gateway` serves: planned here,
+    then this process becomes the runtime's gateway); over HTTP on `http_port`, the analyst first and `count - 1`
+    copies of the mailer."""
+    from kit.gateway.serve import planned_server
+    from mcpkit_runtime.gateway.plan import FrontPlan, GatewayPlan, hand_over
     from mcpkit_runtime.gateway.settings import GatewaySettings
 
     settings = load_settings(cwd=PROJECT)
@@ -193,14 +192,10 @@ def serve(count: int, *, http_port: int | None = None) -> None:
     copies = [dataclasses.replace(entry, name=f"m{i}") for i in range(count - len(first))]
     with engine.connected() as client:
         images = {e.name: engine.find_image(client, str(e.image)) for e in [entry, *first]}
-    downstreams = [
-        gateway_serve._downstream(e, images.get(e.name, images[entry.name])) for e in [*first, *copies]
-    ]
-    gateway = Gateway(downstreams, GatewaySettings())
-    if http_port is None:
-        stdio_transport.serve(gateway.server(), front=gateway.stdio_front)
-    else:
-        http_transport.serve(gateway.server(), port=http_port, health=gateway.health)
+        version = client.api.api_version
+    servers = [planned_server(e, images.get(e.name, images[entry.name]), version) for e in [*first, *copies]]
+    front = FrontPlan(http=http_port is not None, port=http_port or 0)
+    hand_over(GatewayPlan(servers=servers, settings=GatewaySettings(), front=front))
 
 
 def children_of(pid: int) -> list[tuple[int, str]]:

@@ -4,8 +4,9 @@ entry that starts it (`kit config --gateway`)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
+from typing import NoReturn
 
 from docker.models.images import Image
 
@@ -18,10 +19,7 @@ from kit.image.tools_record import recorded_tools
 from kit.project.servers import Server, discover, select
 from kit.project.settings import Settings
 from kit.secrets import stored_values
-from mcpkit_runtime.gateway.downstream import Downstream
-from mcpkit_runtime.gateway.engine import ContainerTarget
-from mcpkit_runtime.gateway.proxy import Gateway
-from mcpkit_runtime.gateway.recorded import ToolCache
+from mcpkit_runtime.gateway.plan import ContainerPlan, FrontPlan, GatewayPlan, ServerPlan, hand_over
 from mcpkit_runtime.gateway.settings import GatewaySettings
 
 GATEWAY_ENTRY = "mcpkit-gateway"
@@ -38,9 +36,9 @@ def gateway_servers(settings: Settings, names: list[str]) -> tuple[GatewaySettin
     return gateway, servers
 
 
-def build_gateway(
+def plan_gateway(
     settings: Settings, names: list[str], environ: Mapping[str, str], labels: dict[str, str] | None = None
-) -> Gateway:
+) -> GatewayPlan:
     """The gateway over the named servers (or those [gateway] lists, or all): each a hardened container of the
     image its tag names now, with the values of the variables it takes copied from `environ` by name."""
     gateway, servers = gateway_servers(settings, names)
@@ -48,23 +46,26 @@ def build_gateway(
     # name, as a client would.
     declared = [name for server in servers for name in server.secret_names]
     values = {**stored_values([n for n in declared if n not in environ]), **values_taken(servers, environ)}
-    extra = {**(labels or {}), GATEWAY_LABEL: str(os.getpid())}
+    extra = {**(labels or {}), GATEWAY_LABEL: str(os.getpid())}  # hand_over keeps the pid
     entries = launch_entries(settings, servers, values, extra_labels=extra)
     with engine.connected() as client:
         images = {entry.name: engine.find_image(client, str(entry.image)) for entry in entries}
+        api_version = client.api.api_version
     missing = [str(entry.image) for entry in entries if images[entry.name] is None]
     if missing:
         raise KitError(f"no image for {', '.join(missing)}", hint="build them first: `kit build`")
-    downstreams = [_downstream(entry, images[entry.name]) for entry in entries]
-    return Gateway(downstreams, gateway, cache=ToolCache(settings.cache_dir / "gateway-tools"))
+    planned = [planned_server(entry, images[entry.name], api_version) for entry in entries]
+    return GatewayPlan(servers=planned, settings=gateway, tool_cache=settings.cache_dir / "gateway-tools")
 
 
-def _downstream(entry: LaunchEntry, image: Image | None) -> Downstream:
+def planned_server(entry: LaunchEntry, image: Image | None, api_version: str) -> ServerPlan:
     """A server started from the image found now, by its id (so the tools recorded on it are the tools of what
     runs): through the engine's API where the gateway reaches it, else by its `docker run` line (with another
     Docker CLI configured, always by that line)."""
+    line = entry.stdio_params()
+    plan = ServerPlan(name=entry.name, command=line.command, args=line.args, env=line.env or {})
     if image is None or entry.walls is None:
-        return Downstream(entry.name, entry.stdio_params())
+        return plan
     create = entry.walls.sdk_kwargs()
     tail = entry.args[1 + len(entry.walls.docker_args()) :]  # the image and, for a prebuilt one, its command
     if tail[:2] == ["--pull", "never"]:  # the engine's API never pulls when it creates
@@ -72,63 +73,36 @@ def _downstream(entry: LaunchEntry, image: Image | None) -> Downstream:
     if tail[:1] == ["--entrypoint"]:
         create["entrypoint"], tail = tail[1:2], tail[2:]
     if tail[:1] != [entry.image]:
-        return Downstream(entry.name, entry.stdio_params())
+        return plan
     if tail[1:]:
         create["command"] = tail[1:]
     image_at = len(entry.args) - len(tail)
-    args = [*entry.args[:image_at], str(image.id), *tail[1:]]
-    fallback = stdio_params(entry.command, args, entry.env)
+    fallback = stdio_params(entry.command, [*entry.args[:image_at], str(image.id), *tail[1:]], entry.env)
     recorded = recorded_tools(image)
+    plan = plan.model_copy(update={
+        "args": fallback.args, "env": fallback.env or {},
+        "tools": None if recorded is None else [t.model_dump(mode="json", by_alias=True, exclude_none=True)
+                                                for t in recorded],
+    })  # fmt: skip
     if Path(entry.command).name != "docker":
-        return Downstream(entry.name, fallback, recorded)
+        return plan
     env = {name: entry.env[name] for name in entry.walls.env_names if name in entry.env}
-    return Downstream(entry.name, ContainerTarget(str(image.id), create, env, fallback), recorded)
+    body = engine.create_body(api_version, str(image.id), create, env)
+    return plan.model_copy(update={"container": ContainerPlan(image=str(image.id), body=body)})
 
 
 def run_gateway(
     settings: Settings, names: list[str], *, http: bool, host: str, port: int, token: str | None,
     labels: dict[str, str] | None = None, allowed_hosts: list[str] | None = None, metrics: bool = False,
-) -> None:  # fmt: skip
+) -> NoReturn:  # fmt: skip
+    """Plans the gateway here, then this process becomes the runtime's gateway serving the plan."""
     if metrics and not http:
         raise KitError("metrics are served on the gateway's HTTP front, at /metrics",
                        hint="add --http (traces need no option: set OTEL_EXPORTER_OTLP_ENDPOINT)")  # fmt: skip
-    gateway = build_gateway(settings, names, os.environ, labels)
-    from mcpkit_runtime.gateway.observe import ObserveUnavailable, observe
-
-    try:
-        kept, shutdown = observe(gateway, os.environ, metrics=metrics)
-    except ObserveUnavailable as exc:
-        raise KitError(
-            str(exc), hint="or leave them off: drop --metrics, unset OTEL_EXPORTER_OTLP_ENDPOINT"
-        ) from None
-    try:
-        _serve(gateway, http=http, host=host, port=port, token=token, allowed_hosts=allowed_hosts,
-               metrics=kept.render if kept else None)  # fmt: skip
-    finally:
-        shutdown()
-
-
-def _serve(
-    gateway: Gateway, *, http: bool, host: str, port: int, token: str | None, allowed_hosts: list[str] | None,
-    metrics: Callable[[], tuple[bytes, str]] | None,
-) -> None:  # fmt: skip
-    server = gateway.server()
-    if not http:
-        from mcpkit_runtime import stdio
-
-        stdio.serve(server, front=gateway.stdio_front)
-        return
-    from mcpkit_runtime import http as http_transport
-
-    names_used = http_transport.OptionNames(
-        token="MCP_HTTP_TOKEN (or --token-env NAME)", allowed_hosts="--allow-host"
-    )
-    try:
-        http_transport.serve(server, host=host, port=port, token=token, health=gateway.health,
-                             allowed_hosts=allowed_hosts, idle_seconds=gateway.settings.session_idle_seconds,
-                             names=names_used, metrics=metrics)  # fmt: skip
-    except ValueError as exc:
-        raise KitError(str(exc), hint="see `kit gateway --help` for --token-env and --allow-host") from None
+    plan = plan_gateway(settings, names, os.environ, labels)
+    front = FrontPlan(http=http, host=host, port=port, token=token, allowed_hosts=allowed_hosts or [],
+                      metrics=metrics)  # fmt: skip
+    hand_over(plan.model_copy(update={"front": front}))
 
 
 def gateway_entry(

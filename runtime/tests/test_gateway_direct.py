@@ -104,7 +104,7 @@ class FramedServer(ContainerTarget):
 
 
 def _framed(name: str, server: MCPServer) -> tuple[Downstream, list[dict[str, Any]]]:
-    target = FramedServer("image", {}, {}, StdioServerParameters(command="false"), server=server)
+    target = FramedServer("image", {}, StdioServerParameters(command="false"), server=server)
     return Downstream(name, target), target.seen
 
 

@@ -1,5 +1,4 @@
-"""The engine path's own parts that need no engine: the walls' Docker SDK keywords split between a container and its
-host config as the engine's API takes them, and the engine's multiplexed attach stream turned into the SDK's
+"""The engine path's own part that needs no engine: the engine's multiplexed attach stream turned into the SDK's
 messages. The stream's far end is a socket pair written in the engine's documented frame format (8-byte header:
 stream, three zero bytes, big-endian length), since no engine exists in this tier; the real engine is exercised by
 tests/integration/test_gateway.py."""
@@ -11,14 +10,12 @@ import struct
 import tempfile
 
 import anyio
-import docker
 import mcp_types as types
 import pytest
 from anyio.abc import UNIXSocketStream
-from docker.types import Mount
 from mcp.shared.message import SessionMessage
 
-from mcpkit_runtime.gateway.engine import _split, _Streams
+from mcpkit_runtime.gateway.engine import _Streams
 
 pytestmark = pytest.mark.anyio
 
@@ -30,23 +27,6 @@ def anyio_backend() -> str:
 
 def _frame(stream: int, payload: bytes) -> bytes:
     return struct.pack(">BxxxL", stream, len(payload)) + payload
-
-
-def test_the_walls_split_into_the_container_and_its_host_config() -> None:
-    api = docker.APIClient(base_url="unix:///nonexistent.sock", version="1.41")
-    walls = {"stdin_open": True, "tty": False, "init": True, "auto_remove": True, "cap_drop": ["ALL"],
-             "read_only": True, "user": "10001:10001", "mem_limit": "512m", "nano_cpus": 10**9,
-             "pids_limit": 128, "network_mode": "none", "mounts": [Mount("/data", "vol", type="volume")],
-             "tmpfs": {"/tmp": "rw,noexec"}, "labels": {"io.mcpkit.server": "analyst"}}  # fmt: skip
-    config, host = _split(api, walls)
-    api.close()
-    assert config == {"stdin_open": True, "tty": False, "user": "10001:10001",
-                      "labels": {"io.mcpkit.server": "analyst"}}  # fmt: skip
-    assert host["Init"] is True and host["AutoRemove"] is True and host["ReadonlyRootfs"] is True
-    assert host["CapDrop"] == ["ALL"] and host["NetworkMode"] == "none" and host["PidsLimit"] == 128
-    assert (
-        host["Memory"] == 512 * 2**20 and host["NanoCpus"] == 10**9 and host["Mounts"][0]["Target"] == "/data"
-    )
 
 
 async def test_frames_cut_anywhere_become_messages_and_stderr_lines_and_messages_go_out_as_lines() -> None:

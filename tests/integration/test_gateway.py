@@ -22,8 +22,9 @@ from mcp.server.mcpserver import MCPServer
 from typer.testing import CliRunner
 
 from kit.cli import app
+from kit.containers import engine
 from kit.containers.launch import docker_client_env, stdio_params
-from kit.gateway.serve import GATEWAY_ENTRY, GATEWAY_LABEL, build_gateway
+from kit.gateway.serve import GATEWAY_ENTRY, GATEWAY_LABEL, plan_gateway
 from kit.identity import SERVER, TOOLS, image_tag, project_slug
 from kit.image.base_image import BaseResult
 from kit.project.servers import discover, select
@@ -74,14 +75,15 @@ def _children(pid: int) -> list[str]:
 
 
 def _gateway_pid() -> int:
-    """The `kit gateway` this test's client started (a child of this process)."""
+    """The `kit gateway` this test's client started (a child of this process), which has become the runtime's
+    gateway serving its plan."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, ValueError):
             text = stat.read_text()
             own = int(text[text.rindex(")") + 2 :].split()[1]) == os.getpid()
-            if own and text[text.index("(") + 1 : text.rindex(")")] == "kit":
+            if own and b"mcpkit_runtime.gateway.plan" in (stat.parent / "cmdline").read_bytes():
                 return int(stat.parent.name)
-    raise AssertionError("no kit gateway process under this test")
+    raise AssertionError("no kit gateway under this test serving its plan")
 
 
 def test_the_gateway_fronts_every_server_restarts_a_dead_one_and_ends_them_all(
@@ -162,7 +164,7 @@ def test_the_tools_recorded_on_each_image_are_listed_before_any_container_exists
     (analyst,) = select(discover(settings), ["analyst"])
     record = json.loads(docker_client.images.get(image_tag(settings, analyst)).labels[TOOLS])
     assert "run_sql" in {tool["name"] for tool in record["tools"]}, "the build recorded its tools/list"
-    gateway = build_gateway(settings, ["analyst", "time"], {})
+    gateway = plan_gateway(settings, ["analyst", "time"], {}).gateway()
     gateway.settings.start = "lazy"
 
     async def session() -> dict[str, Any]:
@@ -199,7 +201,9 @@ def test_a_container_that_cannot_start_fails_its_calls_with_its_reason_and_the_o
     )
     if via == "engine-api":
         create = {"command": command, "labels": session_labels, "auto_remove": True}
-        failing = ContainerTarget(base_image.tag, create, {}, failing)
+        with engine.connected() as client:
+            body = engine.create_body(client.api.api_version, base_image.tag, create, {})
+        failing = ContainerTarget(base_image.tag, body, failing)
     healthy = MCPServer("healthy")
 
     @healthy.tool()

@@ -1,25 +1,29 @@
 """A server's container started through the Docker engine's API, with no `docker` client process in between (one
 per server cost 24.5 MiB and a copy of every message each way).
 
-The container is created with the walls the kit gives (the Docker SDK's keywords), attached before it starts (so
-no output is lost) and started; its stdin and multiplexed stdout/stderr travel on the one attach socket, read and
-written by the event loop: no thread per message. stdout lines become the JSON-RPC messages the SDK's `Client`
-takes as a transport (as its stdio client frames them); stderr goes to the server's StderrTail. On close its stdin
-is closed (the server exits, and the engine removes it) and, if it has not gone within the grace period, it is
-removed by force. A gateway that dies closes the socket, which closes the server's stdin too (StdinOnce).
+The container is created from the engine's create request the kit made with the Docker SDK (its walls, its
+variables' values), attached before it starts (so no output is lost) and started; its stdin and multiplexed
+stdout/stderr travel on the one attach socket, read and written by the event loop: no thread per message. stdout
+lines become the JSON-RPC messages the SDK's `Client` takes as a transport (as its stdio client frames them);
+stderr goes to the server's StderrTail. On close its stdin is closed (the server exits, and the engine removes it)
+and, if it has not gone within the grace period, it is removed by force. A gateway that dies closes the socket,
+which closes the server's stdin too (StdinOnce).
 
-The path needs the `docker` package and the engine's local socket. Where either is missing (a gateway image without
-the package, a Docker context or an engine reached over TCP or SSH, which the SDK handles differently), the same
-container is started by its `docker run` command line, as before.
+The four calls this takes (version, create, start, remove) are plain HTTP on the engine's local socket, made with
+the standard library: the Docker SDK and what it imports (requests, urllib3 ...) cost the gateway 6 MiB for them.
+Where the engine is not on a local socket (a Docker context, TCP, TLS or SSH, which the CLI handles), the same
+container is started by its `docker run` command line.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
+import http.client
+import json
 import logging
 import os
+import socket
 import struct
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -38,6 +42,8 @@ from mcpkit_runtime.gateway.raw import RawChannel
 log = logging.getLogger(__name__)
 STDOUT, STDERR = 1, 2  # the stream numbers of the engine's multiplexed output (docker.utils.socket's)
 FRAME = struct.Struct(">BxxxL")  # stream, three zero bytes, payload length
+DEFAULT_SOCKET = "/var/run/docker.sock"
+CALL_SECONDS = 60.0  # for one API call: a create waits on the storage driver
 GRACE_SECONDS = 2.0  # for the server to exit once its stdin is closed, as the SDK's stdio client waits
 Via = Literal["engine-api", "docker-cli"]
 _probing = threading.Lock()  # servers start at once, each in a worker thread: one probe, one client
@@ -45,12 +51,11 @@ _probing = threading.Lock()  # servers start at once, each in a worker thread: o
 
 @dataclass(frozen=True)
 class ContainerTarget:
-    """A server's container: its image, the Docker SDK keywords of its walls (`containers.create`'s, stdin open, no
-    TTY, removed on exit), the values of the variables it takes, and the same container as a `docker run` line."""
+    """A server's container: its image, the engine's create request for it (its walls, the values of the variables
+    it takes; stdin open, no TTY, removed on exit), and the same container as a `docker run` line."""
 
     image: str
-    create: dict[str, Any]
-    env: dict[str, str]
+    body: dict[str, Any]  # `POST /containers/create`'s, as the Docker SDK makes it (kit.containers.engine)
     fallback: StdioServerParameters
 
     @contextlib.asynccontextmanager
@@ -76,8 +81,12 @@ def path() -> Via | None:
 
 
 class Engine(NamedTuple):
-    api: Any  # docker.APIClient: create, start, remove
-    socket: str  # the engine's local socket, where the gateway attaches on a connection of its own
+    socket: str  # the engine's local socket
+    version: str  # its API version
+
+
+class EngineRefused(OSError):
+    pass
 
 
 def engine_api() -> Engine | None:
@@ -89,55 +98,63 @@ def engine_api() -> Engine | None:
 @functools.cache
 def _engine() -> Engine | None:
     if os.environ.get("DOCKER_CONTEXT", "default") != "default":
-        return None  # the SDK does not read Docker contexts; the CLI does
-    try:
-        import docker
-        from docker.constants import DEFAULT_UNIX_SOCKET, MINIMUM_DOCKER_API_VERSION
-    except ImportError:
-        return None
-    settings = docker.utils.kwargs_from_env()
-    socket = (
-        str(settings.get("base_url") or DEFAULT_UNIX_SOCKET).removeprefix("http+").removeprefix("unix://")
-    )
-    if settings.get("base_url", "unix://").split("://")[0] not in ("unix", "http+unix"):
+        return None  # the engine of a Docker context is the CLI's to find
+    host = os.environ.get("DOCKER_HOST") or f"unix://{DEFAULT_SOCKET}"
+    scheme, _, socket_path = host.partition("://")
+    if scheme not in ("unix", "http+unix"):
         return None  # TCP, TLS or SSH: the CLI's connection handling
-    # The engine's version asked with a client closed here: one made with version="auto" leaks its socket when
-    # the engine is down.
-    probe = docker.APIClient(version=MINIMUM_DOCKER_API_VERSION, **settings)
     try:
-        version = str(probe.version(api_version=False)["ApiVersion"])
-    except Exception as exc:  # no engine there: the CLI says why when it runs
+        version = str(_call(Engine(socket_path, ""), "GET", "/version")["ApiVersion"])
+    except (OSError, KeyError, ValueError) as exc:  # no engine there: the CLI says why when it runs
         log.debug("the engine's API is not reachable (%s); containers start through the docker CLI", exc)
         return None
+    return Engine(socket_path, version)
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, socket_path: str) -> None:
+        super().__init__("docker", timeout=CALL_SECONDS)
+        self._socket_path = socket_path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._socket_path)
+
+
+def _call(engine: Engine, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """One request to the engine's API (a blocking call, run in a worker thread): its JSON answer, or None."""
+    connection = _UnixConnection(engine.socket)
+    try:
+        prefix = f"/v{engine.version}" if engine.version else ""
+        payload = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"} if payload is not None else {}
+        connection.request(method, prefix + path, body=payload, headers=headers)
+        answer = connection.getresponse()
+        data = answer.read()
+        if answer.status >= 400:
+            message = (
+                json.loads(data).get("message", "")
+                if data.startswith(b"{")
+                else data.decode(errors="replace")
+            )
+            raise EngineRefused(f"{method} {path}: {answer.status} {message}".strip())
+        return json.loads(data) if data else None
     finally:
-        probe.close()
-    return Engine(docker.APIClient(version=version, **settings), socket)
+        connection.close()
 
 
-def _split(api: Any, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """`containers.create` keywords as the low-level API takes them: the container's and its host config's."""
-    from docker.types import HostConfig
-
-    host_keys = set(inspect.signature(HostConfig).parameters) - {"version"}
-    host = {k: v for k, v in kwargs.items() if k in host_keys}
-    return {k: v for k, v in kwargs.items() if k not in host_keys}, api.create_host_config(**host)
+def _create(engine: Engine, target: ContainerTarget) -> str:
+    return str(_call(engine, "POST", "/containers/create", target.body)["Id"])
 
 
-def _create(api: Any, target: ContainerTarget) -> str:
-    config, host_config = _split(api, target.create)
-    # Attached (not detached) with stdin open, the SDK sets StdinOnce: the server's stdin ends with the socket.
-    config |= {"stdin_open": True, "tty": False, "detach": False}
-    created = api.create_container(
-        target.image, environment=dict(target.env), host_config=host_config, **config
-    )
-    return str(created["Id"])
+def _start(engine: Engine, container: str) -> None:
+    _call(engine, "POST", f"/containers/{container}/start")
 
 
-def _remove(api: Any, container: str) -> None:
-    import docker
-
-    with contextlib.suppress(docker.errors.APIError):  # gone already, or being removed by the engine
-        api.remove_container(container, force=True)
+def _remove(engine: Engine, container: str) -> None:
+    with contextlib.suppress(OSError):  # gone already, or being removed by the engine
+        _call(engine, "DELETE", f"/containers/{container}?force=1")
 
 
 async def _attach(engine: Engine, container: str) -> tuple[UNIXSocketStream, bytes]:
@@ -147,7 +164,7 @@ async def _attach(engine: Engine, container: str) -> tuple[UNIXSocketStream, byt
     try:
         query = "stdin=1&stdout=1&stderr=1&stream=1"
         await sock.send(
-            f"POST /v{engine.api.api_version}/containers/{container}/attach?{query} HTTP/1.1\r\nHost: docker\r\n"
+            f"POST /v{engine.version}/containers/{container}/attach?{query} HTTP/1.1\r\nHost: docker\r\n"
             "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n".encode()
         )
         received = b""
@@ -167,11 +184,11 @@ async def _attach(engine: Engine, container: str) -> tuple[UNIXSocketStream, byt
 async def _attached(
     engine: Engine, target: ContainerTarget, errlog: TextIO, raw: Callable[[RawChannel], None] | None = None
 ) -> AsyncIterator[Any]:
-    container = await anyio.to_thread.run_sync(_create, engine.api, target)
+    container = await anyio.to_thread.run_sync(_create, engine, target)
     try:
         sock, early = await _attach(engine, container)
         async with sock:
-            await anyio.to_thread.run_sync(engine.api.start, container)
+            await anyio.to_thread.run_sync(_start, engine, container)
             wire = _Streams(sock, errlog.fileno(), early)
             if raw is not None:
                 raw(wire.raw)
@@ -179,7 +196,7 @@ async def _attached(
                 yield streams
     finally:
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_remove, engine.api, container)
+            await anyio.to_thread.run_sync(_remove, engine, container)
 
 
 class _Streams:

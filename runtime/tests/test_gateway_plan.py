@@ -1,0 +1,74 @@
+"""A gateway's plan handed over: the process that made it becomes the runtime's gateway (same pid) and serves it.
+The server behind it is a plain command over stdio, since no engine exists in this tier (the engine's path is
+tests/integration/test_gateway.py's)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+from mcpkit_runtime.gateway.plan import FrontPlan, GatewayPlan, ServerPlan
+from mcpkit_runtime.gateway.settings import GatewaySettings
+
+pytestmark = pytest.mark.anyio
+
+HAND_OVER = (
+    "import os, sys\n"
+    "from mcpkit_runtime.gateway.plan import GatewayPlan, hand_over\n"
+    "print(f'planner pid {os.getpid()}', file=sys.stderr, flush=True)\n"
+    "hand_over(GatewayPlan.model_validate_json(sys.argv[1]))\n"
+)
+ECHO = (
+    "from mcp.server.mcpserver import MCPServer\n"
+    "server = MCPServer('echo')\n"
+    "@server.tool()\n"
+    "def echo(text: str) -> str:\n"
+    "    return text\n"
+    "server.run()\n"
+)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _plan(**front: object) -> GatewayPlan:
+    echo = ServerPlan(name="echo", command=sys.executable, args=["-c", ECHO], env={})
+    return GatewayPlan(servers=[echo], settings=GatewaySettings(), front=FrontPlan.model_validate(front))
+
+
+async def test_the_planner_becomes_the_gateway_and_serves_its_plan_over_stdio(tmp_path: Path) -> None:
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-c", HAND_OVER, _plan().model_dump_json(by_alias=True)],
+        env=dict(os.environ),
+    )
+    with anyio.fail_after(60), (tmp_path / "stderr").open("w+") as errlog:
+        async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
+            tools = [tool.name for tool in (await client.list_tools()).tools]
+            answer = await client.call_tool("echo__echo", {"text": "through the plan"})
+            errlog.seek(0)
+            pid = errlog.readline().split()[-1]
+            program = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    assert program[1:3] == [b"-m", b"mcpkit_runtime.gateway.plan"], "the same process, now the gateway"
+    assert tools == ["echo__echo"]
+    assert not answer.is_error and answer.content[0].text == "through the plan"  # type: ignore[union-attr]
+
+
+def test_a_front_that_cannot_start_says_why_with_a_hint_and_exits_2() -> None:
+    plan = _plan(http=True, host="0.0.0.0", port=8799)  # beyond loopback without a token
+    done = subprocess.run(
+        [sys.executable, "-c", HAND_OVER, plan.model_dump_json(by_alias=True)],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "error: " in done.stderr and "hint: see `kit gateway --help`" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
