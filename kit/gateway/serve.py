@@ -10,12 +10,12 @@ from typing import NoReturn
 
 from docker.models.images import Image
 
+from kit import identity
 from kit.containers import engine
-from kit.containers.launch import LaunchEntry, kit_command, launch_entries, stdio_params, values_taken
+from kit.containers.launch import LaunchEntry, docker_client_env, kit_command, launch_entries, values_taken
 from kit.errors import KitError
 from kit.gateway.settings import load_gateway_settings
 from kit.identity import MANAGED
-from kit.image.tools_record import recorded_tools
 from kit.project.servers import Server, discover, select
 from kit.project.settings import Settings
 from kit.secrets import stored_values
@@ -62,8 +62,9 @@ def planned_server(entry: LaunchEntry, image: Image | None, api_version: str) ->
     """A server started from the image found now, by its id (so the tools recorded on it are the tools of what
     runs): through the engine's API where the gateway reaches it, else by its `docker run` line (with another
     Docker CLI configured, always by that line)."""
-    line = entry.stdio_params()
-    plan = ServerPlan(name=entry.name, command=line.command, args=line.args, env=line.env or {})
+    plan = ServerPlan(
+        name=entry.name, command=entry.command, args=entry.args, env=docker_client_env(entry.env)
+    )
     if image is None or entry.walls is None:
         return plan
     create = entry.walls.sdk_kwargs()
@@ -77,13 +78,10 @@ def planned_server(entry: LaunchEntry, image: Image | None, api_version: str) ->
     if tail[1:]:
         create["command"] = tail[1:]
     image_at = len(entry.args) - len(tail)
-    fallback = stdio_params(entry.command, [*entry.args[:image_at], str(image.id), *tail[1:]], entry.env)
-    recorded = recorded_tools(image)
-    plan = plan.model_copy(update={
-        "args": fallback.args, "env": fallback.env or {},
-        "tools": None if recorded is None else [t.model_dump(mode="json", by_alias=True, exclude_none=True)
-                                                for t in recorded],
-    })  # fmt: skip
+    args = [*entry.args[:image_at], str(image.id), *tail[1:]]
+    plan = plan.model_copy(
+        update={"args": args, "tools_record": identity.labels_of(image).get(identity.TOOLS)}
+    )
     if Path(entry.command).name != "docker":
         return plan
     env = {name: entry.env[name] for name in entry.walls.env_names if name in entry.env}

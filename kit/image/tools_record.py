@@ -19,7 +19,6 @@ from docker.errors import ImageNotFound
 from docker.models.images import Image
 
 from kit import identity
-from mcpkit_runtime.gateway.recorded import parse_tools
 
 # Every inspect of the image carries its labels: a list past this is not recorded (the gateway then keeps what the
 # server listed when it last started it).
@@ -55,14 +54,3 @@ def settled(client: docker.DockerClient, image: Image, guessed: str | None, text
     if (guessed or None) == (text or None):
         return image
     return with_record(client, image, text or "")
-
-
-def recorded_tools(image: Image) -> list[types.Tool] | None:
-    """The tools recorded on the image, or None (built before records, too large, or unreadable)."""
-    text = identity.labels_of(image).get(identity.TOOLS)
-    if not text:
-        return None
-    try:
-        return parse_tools(text)
-    except ValueError:
-        return None

@@ -11,6 +11,9 @@ stateless 2026-07-28 protocol and falls back to the handshake.
 
 from __future__ import annotations
 
+from mcpkit_runtime import sdk as _sdk  # noqa: F401 - first: the SDK loads through the seam (sdk.py)
+
+# isort: split
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine

@@ -17,6 +17,9 @@ container is started by its `docker run` command line.
 
 from __future__ import annotations
 
+from mcpkit_runtime import sdk as _sdk  # noqa: F401 - first: the SDK loads through the seam (sdk.py)
+
+# isort: split
 import contextlib
 import functools
 import http.client

@@ -14,6 +14,9 @@ any call while traces are on (the span of a call is the SDK's), a client on the 
 
 from __future__ import annotations
 
+from mcpkit_runtime import sdk as _sdk  # noqa: F401 - first: the SDK loads through the seam (sdk.py)
+
+# isort: split
 import json
 import logging
 from typing import TYPE_CHECKING, Any

@@ -4,6 +4,9 @@ why), so one slow or broken server never holds up the others' lists."""
 
 from __future__ import annotations
 
+from mcpkit_runtime import sdk as _sdk  # noqa: F401 - first: the SDK loads through the seam (sdk.py)
+
+# isort: split
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import suppress
 from typing import Any

@@ -1,5 +1,6 @@
 """A gateway's plan: the servers behind it (each a container the engine's API creates with its walls, and the same
 container as a `docker run` line), the tools recorded on each image, the gateway's settings and its front; as JSON.
+Made without the MCP SDK (the kit's side never imports it), read and served with it.
 
 `kit gateway` reads the project, finds the images and takes the secrets, then writes the plan to an unlinked file
 and becomes `python -m mcpkit_runtime.gateway.plan FD -- ITS COMMAND LINE`, which serves it. The process that serves for hours so
@@ -35,17 +36,20 @@ class ServerPlan(BaseModel):
     args: list[str]
     env: dict[str, str]
     container: ContainerPlan | None = None  # the same container through the engine's API, where it can be
-    tools: list[dict[str, Any]] | None = None  # as recorded on its image
+    tools_record: str | None = None  # the tools/list recorded on its image, as the image's label holds it
 
     def downstream(self) -> Any:
         from mcp.client.stdio import StdioServerParameters
-        from mcp_types import Tool
 
         from mcpkit_runtime.gateway.downstream import Downstream
         from mcpkit_runtime.gateway.engine import ContainerTarget
+        from mcpkit_runtime.gateway.recorded import parse_tools
 
         line = StdioServerParameters(command=self.command, args=self.args, env=self.env)
-        recorded = None if self.tools is None else [Tool.model_validate(tool) for tool in self.tools]
+        try:
+            recorded = parse_tools(self.tools_record) if self.tools_record else None
+        except ValueError:  # a record unreadable here is as none: the tools are listed when the server runs
+            recorded = None
         if self.container is None:
             return Downstream(self.name, line, recorded)
         target = ContainerTarget(self.container.image, self.container.body, line)

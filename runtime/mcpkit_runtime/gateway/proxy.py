@@ -14,6 +14,9 @@ are. The health of every server is the resource `gateway://health`.
 
 from __future__ import annotations
 
+from mcpkit_runtime import sdk as _sdk  # noqa: F401 - first: the SDK loads through the seam (sdk.py)
+
+# isort: split
 import dataclasses
 import json
 import time

@@ -9,6 +9,9 @@ a tools/list result); that one wins over the cache.
 
 from __future__ import annotations
 
+from mcpkit_runtime import sdk as _sdk  # noqa: F401 - first: the SDK loads through the seam (sdk.py)
+
+# isort: split
 import contextlib
 import hashlib
 import json

@@ -14,6 +14,9 @@ session sends), progress, and, on a 2026-07-28 connection, the re-listing and on
 
 from __future__ import annotations
 
+from mcpkit_runtime import sdk as _sdk  # noqa: F401 - first: the SDK loads through the seam (sdk.py)
+
+# isort: split
 from typing import Any, TypeVar
 
 import mcp_types as types

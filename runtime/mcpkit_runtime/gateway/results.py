@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from mcpkit_runtime import sdk as _sdk  # noqa: F401 - first: the SDK loads through the seam (sdk.py)
+
+# isort: split
 from typing import Any
 
 import mcp_types as types
