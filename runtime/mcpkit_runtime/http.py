@@ -26,6 +26,7 @@ from mcpkit_runtime.http_guard import BODY_SECONDS, HEADER_SECONDS, BearerToken,
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 WILDCARDS = frozenset({"0.0.0.0", "::", ""})
 MAX_SESSIONS = 10_000  # open HTTP sessions at once; past it a new one is refused (503) until others end
+Front = Callable[[Any, Server[Any]], Any]  # an ASGI layer around the SDK's app, given the server it serves
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,11 @@ def app(
     body_seconds: float = BODY_SECONDS,
     names: OptionNames = OptionNames(),
     metrics: Callable[[], tuple[bytes, str]] | None = None,
+    front: Front | None = None,
 ) -> Any:
     """The ASGI app: MCP at /mcp, health at /health, `metrics` (text and content type) at /metrics when given, the
-    token checked when there is one."""
+    token checked when there is one; `front(app, server)` in front of the SDK's app, inside the token and deadlines
+    (the gateway answers its hot request there: gateway.front_http)."""
     tokens = tokens_of(token)
     if host not in LOOPBACK and not tokens:
         raise ValueError(f"serving on {host} (beyond loopback) needs a bearer token: set {names.token}")
@@ -98,7 +101,7 @@ def app(
         max_sessions=MAX_SESSIONS,
         custom_starlette_routes=routes,
     )
-    guarded = BodyDeadline(starlette, body_seconds)
+    guarded = BodyDeadline(front(starlette, server) if front else starlette, body_seconds)
     return BearerToken(guarded, tokens) if tokens else guarded
 
 
@@ -113,11 +116,12 @@ def serve(
     idle_seconds: float = 900.0,
     names: OptionNames = OptionNames(),
     metrics: Callable[[], tuple[bytes, str]] | None = None,
+    front: Front | None = None,
 ) -> None:
     import uvicorn
 
     sdk.hook_sse_into_uvicorn()
     asgi = app(server, host=host, token=token, health=health or dict, allowed_hosts=allowed_hosts or [],
-               idle_seconds=idle_seconds, names=names, metrics=metrics)  # fmt: skip
+               idle_seconds=idle_seconds, names=names, metrics=metrics, front=front)  # fmt: skip
     uvicorn.run(asgi, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10,
                 timeout_keep_alive=5, http=header_deadline(HEADER_SECONDS))  # fmt: skip

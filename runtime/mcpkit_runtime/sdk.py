@@ -1,7 +1,8 @@
 """Every use of the MCP SDK's private parts, in one place.
 
 The SDK (2.3) has no public way yet to find a registered tool, to validate arguments the way the tool itself will,
-to learn the transport's session id inside a request, or to count open HTTP sessions. When an SDK release changes one of these, this module is
+to learn the transport's session id inside a request, to count open HTTP sessions, or to serve a request of a
+handshake-era HTTP session beside its transport. When an SDK release changes one of these, this module is
 the one file to mend, and tests/test_sdk_seam.py names the seam that broke.
 """
 
@@ -10,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
+import math
 import sys
 import typing
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, cast
 
+import anyio
 import pydantic
 
 
@@ -191,6 +194,38 @@ def connection_of(session: object) -> Any:
 def open_http_sessions(server: Server[Any]) -> int:
     """Handshake-era streamable HTTP sessions open now (seam: StreamableHTTPSessionManager._server_instances)."""
     return len(server.session_manager._server_instances)
+
+
+def live_http_session(server: Server[Any], session_id: str | None) -> Any:
+    """The transport of the handshake-era HTTP session `session_id` when a request for it would be served by it
+    as it is, with no credential of its own to check; else None: the session manager answers (an unknown or ended
+    session, one bound to a credential, one idled out) (seam: StreamableHTTPSessionManager._server_instances and
+    _session_owners, StreamableHTTPServerTransport.idle_scope)."""
+    manager = server.session_manager
+    transport = manager._server_instances.get(session_id) if session_id else None
+    if transport is None or transport.is_terminated or session_id in manager._session_owners:
+        return None
+    idle = transport.idle_scope
+    return None if idle is not None and idle.cancel_called else transport
+
+
+@contextlib.contextmanager
+def http_request_in_flight(transport: Any) -> Iterator[None]:
+    """A request served for this session's transport, outside it: its idle countdown stops meanwhile and starts
+    again once nothing is in flight, as the transport's own handle_request does (seam: idle_scope, _idle_timeout,
+    _requests_in_flight)."""
+    idle, timeout = transport.idle_scope, transport._idle_timeout
+    if idle is None or timeout is None:
+        yield
+        return
+    transport._requests_in_flight += 1
+    idle.deadline = math.inf
+    try:
+        yield
+    finally:
+        transport._requests_in_flight -= 1
+        if not transport._requests_in_flight:
+            idle.deadline = anyio.current_time() + timeout
 
 
 def run_on_the_loop(server: MCPServer, names: list[str]) -> None:

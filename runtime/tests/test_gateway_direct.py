@@ -10,25 +10,21 @@ import io
 import json
 import os
 import socket
-import struct
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
 import anyio
 import mcp_types as types
 import pytest
-from anyio.abc import SocketStream, UNIXSocketStream
-from mcp import Client, StdioServerParameters
-from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from anyio.abc import UNIXSocketStream
+from framed import alpha, frame, framed
+from mcp import Client
 from mcp.shared.message import SessionMessage
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcpkit_runtime import sdk
 from mcpkit_runtime.audit import AuditLog
-from mcpkit_runtime.gateway.downstream import Downstream
-from mcpkit_runtime.gateway.engine import ContainerTarget, _Streams
+from mcpkit_runtime.gateway.engine import _Streams
 from mcpkit_runtime.gateway.front import DirectStdio
 from mcpkit_runtime.gateway.proxy import Gateway
 from mcpkit_runtime.gateway.raw import PREFIX, RawChannel, RawClosed
@@ -43,100 +39,6 @@ INITIALIZE = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def _frame(stream: int, payload: bytes) -> bytes:
-    return struct.pack(">BxxxL", stream, len(payload)) + payload
-
-
-class _EngineSide:
-    """The server's stdin and stdout as the engine relays them: lines in, stdout framed out. Every line the server
-    is sent is kept."""
-
-    def __init__(self, sock: SocketStream, seen: list[dict[str, Any]]) -> None:
-        self.sock = sock
-        self.seen = seen
-
-    async def __aiter__(self) -> AsyncIterator[str]:
-        pending = b""
-        while True:
-            try:
-                pending += await self.sock.receive()
-            except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
-                return
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                self.seen.append(json.loads(line))
-                yield line.decode()
-
-    async def write(self, text: str) -> None:
-        await self.sock.send(_frame(1, text.encode()))
-
-    async def flush(self) -> None:
-        pass
-
-
-@dataclass(frozen=True)
-class FramedServer(ContainerTarget):
-    """A container target whose engine is this test: `server` runs in this process behind the engine's framing."""
-
-    server: Any = None
-    seen: list[dict[str, Any]] = field(default_factory=list)
-
-    @contextlib.asynccontextmanager
-    async def transport(self, errlog: TextIO, raw: Any = None) -> AsyncIterator[Any]:
-        engine_end, gateway_end = socket.socketpair()
-        engine_sock = await UNIXSocketStream.from_socket(engine_end)
-        sock = await UNIXSocketStream.from_socket(gateway_end)
-        wire = _Streams(sock, errlog.fileno())
-        if raw is not None:
-            raw(wire.raw)
-
-        async def engine() -> None:
-            async with engine_sock:
-                await sdk.serve_stdio_streams(sdk.lowlevel(self.server), _EngineSide(engine_sock, self.seen))
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(engine)
-            async with sock, wire.open() as streams:
-                yield streams
-            group.cancel_scope.cancel()
-
-
-def _framed(name: str, server: MCPServer) -> tuple[Downstream, list[dict[str, Any]]]:
-    target = FramedServer("image", {}, StdioServerParameters(command="false"), server=server)
-    return Downstream(name, target), target.seen
-
-
-def _alpha() -> MCPServer:
-    server = MCPServer("alpha", version="1.0")
-    server.cancelled = anyio.Event()  # type: ignore[attr-defined]
-    server.waiting = anyio.Event()  # type: ignore[attr-defined]
-
-    @server.tool()
-    def add(a: int, b: int) -> int:
-        return a + b
-
-    @server.tool()
-    def fail(reason: str) -> str:
-        raise ToolError(f"failed: {reason}")
-
-    @server.tool()
-    async def slow(steps: int, ctx: Context) -> str:
-        for step in range(steps):
-            await ctx.report_progress(step + 1, steps, f"step {step + 1}")
-        return "done"
-
-    @server.tool()
-    async def wait_forever() -> str:
-        server.waiting.set()  # type: ignore[attr-defined]
-        try:
-            await anyio.sleep_forever()
-        finally:
-            server.cancelled.set()  # type: ignore[attr-defined]
-        return "never"
-
-    return server
 
 
 class _Client:
@@ -202,7 +104,7 @@ async def test_a_call_is_answered_on_the_direct_path_with_its_audit_line_and_wit
     None
 ):
     stream = io.StringIO()
-    downstream, seen = _framed("alpha", _alpha())
+    downstream, seen = framed("alpha", alpha())
     gateway = Gateway([downstream], GatewaySettings(), audit=AuditLog("mcpkit-gateway", "1.0", stream=stream))
     async with _served(gateway) as (client, front):
         answer = await client.call("alpha__add", {"a": 2, "b": 3})
@@ -232,7 +134,7 @@ async def test_a_call_is_answered_on_the_direct_path_with_its_audit_line_and_wit
 
 async def test_rate_limits_and_the_budget_hold_on_the_direct_path() -> None:
     stream = io.StringIO()
-    downstream, seen = _framed("alpha", _alpha())
+    downstream, seen = framed("alpha", alpha())
     settings = GatewaySettings(**{"rate-limits": {"alpha__add": "2/min:2"}, "session-budget": 3})
     gateway = Gateway([downstream], settings, audit=AuditLog("mcpkit-gateway", "1.0", stream=stream))
     async with _served(gateway) as (client, front):
@@ -252,8 +154,8 @@ async def test_rate_limits_and_the_budget_hold_on_the_direct_path() -> None:
 async def test_a_callers_cancellation_reaches_the_server_with_the_id_it_saw_and_the_call_is_not_answered() -> (
     None
 ):
-    server = _alpha()
-    downstream, seen = _framed("alpha", server)
+    server = alpha()
+    downstream, seen = framed("alpha", server)
     stream = io.StringIO()
     gateway = Gateway([downstream], GatewaySettings(), audit=AuditLog("mcpkit-gateway", "1.0", stream=stream))
     async with _served(gateway) as (client, front):
@@ -281,7 +183,7 @@ async def test_a_callers_cancellation_reaches_the_server_with_the_id_it_saw_and_
 
 
 async def test_what_is_not_the_hot_case_goes_through_the_sdk() -> None:
-    downstream, seen = _framed("alpha", _alpha())
+    downstream, seen = framed("alpha", alpha())
     gateway = Gateway([downstream], GatewaySettings(deny={"alpha": ["fail"]}))
     async with _served(gateway) as (client, front):
         progress = await client.call("alpha__slow", {"steps": 2}, progressToken="p1")
@@ -316,7 +218,7 @@ async def test_the_wire_answers_its_own_requests_and_leaves_the_rest_to_the_sdk(
                 sent = json.loads(await anyio.to_thread.run_sync(engine_end.recv, 4096))
                 note = b'{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}\n'
                 reply = json.dumps({"jsonrpc": "2.0", "id": sent["id"], "result": {"content": []}}).encode()
-                engine_end.sendall(_frame(1, reply + b"\n" + note))
+                engine_end.sendall(frame(1, reply + b"\n" + note))
             passed = await read.receive()
             with anyio.fail_after(10):
                 async with anyio.create_task_group() as group:
@@ -339,7 +241,7 @@ async def test_the_wire_answers_its_own_requests_and_leaves_the_rest_to_the_sdk(
 
 async def test_the_sdks_handler_calls_on_the_wire_too_unless_progress_is_asked() -> None:
     """What the HTTP front runs (the SDK's server and the gateway's handler): the server's wire, not its session."""
-    downstream, seen = _framed("alpha", _alpha())
+    downstream, seen = framed("alpha", alpha())
     gateway = Gateway([downstream], GatewaySettings())
     progress: list[float] = []
 

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -72,3 +73,18 @@ def test_a_front_that_cannot_start_says_why_with_a_hint_and_exits_2() -> None:
     assert done.returncode == 2, done.stderr
     assert "error: " in done.stderr and "hint: see `kit gateway --help`" in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_a_plan_served_over_http_goes_through_the_gateways_http_front(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`kit gateway --http` serves through the gateway's HTTP front (gateway.front_http), as over stdio its own."""
+    from mcpkit_runtime import http
+    from mcpkit_runtime.gateway import plan
+    from mcpkit_runtime.gateway.proxy import Gateway
+
+    served: dict[str, Any] = {}
+    monkeypatch.setattr(http, "serve", lambda server, **options: served.update(options))
+    plan.serve(GatewayPlan(servers=[], settings=GatewaySettings(), front=FrontPlan(http=True, port=0)))
+    front = served["front"]
+    assert front.__func__ is Gateway.http_front and isinstance(front.__self__, Gateway)

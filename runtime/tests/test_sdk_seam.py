@@ -253,3 +253,28 @@ async def test_seam_request_back_channel_tells_whether_progress_was_asked() -> N
     assert asked == [False, True, False, True], (
         f"seam broken: ServerSession._request_outbound no longer tells a caller's progress ({asked})"
     )
+
+
+async def test_seam_a_live_http_session_is_found_and_held_open_beside_its_transport() -> None:
+    from mcp.server.streamable_http import StreamableHTTPServerTransport
+
+    lowlevel = sdk.lowlevel(MCPServer("seam"))
+    lowlevel.streamable_http_app()
+    manager = lowlevel.session_manager
+    transport = StreamableHTTPServerTransport(mcp_session_id="s1", idle_timeout=60.0)
+    async with transport.connect():
+        manager._server_instances["s1"] = transport
+        assert sdk.live_http_session(lowlevel, "s1") is transport
+        assert sdk.live_http_session(lowlevel, "s2") is None and sdk.live_http_session(lowlevel, None) is None
+        idle = transport.idle_scope
+        assert idle is not None, "seam broken: StreamableHTTPServerTransport.idle_scope"
+        with sdk.http_request_in_flight(transport), sdk.http_request_in_flight(transport):
+            assert transport._requests_in_flight == 2 and idle.deadline == float("inf")
+        assert transport._requests_in_flight == 0 and idle.deadline < float("inf"), (
+            "seam broken: the idle countdown (_idle_timeout, _requests_in_flight)"
+        )
+        manager._session_owners["s1"] = object()  # type: ignore[assignment]
+        assert sdk.live_http_session(lowlevel, "s1") is None, "a session bound to a credential is the SDK's"
+        del manager._session_owners["s1"]
+        await transport.terminate()
+        assert sdk.live_http_session(lowlevel, "s1") is None

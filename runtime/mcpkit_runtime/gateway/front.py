@@ -19,6 +19,7 @@ from mcpkit_runtime import sdk as _sdk  # noqa: F401 - first: the SDK loads thro
 # isort: split
 import json
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -72,7 +73,7 @@ class DirectStdio:
 
     def _watch_handshake(self, text: str) -> None:
         if '"initialize"' in text or '"notifications/initialized"' in text:
-            message = _object(text)
+            message = json_object(text)
             method = message.get("method") if message else None
             if method == "initialize" and "id" in message:  # type: ignore[operator]
                 self._initialize_id, self._version = message["id"], None  # type: ignore[index]
@@ -80,7 +81,7 @@ class DirectStdio:
                 self._open = self._version in HANDSHAKE_PROTOCOL_VERSIONS
 
     def _watch_answer(self, text: str) -> None:
-        message = _object(text)
+        message = json_object(text)
         result = message.get("result") if message and message.get("id") == self._initialize_id else None
         if isinstance(result, dict) and isinstance(result.get("protocolVersion"), str):
             self._version = result["protocolVersion"]
@@ -89,87 +90,111 @@ class DirectStdio:
 
     def _taken(self, text: str) -> bool:
         """True when the line is a call started here, or a cancellation of one; False: the SDK's."""
-        message = _object(text)
+        message = json_object(text)
         if message is None:
             return False
-        if message.get("method") == "notifications/cancelled":
-            params = message.get("params")
-            request_id = params.get("requestId") if isinstance(params, dict) else None
-            scope = self._in_flight.get(request_id) if isinstance(request_id, str | int) else None
+        cancelled = cancelled_id(message)
+        if cancelled is not None:
+            scope = self._in_flight.get(cancelled)
             if scope is None:
                 return False
             scope.cancel()
             return True
-        request_id, params = message.get("id"), message.get("params")
-        if (
-            message.get("method") != "tools/call"
-            or not isinstance(request_id, str | int)
-            or isinstance(request_id, bool)
-            or request_id in self._in_flight
-            or not isinstance(params, dict)
-        ):
+        call = direct_call(self._gateway, message, "stdio")
+        if call is None or call.request_id in self._in_flight:
             return False
-        name, arguments, meta = params.get("name"), params.get("arguments"), params.get("_meta")
-        if not isinstance(name, str) or not isinstance(arguments, dict | None):
-            return False
-        if meta is not None and (not isinstance(meta, dict) or "progressToken" in meta):
-            return False
-        gateway = self._gateway
-        if gateway.observer is not None and gateway.observer.tracing:
-            return False
-        target = gateway.offered(name)
-        if target is None or not gateway.instances.of(target[0], "stdio").raw_ready:
-            return False
-        scope = self._in_flight[request_id] = anyio.CancelScope()
-        gateway.task_group.start_soon(self._answer, request_id, scope, name, arguments or {})
+        scope = self._in_flight[call.request_id] = anyio.CancelScope()
+        self._gateway.task_group.start_soon(self._answer, call, scope)
         return True
 
-    async def _answer(
-        self, request_id: Any, scope: anyio.CancelScope, name: str, arguments: dict[str, Any]
-    ) -> None:
-        """As the SDK answers a request: the result shaped for the client's version, a protocol error as it was
-        raised, any other failure as the SDK reports a handler's; nothing at all for a call the client cancelled."""
-        gateway = self._gateway
-        response: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id}
+    async def _answer(self, call: DirectCall, scope: anyio.CancelScope) -> None:
+        """The call answered on stdout; nothing at all for a call the client cancelled."""
         try:
             with scope:
-                target = gateway.offered(name)
-                try:
-                    if target is None:  # no longer offered (it was a moment ago)
-                        raise MCPError(INTERNAL_ERROR, f"{name}: no longer offered")
-                    result = await gateway.tool_call(target[0], target[1], name, arguments, "stdio")
-                    assert self._version is not None
-                    if isinstance(result, BaseModel):  # the gateway's own answer (a refusal, a server down)
-                        result = result.model_dump(by_alias=True, mode="json", exclude_none=True)
-                    response["result"] = protocol.serialize_server_result("tools/call", self._version, result)
-                except MCPError as exc:
-                    response["error"] = exc.error.model_dump(by_alias=True, mode="json", exclude_none=True)
-                except ValidationError:
-                    log.exception("the answer to %s is not a valid result", name)
-                    response["error"] = {
-                        "code": INTERNAL_ERROR,
-                        "message": "Handler returned an invalid result",
-                    }
-                except Exception as exc:
-                    error = handler_exception_to_error_data(exc)
-                    if error is None:
-                        log.exception("the call of %s raised", name)
-                    response["error"] = (
-                        error.model_dump(by_alias=True, mode="json", exclude_none=True)
-                        if error is not None
-                        else {"code": 0, "message": str(exc)}
-                    )
+                assert self._version is not None
+                response = await answer(self._gateway, call, self._version, "stdio")
             if scope.cancel_called:
                 return  # the client cancelled it: it is never answered
             await self._stdio.write(json.dumps(response, separators=_COMPACT, ensure_ascii=False) + "\n")
             self.answered += 1
         finally:
-            self._in_flight.pop(request_id, None)
+            self._in_flight.pop(call.request_id, None)
 
 
-def _object(text: str) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class DirectCall:
+    request_id: str | int
+    name: str
+    arguments: dict[str, Any]
+
+
+def direct_call(gateway: Gateway, message: dict[str, Any], session: str) -> DirectCall | None:
+    """The one judge, for every front, of whether a message may be answered by the gateway itself: a JSON-RPC
+    tools/call request, well formed, asking for no progress, for a tool the gateway offers, whose server (as
+    `session` sees it) runs on a wire of its own, while traces are off. None: the SDK's path answers it."""
+    request_id, params = message.get("id"), message.get("params")
+    if (
+        message.get("method") != "tools/call"
+        or message.get("jsonrpc") != "2.0"
+        or not isinstance(request_id, str | int)
+        or isinstance(request_id, bool)
+        or not isinstance(params, dict)
+    ):
+        return None
+    name, arguments, meta = params.get("name"), params.get("arguments"), params.get("_meta")
+    if not isinstance(name, str) or not isinstance(arguments, dict | None):
+        return None
+    if meta is not None and (not isinstance(meta, dict) or "progressToken" in meta):
+        return None
+    if gateway.observer is not None and gateway.observer.tracing:
+        return None
+    target = gateway.offered(name)
+    if target is None or not gateway.instances.of(target[0], session).raw_ready:
+        return None
+    return DirectCall(request_id, name, arguments or {})
+
+
+def cancelled_id(message: dict[str, Any]) -> str | int | None:
+    """The request a `notifications/cancelled` message cancels; None for any other message."""
+    if message.get("method") != "notifications/cancelled" or "id" in message:
+        return None
+    params = message.get("params")
+    request_id = params.get("requestId") if isinstance(params, dict) else None
+    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
+
+
+async def answer(gateway: Gateway, call: DirectCall, version: str, session: str) -> dict[str, Any]:
+    """The JSON-RPC response to `call` as the SDK answers a request on `version`: the result shaped for that
+    version, a protocol error as it was raised, any other failure as the SDK reports a handler's."""
+    response: dict[str, Any] = {"jsonrpc": "2.0", "id": call.request_id}
+    target = gateway.offered(call.name)
+    try:
+        if target is None:  # no longer offered (it was a moment ago)
+            raise MCPError(INTERNAL_ERROR, f"{call.name}: no longer offered")
+        result = await gateway.tool_call(target[0], target[1], call.name, call.arguments, session)
+        if isinstance(result, BaseModel):  # the gateway's own answer (a refusal, a server down)
+            result = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+        response["result"] = protocol.serialize_server_result("tools/call", version, result)
+    except MCPError as exc:
+        response["error"] = exc.error.model_dump(by_alias=True, mode="json", exclude_none=True)
+    except ValidationError:
+        log.exception("the answer to %s is not a valid result", call.name)
+        response["error"] = {"code": INTERNAL_ERROR, "message": "Handler returned an invalid result"}
+    except Exception as exc:
+        error = handler_exception_to_error_data(exc)
+        if error is None:
+            log.exception("the call of %s raised", call.name)
+        response["error"] = (
+            error.model_dump(by_alias=True, mode="json", exclude_none=True)
+            if error is not None
+            else {"code": 0, "message": str(exc)}
+        )
+    return response
+
+
+def json_object(text: str | bytes) -> dict[str, Any] | None:
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return message if isinstance(message, dict) else None

@@ -121,7 +121,7 @@ def serve(plan: GatewayPlan) -> None:
             http.serve(gateway.server(), host=front.host, port=front.port, token=front.token,
                        health=gateway.health, allowed_hosts=front.allowed_hosts,
                        idle_seconds=gateway.settings.session_idle_seconds, names=names,
-                       metrics=kept.render if kept else None)  # fmt: skip
+                       metrics=kept.render if kept else None, front=gateway.http_front)  # fmt: skip
         except ValueError as exc:
             _refuse(str(exc), FRONT_HINT)
     finally:

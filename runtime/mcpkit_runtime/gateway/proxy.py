@@ -48,6 +48,7 @@ from mcpkit_runtime.redact import redact_arguments
 
 if TYPE_CHECKING:
     from mcpkit_runtime.gateway.front import DirectStdio
+    from mcpkit_runtime.gateway.front_http import DirectHttp
     from mcpkit_runtime.gateway.observe import Observer
     from mcpkit_runtime.stdio import GuardedStdio
 
@@ -144,6 +145,13 @@ class Gateway:
         from mcpkit_runtime.gateway.front import DirectStdio
 
         return DirectStdio(stdio, self)
+
+    def http_front(self, app: Any, server: Server[Any]) -> DirectHttp:
+        """The SDK's streamable-HTTP app for `server`, with the hot tools/call answered by the gateway
+        (gateway.front_http)."""
+        from mcpkit_runtime.gateway.front_http import DirectHttp
+
+        return DirectHttp(app, server, self)
 
     def server(self) -> Server[Any]:
         """The MCP server clients talk to."""

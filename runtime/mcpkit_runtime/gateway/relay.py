@@ -85,15 +85,18 @@ def is_error(result: dict[str, Any]) -> bool:
 
 
 def renamed_error(result: dict[str, Any], inner: str, named: str) -> dict[str, Any]:
-    """A server's tool error naming the tool as the caller knows it (the SDK's "Error executing tool NAME")."""
-    said, says = f"Error executing tool {inner}", f"Error executing tool {named}"
+    """A server's tool error naming the tool as the caller knows it (the SDK's "Error executing tool NAME", and its
+    "Unknown tool: NAME" for a name the server does not have)."""
     content = result.get("content")
     if not isinstance(content, list):
         return result
-    renamed = [
-        {**c, "text": says + c["text"][len(said) :]}
-        if isinstance(c, dict) and isinstance(c.get("text"), str) and c["text"].startswith(said)
-        else c
-        for c in content
-    ]
+    renamed = [{**c, "text": _renamed(c["text"], inner, named)} if isinstance(c, dict) and isinstance(c.get("text"), str) else c
+               for c in content]  # fmt: skip
     return {**result, "content": renamed}
+
+
+def _renamed(text: str, inner: str, named: str) -> str:
+    for said in ("Error executing tool ", "Unknown tool: "):
+        if text.startswith(said + inner):
+            return said + named + text[len(said + inner) :]
+    return text
