@@ -19,6 +19,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from mcpkit_runtime import http
 from mcpkit_runtime.audit import AuditLog
+from mcpkit_runtime.gateway import front_http
 from mcpkit_runtime.gateway.front_http import DirectHttp
 from mcpkit_runtime.gateway.proxy import Gateway
 from mcpkit_runtime.gateway.raw import PREFIX
@@ -103,9 +104,11 @@ def _call(name: str, arguments: dict[str, Any], request_id: Any = 1, **meta: Any
     return _request("tools/call", params, request_id)
 
 
-def _event(text: str) -> dict[str, Any]:
-    """The one message of an SSE answer."""
-    (data,) = [line[6:] for line in text.split("\r\n") if line.startswith("data: ")]
+def _message(response: httpx2.Response) -> dict[str, Any]:
+    """The one message of an answer, a JSON body or an event stream."""
+    if response.headers["content-type"] == "application/json":
+        return dict(response.json())
+    (data,) = [line[6:] for line in response.text.split("\r\n") if line.startswith("data: ")]
     return dict(json.loads(data))
 
 
@@ -197,11 +200,13 @@ def test_the_fronts_answer_is_the_sdks_answer(serve_asgi: Serve) -> None:
 
     direct, sdk, refused = anyio.run(both)
     assert served.answered == 1
-    kept = ("content-type", "cache-control", "connection", "x-accel-buffering", "mcp-session-id")
     assert direct.status_code == sdk.status_code == 200
-    assert {k: direct.headers.get(k) for k in kept} == {k: sdk.headers.get(k) for k in kept}
-    assert direct.text.startswith("event: message\r\ndata: {") and direct.text.endswith("}\r\n\r\n")
-    assert _event(direct.text) == _event(sdk.text)
+    assert direct.headers["mcp-session-id"] == sdk.headers["mcp-session-id"]
+    assert direct.headers["content-type"] == "application/json", (
+        "one body, read to its end: the connection is kept"
+    )
+    assert sdk.headers["content-type"] == "text/event-stream"
+    assert _message(direct) == _message(sdk)
     assert refused.status_code == 400 and "protocolVersion" in refused.text, (
         "the SDK's answer to a bad version"
     )
@@ -226,7 +231,7 @@ def test_the_host_check_and_the_token_still_hold(serve_asgi: Serve) -> None:
 
     rebound, foreign, anonymous, answered = anyio.run(requests)
     assert (rebound.status_code, foreign.status_code, anonymous.status_code) == (421, 403, 401)
-    assert _event(answered.text)["result"]["structuredContent"] == {"result": 3}
+    assert _message(answered)["result"]["structuredContent"] == {"result": 3}
     assert served.answered == 1
     assert len([a for a in served.audited() if a["event"] == "tool_call"]) == 1, "refused before any call"
 
@@ -252,12 +257,39 @@ def test_a_cancelled_call_reaches_the_server_and_is_answered_as_the_sdk_answers_
 
     answer, accepted = anyio.run(cancelled)
     assert accepted.status_code == 202 and accepted.headers["mcp-session-id"]
-    assert _event(answer.text) == {"jsonrpc": "2.0", "id": 77,
+    assert _message(answer) == {"jsonrpc": "2.0", "id": 77,
                                    "error": {"code": -32800, "message": "Request cancelled"}}  # fmt: skip
     (call,) = [m for m in served.seen if m.get("method") == "tools/call"]
     cancels = [m["params"]["requestId"] for m in served.seen if m.get("method") == "notifications/cancelled"]
     assert cancels == [call["id"]], "the server is told, with the id it saw"
     assert served.answered == 1 and not served.fronts[0]._in_flight
+
+
+def test_a_call_still_running_is_answered_on_an_event_stream_kept_alive(
+    serve_asgi: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(front_http, "PING_SECONDS", 0.2)
+    served = Served(serve_asgi)
+
+    async def long_call() -> httpx2.Response:
+        async with httpx2.AsyncClient(timeout=30) as http_client:
+            headers = await served.session(http_client)
+            answers: list[httpx2.Response] = []
+
+            async def wait() -> None:
+                answers.append(await http_client.post(served.url, json=_call("alpha__wait_forever", {}, "w"), headers=headers))  # fmt: skip
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(wait)
+                await _until(served.server.waiting.is_set)  # type: ignore[attr-defined]
+                await anyio.sleep(0.5)  # past the ping interval, twice
+                note = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "w"}}
+                await http_client.post(served.url, json=note, headers=headers)
+            return answers[0]
+
+    answer = anyio.run(long_call)
+    assert answer.headers["content-type"] == "text/event-stream" and answer.text.startswith(": ping\r\n\r\n")
+    assert _message(answer)["error"]["code"] == -32800
 
 
 def test_a_client_that_goes_away_cancels_its_call(serve_asgi: Serve) -> None:

@@ -1,7 +1,8 @@
 """The gateway's HTTP front: the SDK's streamable-HTTP app, with the hot request answered by the gateway itself. A
 POST carrying one `tools/call` for a live handshake-era session is read, passed through the gateway's walls
-(Gateway.tool_call, as the stdio front does: gateway.front) and answered as the SDK's transport would answer it (one
-SSE event, or JSON when the transport answers in JSON), without the SDK's per-request transport and server session:
+(Gateway.tool_call, as the stdio front does: gateway.front) and answered as the SDK's single-exchange transport
+answers (one JSON body, or one SSE event for a call that runs long: see _answer), without the SDK's per-request
+transport and server session:
 no memory streams, no event-stream response and its tasks, no dispatcher, no request or result model. Measured paired
 (bench/gateway_bench.py), that was most of what HTTP added to a call over stdio.
 
@@ -135,8 +136,14 @@ class DirectHttp:
     async def _answer(
         self, call: DirectCall, session_id: str, version: str, json_mode: bool, receive: Receive, send: Send
     ) -> None:
-        """The call made while the client is watched: gone, the call is cancelled (and nothing is answered); still
-        there after PING_SECONDS, the event stream is opened and kept alive until the answer."""
+        """The call made while the client is watched: gone, the call is cancelled (and nothing is answered). Answered
+        within PING_SECONDS, the answer is one JSON body; still running then (and the transport streams), an event
+        stream is opened and kept alive, and the answer is its one event. So does the SDK's own single-exchange
+        transport (mcp.server._streamable_http_modern); the handshake-era transport always streams, which the SDK's
+        client ends by closing the connection as soon as it has the answer (StreamableHTTPTransport.
+        _handle_sse_response): a new TCP connection for every call. A JSON body is read to its end, and the
+        connection kept for the next call. Clients must take either (the protocol's streamable HTTP, "Sending
+        Messages to the Server")."""
         key = (session_id, call.request_id)
         cancel = self._in_flight[key] = anyio.CancelScope()
         state = {"gone": False, "streaming": False}
@@ -168,11 +175,9 @@ class DirectHttp:
             return
         data = json.dumps(response, separators=_COMPACT, ensure_ascii=False).encode()
         self.answered += 1  # counted before the answer is out: a client may look the moment it has it
-        if json_mode:
+        if not state["streaming"]:
             await _respond(send, 200, data, [(b"content-type", b"application/json")], session_id)
         else:
-            if not state["streaming"]:
-                await send({"type": "http.response.start", "status": 200, "headers": _sse(session_id)})
             await send(
                 {"type": "http.response.body", "body": b"event: message\r\ndata: " + data + b"\r\n\r\n"}
             )
