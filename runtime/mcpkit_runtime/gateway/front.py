@@ -10,6 +10,9 @@ handshake is done, a call that asks for progress, a call whose server is not run
 SDK's path starts it, and says why it cannot), a name the gateway does not offer (the SDK's path answers the error),
 any call while traces are on (the span of a call is the SDK's), a client on the stateless era. A caller's
 `notifications/cancelled` for a call answered here cancels it, and the server is told with the id it saw.
+
+Which calls may be answered here (direct_call) and how the answer is shaped (answer) are decided once, for this front
+and the HTTP one (gateway.front_http).
 """
 
 from __future__ import annotations
