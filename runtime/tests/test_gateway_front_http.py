@@ -323,3 +323,27 @@ def test_a_body_over_the_limit_is_refused_by_the_sdk(serve_asgi: Serve) -> None:
 
     assert anyio.run(large).status_code == 413
     assert served.answered == 0
+
+
+def test_a_stateless_era_call_does_not_list_every_servers_tools_first(serve_asgi: Serve) -> None:
+    """The SDK checks a 2026-07-28 call's Mcp-Param headers against the tool's input schema: the gateway gives it
+    the schema it offered (Gateway.input_schema) rather than having it list every server's tools for each call."""
+    served = Served(serve_asgi)
+
+    async def calls() -> list[Any]:
+        async with served.client("auto") as modern:
+            await modern.call_tool("alpha__add", {"a": 0, "b": 0})
+            # The gateway lists a server's tools once it has started, in the background.
+            await anyio.sleep(0.5)
+            listed = len([m for m in served.seen if m.get("method") == "tools/list"])
+            answers = [await modern.call_tool("alpha__add", {"a": 1, "b": n}) for n in range(3)]
+            assert len([m for m in served.seen if m.get("method") == "tools/list"]) == listed
+            return [a.structured_content for a in answers]
+
+    assert anyio.run(calls) == [{"result": 1}, {"result": 2}, {"result": 3}]
+    schema = served.gateway.input_schema("alpha__add")
+    assert schema is not None and set(schema["properties"]) == {"a", "b"}
+    assert (
+        served.gateway.input_schema("alpha__nope") is None
+        and served.gateway.input_schema("beta__add") is None
+    )

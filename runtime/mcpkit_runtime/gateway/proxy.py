@@ -166,6 +166,7 @@ class Gateway:
             version=__version__,
             instructions=INSTRUCTIONS,
             lifespan=lifespan,
+            get_tool_input_schema=self.input_schema,
             on_list_tools=self.list_tools,
             # A dict result is served as it is (the SDK dumps models and copies dicts); its annotation names models.
             on_call_tool=cast(Any, self.call_tool),
@@ -273,6 +274,17 @@ class Gateway:
             if t.annotations and (t.annotations.read_only_hint or t.annotations.idempotent_hint)
         }
         return types.ListToolsResult(tools=tools)
+
+    def input_schema(self, name: str) -> dict[str, Any] | None:
+        """The input schema of the tool `name` as last offered, for the SDK's check of a stateless-era call's
+        Mcp-Param headers, which without it lists every server's tools for each call; None when it is not known
+        (the SDK skips the check, as it does for a name its listing does not find)."""
+        found = self.offered(name)
+        if found is None:
+            return None
+        downstream, inner = found
+        tools = self._offered.get(downstream.name) or downstream.recorded or []
+        return next((dict(t.input_schema) for t in tools if t.name == inner), None)
 
     async def _on_ready(self, downstream: Downstream) -> None:
         """A server just started: when the tools it has differ from those last offered for it (a recorded list
