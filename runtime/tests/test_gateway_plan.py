@@ -20,6 +20,16 @@ from mcpkit_runtime.gateway.settings import GatewaySettings
 
 pytestmark = pytest.mark.anyio
 
+SEAM_FIRST = (
+    "import importlib, sys\n"
+    "name = sys.argv[1]\n"
+    "importlib.import_module(name)\n"
+    "if 'mcp_types' in sys.modules:\n"
+    "    assert 'mcpkit_runtime.sdk' in sys.modules, 'the SDK without its seam'\n"
+    "    assert not sys.modules['mcp_types'].Tool.__pydantic_complete__, 'models built at import'\n"
+    "    assert name.rsplit('.', 1)[1] not in ('plan', 'settings'), 'planning loads the SDK'\n"
+)
+
 HAND_OVER = (
     "import os, sys\n"
     "from mcpkit_runtime.gateway.plan import GatewayPlan, hand_over\n"
@@ -88,3 +98,21 @@ def test_a_plan_served_over_http_goes_through_the_gateways_http_front(
     plan.serve(GatewayPlan(servers=[], settings=GatewaySettings(), front=FrontPlan(http=True, port=0)))
     front = served["front"]
     assert front.__func__ is Gateway.http_front and isinstance(front.__self__, Gateway)
+
+
+def test_every_gateway_module_loads_the_sdk_through_the_seam_and_plan_and_settings_without_it() -> None:
+    """Imported first in a fresh process, each module of the gateway either leaves the SDK alone (what the kit's
+    side imports to plan a gateway) or loads it through mcpkit_runtime.sdk, its protocol models built on first use."""
+    import pkgutil
+
+    import mcpkit_runtime.gateway
+
+    wrong = []
+    for found in pkgutil.iter_modules(mcpkit_runtime.gateway.__path__):
+        name = f"mcpkit_runtime.gateway.{found.name}"
+        done = subprocess.run(
+            [sys.executable, "-c", SEAM_FIRST, name], capture_output=True, text=True, timeout=60
+        )
+        if done.returncode:
+            wrong.append(name)
+    assert wrong == [], "these import the SDK before its seam, or plan a gateway with it"

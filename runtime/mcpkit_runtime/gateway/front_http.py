@@ -19,6 +19,9 @@ answered "Request cancelled" as the SDK's transport answers on this era. A clien
 
 from __future__ import annotations
 
+from mcpkit_runtime import sdk as _sdk  # noqa: F401 - first: the SDK loads through the seam (sdk.py)
+
+# isort: split
 import json
 import math
 import weakref
