@@ -9,16 +9,13 @@ which the load hardly moves) and its memory once it has served. The load (`uptim
 Writes .bench/gateway.json.
 
 Peers are looked for in their own environments (they need mcp<2): MCP_PROXY (default .bench/peers/mcp-proxy/bin/
-mcp-proxy) and FASTMCP_PYTHON (default .bench/peers/fastmcp/bin/python). `python bench/gateway_bench.py serve N`
-is the gateway over N copies of the mailer (what the 1- and 5-server figures run); `... serve-http PORT N` the gateway
-over the analyst and N-1 copies of the mailer, served over HTTP (the paired figure for HTTP with 5 servers, against
-`kit gateway --http analyst` with one).
+mcp-proxy) and FASTMCP_PYTHON (default .bench/peers/fastmcp/bin/python). The gateway over N servers (the 1- and
+5-server figures, and HTTP with 5 against `kit gateway --http analyst` with one) is bench/gateway_serve.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import socket
@@ -33,7 +30,6 @@ import anyio
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from kit.containers import engine
 from kit.containers.launch import docker_client_env, launch_entries
 from kit.image.builder import build_servers, raise_for_failures
 from kit.project.servers import discover, select
@@ -43,6 +39,9 @@ from kit.reporting import SilentReporter
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / ".bench"
 PROJECT = Path(os.environ.get("BENCH_PROJECT_DIR", REPO))
+SERVE = (
+    Path(__file__).resolve().parent / "gateway_serve.py"
+)  # the gateway over N servers, as kit gateway serves
 CALLS = int(os.environ.get("BENCH_CALLS", "300"))
 STARTS = int(os.environ.get("BENCH_STARTS", "5"))
 MCP_PROXY = Path(os.environ.get("MCP_PROXY", OUT / "peers" / "mcp-proxy" / "bin" / "mcp-proxy"))
@@ -124,7 +123,7 @@ async def paired(settings: Settings) -> dict[str, Any]:
     }
     port_5 = free_port()
     paths["gateway_http_5"] = lambda: http_front(
-        [sys.executable, str(Path(__file__).resolve()), "serve-http", str(port_5), "5"], port_5, environ()
+        [sys.executable, str(SERVE), "serve-http", str(port_5), "5"], port_5, environ()
     )
     if MCP_PROXY.exists():
         proxy_port = free_port()
@@ -175,27 +174,6 @@ async def paired(settings: Settings) -> dict[str, Any]:
 
 
 # -- first answer and memory -----------------------------------------------------------------------------------
-
-
-def serve(count: int, *, http_port: int | None = None) -> None:
-    """The gateway over `count` copies of the mailer, served over stdio (as `kit gateway` serves: planned here,
-    then this process becomes the runtime's gateway); over HTTP on `http_port`, the analyst first and `count - 1`
-    copies of the mailer."""
-    from kit.gateway.serve import planned_server
-    from mcpkit_runtime.gateway.plan import FrontPlan, GatewayPlan, hand_over
-    from mcpkit_runtime.gateway.settings import GatewaySettings
-
-    settings = load_settings(cwd=PROJECT)
-    analyst, mailer = select(discover(settings), ["analyst", "mailer"])
-    (entry,) = launch_entries(settings, [mailer], UNLIMITED, extra_labels=LABELS)
-    first = launch_entries(settings, [analyst], UNLIMITED, extra_labels=LABELS) if http_port else []
-    copies = [dataclasses.replace(entry, name=f"m{i}") for i in range(count - len(first))]
-    with engine.connected() as client:
-        images = {e.name: engine.find_image(client, str(e.image)) for e in [entry, *first]}
-        version = client.api.api_version
-    servers = [planned_server(e, images.get(e.name, images[entry.name]), version) for e in [*first, *copies]]
-    front = FrontPlan(http=http_port is not None, port=http_port or 0)
-    hand_over(GatewayPlan(servers=servers, settings=GatewaySettings(), front=front))
 
 
 def children_of(pid: int) -> list[tuple[int, str]]:
@@ -270,14 +248,13 @@ async def first_answer(params: StdioServerParameters, tool: str, servers: int) -
 async def starts(settings: Settings) -> dict[str, Any]:
     (mailer,) = select(discover(settings), ["mailer"])
     (entry,) = launch_entries(settings, [mailer], extra_labels=LABELS)
-    me = str(Path(__file__).resolve())
     runs: dict[str, list[dict[str, Any]]] = {"direct": [], "gateway_1": [], "gateway_5": []}
     before = load()
     for _ in range(STARTS):  # interleaved, so each sees the same machine
         runs["direct"].append(await first_answer(entry.stdio_params(), "ping", 0))
         for count in (1, 5):
             params = StdioServerParameters(
-                command=sys.executable, args=[me, "serve", str(count)], env=environ()
+                command=sys.executable, args=[str(SERVE), "serve", str(count)], env=environ()
             )
             runs[f"gateway_{count}"].append(await first_answer(params, "m{i}__send_email", count))
     figures: dict[str, Any] = {"starts": STARTS, "load_before": before, "load_after": load()}
@@ -292,12 +269,6 @@ async def bench(settings: Settings) -> dict[str, Any]:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["serve"]:
-        serve(int(sys.argv[2]))
-        return
-    if sys.argv[1:2] == ["serve-http"]:
-        serve(int(sys.argv[3]), http_port=int(sys.argv[2]))
-        return
     settings = load_settings(cwd=PROJECT)
     servers = select(discover(settings), ["analyst", "mailer"])
     raise_for_failures(build_servers(settings, servers, SilentReporter()))

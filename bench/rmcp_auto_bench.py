@@ -3,7 +3,7 @@
 rmcp (the Rust MCP SDK) in `auto` mode sends `server/discover` and falls back to `initialize` when no answer comes
 within 10 s; a late answer then arrives in the middle of the fallback and breaks it. So a gateway that waits for its
 containers before answering fails Rust clients on a busy machine. This starts the gateway as the client entry
-`kit config --gateway` prints (command, arguments and env verbatim), and `bench/gateway_bench.py serve 5` (the gateway
+`kit config --gateway` prints (command, arguments and env verbatim), and `bench/gateway_serve.py serve 5` (the gateway
 over 5 servers), with `bench/rmcp_probe` (rmcp 3.11, auto mode), then lists the tools and calls one. Each case runs
 quiet and under load (CPU burners, twice as many as cores); the negotiated protocol, the times and the outcome are
 printed and written to .bench/rmcp_auto.json.
@@ -132,7 +132,7 @@ def main() -> None:
         "kit_gateway_entry": (gateway_command[0], gateway_command[1:], gateway_env, "mailer__send_email"),
         "gateway_5_servers": (
             sys.executable,
-            [str(REPO / "bench" / "gateway_bench.py"), "serve", "5"],
+            [str(REPO / "bench" / "gateway_serve.py"), "serve", "5"],
             bench_env,
             "m4__send_email",
         ),
