@@ -54,6 +54,12 @@ def as_root(declaration: ServerDeclaration) -> bool:
     return bool(declaration.build_commands or declaration.data_dirs)
 
 
+def start_of(declaration: ServerDeclaration) -> dict[str, str]:
+    """How the server starts as it declares it, for the recording of its start (mcpkit_runtime/start_record.py);
+    empty when the build finds that out from its wheel."""
+    return {key: value for key in ("module", "script", "function") if (value := getattr(declaration, key))}
+
+
 @dataclass(frozen=True)
 class Built:
     """The stopped container holding the installed code, and the server's wheel it built (for the host's checks)."""
@@ -93,7 +99,8 @@ def installed(
         } | {path: "rw,nosuid,nodev,size=64m" for path in server.declaration.volumes.values()}
         declaration = server.declaration
         installer = _INSTALLER.read_text(encoding="utf-8")
-        command = [pip, json.dumps(declaration.build_commands), *source_build.build_backend(source)]
+        command = [pip, json.dumps(declaration.build_commands), json.dumps(start_of(declaration)),
+                   *source_build.build_backend(source)]  # fmt: skip
         container = client.containers.create(
             dependencies, command, entrypoint=["python3", "-I", "-S", "-c", installer], network_mode="none",
             cap_drop=["ALL"], security_opt=["no-new-privileges"],
@@ -105,6 +112,8 @@ def installed(
         )  # fmt: skip
         try:
             _run(container, server)
+            for note in _bundle_notes(container):
+                reporter.step(note)
             wheels = list(out.glob("*.whl"))
             if len(wheels) != 1:
                 raise KitError(f"building {server.path} gave {len(wheels)} wheels, not one")
@@ -164,6 +173,16 @@ def _run(container: Container, server: Server) -> None:
             f"building and installing the code of {server.path} failed (in a container without network):\n{tail}",
             hint=f"check {server.path}/pyproject.toml; its build backend must come as wheels from the index",
         )
+
+
+def _bundle_notes(container: Container) -> list[str]:
+    """Why the image has no start bundle, if the step said (its build goes on without one)."""
+    stderr = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
+    return [
+        line.removeprefix("note: ")
+        for line in stderr.splitlines()
+        if line.startswith("note: no start bundle")
+    ]
 
 
 def _check_changes(changed: list[str], server: Server, kit_files: list[str]) -> None:
