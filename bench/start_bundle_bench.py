@@ -27,11 +27,11 @@ from kit.project.settings import load_settings
 from kit.reporting import SilentReporter
 from mcpkit_runtime import start_bundle
 
-COUNT = "from mcpkit_runtime import start_bundle as b; print(len(b.read(open(b.PATH, 'rb').read())))"
+COUNT = "from mcpkit_runtime import start_bundle as b; print(sum(len(b.read(open(p, 'rb').read())) for p in b.PATHS))"
 
 
 def bundled_modules(client: docker.DockerClient, image: str) -> int:
-    """How many modules the image's bundle holds (its recording says so too, on the build's stderr)."""
+    """How many modules the image's bundles hold: the dependencies' and the server's."""
     output = client.containers.run(image, ["-c", COUNT], entrypoint=["python3"], network_mode="none",
                                    labels=RUN_LABEL, remove=True)  # fmt: skip
     return int(output.decode().split()[-1])

@@ -9,13 +9,13 @@ the PEP 517 hook is called in this process, and the server's wheel, pure Python,
 would put it. Where this shortcut would not do what pip does (a backend that asks for more build requirements, a
 wheel with data or scripts, or one not pure Python), the step hands over to pip, as before.
 
-Beside all this, the image's Python records the start bundle (mcpkit_runtime/start_record.py): the compiled code of
-what the server's start imports, in one file the image's starts read instead of some 500. It imports the runtime's
-modules while the wheel is built and the server's once it is installed, while the build commands run: on two cores
-it adds little to the step. A recording that fails leaves the image without a bundle, and the build goes on.
+Beside the build commands, the image's Python records the server's start bundle (mcpkit_runtime/start_record.py): the
+compiled code of its modules, and of the packages they import that the dependencies' bundle (recorded in the build
+stage) lacks, in one file the image's starts read instead of dozens. On two cores it runs while the build commands
+do; if they changed the server's Python files meanwhile, or the recording fails, the image has no bundle of the
+server's and the build goes on.
 
-Usage: python3 -I -S code_install.py PIP_WHEEL BUILD_COMMANDS_JSON START_JSON BACKEND [BACKEND_PATH...]
-START_JSON: how the server starts as it declares it ({"module": M}, {"script": S}, {"function": F} or {}).
+Usage: python3 -I -S code_install.py PIP_WHEEL BUILD_COMMANDS_JSON BACKEND [BACKEND_PATH...]
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ UNCHECKED_HASH = PycInvalidationMode.UNCHECKED_HASH
 # Mounted under /tmp, a tmpfs: the engine makes their mount points there, not in the image the commit keeps.
 SOURCE, WHEELS, OUT, TARGET = "/tmp/mounts/src", "/tmp/mounts/wheels", "/tmp/mounts/out", "/opt/server"
 BUILD, BACKEND_DIR = "/tmp/src", "/tmp/backend"
+RECORDING_TIMEOUT = 120
 BUNDLE = "/opt/server/.mcpkit-start-bundle"  # mcpkit_runtime/start_bundle.py reads it there
 RECORDER = """
 import sys
@@ -47,19 +48,11 @@ try:
 except ImportError:
     print("note: no start bundle: the image has no mcpkit_runtime to record it", file=sys.stderr)
 else:
-    main()
+    main(["server"])
 """
-RECORDING_TIMEOUT = 120
 
 
-def main(
-    pip_wheel: str, commands: list[list[str]], start: str, backend_name: str, backend_path: list[str]
-) -> None:
-    # Normal site (the venv, /opt/server) as at start; no bundle of its own read, none being there to read.
-    recorder = _start(
-        [sys.executable, "-c", RECORDER, BUNDLE, start], stdin=subprocess.PIPE, cwd="/tmp",
-        env={**os.environ, "MCPKIT_START_BUNDLE": "0"},
-    )  # fmt: skip
+def main(pip_wheel: str, commands: list[list[str]], backend_name: str, backend_path: list[str]) -> None:
     shutil.copytree(SOURCE, BUILD)
     os.chdir(BUILD)  # PEP 517: hooks run in the source tree
     for wheel in sorted(glob.glob(os.path.join(WHEELS, "*.whl"))):
@@ -80,7 +73,7 @@ def main(
     # This is the image's python3 (the venv's, first on its PATH), so the bytecode is for the server's interpreter.
     if not compileall.compile_dir(TARGET, quiet=1, workers=0, invalidation_mode=UNCHECKED_HASH):
         print("note: the files above do not byte-compile; they stay as they are", file=sys.stderr)
-    installed = _signal(recorder)
+    recording, started = _record_start(), time.time()
     # The build commands, as the Dockerfile's RUN ran them: the image's settings; what they leave in /tmp is not kept.
     for command in commands:
         try:
@@ -89,40 +82,28 @@ def main(
             sys.exit(f"build command {command} did not start: {exc}")
         if status != 0:
             sys.exit(f"build command {command} failed (exit status {status})")
-    _finish(recorder, installed)
+    _recorded(recording, started)
 
 
-def _start(command: list[str], **options: Any) -> subprocess.Popen[bytes] | None:
+def _record_start() -> subprocess.Popen[bytes] | None:
+    """Site as at start: the venv, /opt/server, and the dependencies' bundle, whose modules it leaves out."""
     try:
-        return subprocess.Popen(command, **options)
+        return subprocess.Popen([sys.executable, "-c", RECORDER], cwd="/tmp")
     except OSError as exc:
         print(f"note: no start bundle: its recording did not start: {exc}", file=sys.stderr)
         return None
 
 
-def _signal(recorder: subprocess.Popen[bytes] | None) -> float:
-    """Tells the recording the server's code is installed: the time it was told."""
-    if recorder is not None and recorder.stdin is not None:
-        try:
-            recorder.stdin.write(b"installed\n")
-            recorder.stdin.close()
-        except OSError:  # it ended early (it said why)
-            pass
-    return time.time()
-
-
-def _finish(recorder: subprocess.Popen[bytes] | None, installed: float) -> None:
-    """Waits for the recording; a bundle that failed, or that the build commands may have outdated (they changed
-    the server's Python files while it was read), is not kept."""
-    if recorder is None:
+def _recorded(recording: subprocess.Popen[bytes] | None, started: float) -> None:
+    """The bundle kept if its recording succeeded and no Python file of the server changed while it read them."""
+    if recording is None:
         return
     try:
-        status = recorder.wait(RECORDING_TIMEOUT)
+        status = recording.wait(RECORDING_TIMEOUT)
     except subprocess.TimeoutExpired:
-        recorder.kill()
-        recorder.wait()
-        status = None
-    changed = status == 0 and _changed_since(TARGET, installed)
+        recording.kill()
+        status = recording.wait()
+    changed = _changed_since(TARGET, started) if status == 0 else None
     if status != 0 or changed:
         why = (
             f"the build commands changed {changed}" if changed else f"its recording failed (status {status})"
@@ -176,4 +157,4 @@ def _pip(pip_wheel: str, *arguments: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:])
+    main(sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4:])

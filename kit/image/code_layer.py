@@ -54,12 +54,6 @@ def as_root(declaration: ServerDeclaration) -> bool:
     return bool(declaration.build_commands or declaration.data_dirs)
 
 
-def start_of(declaration: ServerDeclaration) -> dict[str, str]:
-    """How the server starts as it declares it, for the recording of its start (mcpkit_runtime/start_record.py);
-    empty when the build finds that out from its wheel."""
-    return {key: value for key in ("module", "script", "function") if (value := getattr(declaration, key))}
-
-
 @dataclass(frozen=True)
 class Built:
     """The stopped container holding the installed code, and the server's wheel it built (for the host's checks)."""
@@ -99,8 +93,7 @@ def installed(
         } | {path: "rw,nosuid,nodev,size=64m" for path in server.declaration.volumes.values()}
         declaration = server.declaration
         installer = _INSTALLER.read_text(encoding="utf-8")
-        command = [pip, json.dumps(declaration.build_commands), json.dumps(start_of(declaration)),
-                   *source_build.build_backend(source)]  # fmt: skip
+        command = [pip, json.dumps(declaration.build_commands), *source_build.build_backend(source)]
         container = client.containers.create(
             dependencies, command, entrypoint=["python3", "-I", "-S", "-c", installer], network_mode="none",
             cap_drop=["ALL"], security_opt=["no-new-privileges"],

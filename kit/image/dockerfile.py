@@ -111,7 +111,7 @@ def render_dockerfile(server: Server, declaration: ServerDeclaration | None = No
     return (
         template()
         .replace("{{stage}}", stage_key(server))
-        .replace("{{start_hook}}", start_bundle.write_command())
+        .replace("{{start_hook}}", start_bundle.build_stage_commands())
         .replace("{{volume_dirs}}", " ".join(shlex.quote(p) for p in declaration.volumes.values()))
         .replace("{{system_steps}}", "\n".join(system_steps))
         .replace("{{system_copies}}", "\n".join(system_copies))

@@ -1,8 +1,8 @@
 """The hook that serves a server's start from its start bundle (mcpkit_runtime/start_bundle.py): a `.pth` file in
 the image's venv, which every start of the image's Python (with its site) runs first.
 
-The kit writes it in the build stage of every server image (images/server.Dockerfile), from this module: nothing
-that comes with a server chooses where it goes or what it says. It does nothing in an image whose venv has no
+The kit writes it in the build stage of every server image (images/server.Dockerfile), from this module, and records
+there the dependencies' bundle: nothing that comes with a server chooses where they go or what the hook says. It does nothing in an image whose venv has no
 mcpkit_runtime (a published server's), and costs one failed open where the code step recorded no bundle. Its name
 sorts first, so the modules other `.pth` files import come from the bundle too.
 """
@@ -17,6 +17,15 @@ HOOK = 'import sys; exec("try:\\n from mcpkit_runtime.start_bundle import instal
 _WRITE = f"import site, sys; open(site.getsitepackages()[0] + '/{NAME}', 'w').write(sys.argv[1] + chr(10))"
 
 
-def write_command() -> str:
-    """The shell command, for the Dockerfile's build stage, that writes the hook with the venv's Python."""
-    return f"/opt/venv/bin/python -c {shlex.quote(_WRITE)} {shlex.quote(HOOK)}"
+# The dependencies' bundle: recorded where the venv has the runtime; a failed recording leaves the image without it.
+_RECORD = (
+    "{ ! /opt/venv/bin/python -c 'import mcpkit_runtime.start_record' 2>/dev/null"
+    " || /opt/venv/bin/python -m mcpkit_runtime.start_record dependencies"
+    " || echo 'note: no start bundle for the dependencies'; }"
+)
+
+
+def build_stage_commands() -> str:
+    """The shell commands, for the Dockerfile's build stage, that write the hook with the venv's Python and record
+    the dependencies' bundle."""
+    return f"/opt/venv/bin/python -c {shlex.quote(_WRITE)} {shlex.quote(HOOK)} && {_RECORD}"

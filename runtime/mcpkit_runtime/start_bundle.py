@@ -4,10 +4,12 @@ On the storage driver of the engine this was measured on (fuse-overlayfs) every 
 through a user-space daemon, about 0.19 ms; a server's start imports some 500 modules, each a stat and an open or
 more. Read from one file, the analyst's first answer went from 1.26 to 0.80 s.
 
-The kit records the bundle when it builds a folder server's image (start_record.py, run by the code step), for the
-image as built: the image is immutable and runs read-only, so what the bundle holds is what the files hold. A `.pth`
-file the kit writes into the image's venv calls `install()` as the image's Python starts; MCPKIT_START_BUNDLE=0 turns
-it off (code mounted over /opt/server, a debugging session). Only the code comes from the bundle: each module's spec
+The kit records the bundle when it builds an image (start_record.py), in two files: the modules of a stdio start of
+the runtime, with the venv in the image's build stage (cached while the dependencies stay the same), and the rest of
+what the server's start imports, in the code step of a folder server. Both are for the image as built: it is
+immutable and runs read-only, so what a bundle holds is what the files hold (code mounted over /opt/server hides that
+folder's bundle with it). A `.pth` file the kit writes into the image's venv calls `install()` as the image's Python
+starts; MCPKIT_START_BUNDLE=0 turns it off (a debugging session, a doubt). Only the code comes from the bundle: each module's spec
 is the one a normal import makes (its file, its cached file, a package's folder as `__path__`, a SourceFileLoader),
 so `__file__`, `importlib.resources`, `inspect.getsource` and tracebacks read the real files, and a module the
 bundle lacks is found as before. A bundle another Python (or optimisation level) made, or one that does not read,
@@ -31,7 +33,11 @@ if TYPE_CHECKING:
     from types import CodeType
     from typing import Any
 
-PATH = "/opt/server/.mcpkit-start-bundle"
+# The dependencies' bundle, recorded with the venv in the image's build stage (so a code change keeps it), and the
+# server's own modules' (what the former lacks), recorded by the code step.
+DEPENDENCIES_PATH = "/opt/venv/.mcpkit-start-bundle"
+SERVER_PATH = "/opt/server/.mcpkit-start-bundle"
+PATHS = (DEPENDENCIES_PATH, SERVER_PATH)
 SWITCH = "MCPKIT_START_BUNDLE"  # "0" (or off, false, no) turns the bundle off
 _PREFIX = b"mcpkit-start-bundle 1\n"
 Table = dict[str, tuple[str, bool, bytes]]  # module name -> (its .py file, is a package, marshalled code)
@@ -42,23 +48,25 @@ def header() -> bytes:
     return _PREFIX + _external.MAGIC_NUMBER + bytes([sys.flags.optimize])
 
 
-def install(path: str = PATH) -> bool:
-    """Serves the bundle's modules from here on, if there is a bundle for this Python and it is not turned off.
+def install(paths: tuple[str, ...] = PATHS) -> bool:
+    """Serves the bundles' modules from here on, if there is a bundle for this Python and they are not turned off.
     Never raises: a start must not fail for want of a faster start."""
     if os.environ.get(SWITCH, "").strip().lower() in ("0", "off", "false", "no"):
         return False
-    try:
-        with open(path, "rb") as bundle:
-            data = bundle.read()
-    except OSError:
-        return False
-    try:
-        table = read(data)
+    table: Table = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as bundle:
+                data = bundle.read()
+        except OSError:
+            continue
+        try:
+            table.update(read(data))
+        except Exception as exc:  # whatever is wrong with a bundle, the start goes on without it
+            _note(path, exc)
+    if table:
         sys.meta_path.insert(0, StartBundleFinder(table))
-    except Exception as exc:  # whatever is wrong with the bundle, the start goes on without it
-        _note(path, exc)
-        return False
-    return True
+    return bool(table)
 
 
 def read(data: bytes) -> Table:

@@ -1,24 +1,22 @@
-"""Records a server image's start bundle (start_bundle.py): imports what the server's start imports, then writes the
-compiled code of every module that came from a .py file into one file.
+"""Records a server image's start bundles (start_bundle.py), each the compiled code of modules its start imports.
 
-Run by the kit's code step (kit/image/code_install.py) with the image's Python and its site as at start, in two
-halves so it overlaps the step's other work: first the modules a stdio start of the runtime imports (while the
-server's wheel is built), then, once a line arrives on stdin (the server's code is installed and byte-compiled), the
-server's entry and what its main file imports. Nothing of the server's runs beyond its imports: a main file is read,
-never run. A module that does not import here (it wants a setting, say) is left out, and found in the files at start.
+The dependencies' bundle, in the image's build stage with the venv (`python -m mcpkit_runtime.start_record
+dependencies`), so a code change keeps it: what a stdio start of the runtime imports, found by importing it.
 
-Usage: python -c "from mcpkit_runtime.start_record import main; main()" BUNDLE START
-START is JSON: {"module": M}, {"function": "M:F"}, {"script": S}, or {} when the server does not say (then
-whatever its installed code offers: its console scripts, its packages with a __main__).
+The server's bundle, in the kit's code step once the build commands ran (`... server`, kit/image/code_install.py):
+every module of the server's own folder, read as files (nothing of the server's runs), and the modules of other
+packages its modules import at their top level that the dependencies' bundle does not hold (a SQL parser, say),
+found by importing them. The mcp SDK, whose import is most of a start's, is in the dependencies' bundle and is not
+imported again: the step costs a fraction of a second.
+
+A module that does not import here (it wants a setting, say) is left out, and found in the files at start.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
-import importlib.metadata
 import importlib.util
-import json
 import marshal
 import os
 import sys
@@ -29,22 +27,45 @@ from types import ModuleType
 from mcpkit_runtime import start_bundle
 
 SERVER_DIR = "/opt/server"
-# What a stdio start imports after the server's own modules, on its way to the first answer.
+# What a stdio start of the runtime imports on its way to the first answer, besides the server's own modules.
 START_MODULES = (
     "mcpkit_runtime.sdk",
+    "mcpkit_runtime.server",
+    "mcpkit_runtime.job_tools",
     "mcpkit_runtime.transport",
     "mcpkit_runtime.stdio",
     "mcp.server.mcpserver",
     "mcp.server.stdio",
+    "mcp.types",
     "anyio._backends._asyncio",
 )
 
 
 def record(path: str, modules: Iterable[str]) -> int:
-    """`modules` imported (those that fail to are left out), then every module loaded from a .py file written into
-    the bundle at `path`: how many."""
+    """`modules` imported (those that fail to are left out), then every module a source file loader loaded written
+    into the bundle at `path`: how many."""
     imported(modules)
     table = collect(sys.modules)
+    start_bundle.write(path, table)
+    return len(table)
+
+
+def record_server(path: str, folder: str, served: Iterable[str]) -> int:
+    """The server's bundle at `path`: every module in `folder`, and those of other packages they import that are
+    neither `served` (by the dependencies' bundle) nor already loaded: how many."""
+    table = folder_table(folder)
+    served = set(served)
+    wanted = []
+    for origin, _, _ in table.values():
+        with open(origin, "rb") as source:
+            try:
+                tree = ast.parse(source.read(), origin)
+            except (SyntaxError, ValueError):
+                continue
+        wanted += imports_in(tree, _package_of(origin, folder))
+    mine = {name.split(".")[0] for name in table}
+    imported(name for name in dict.fromkeys(wanted) if name.split(".")[0] not in served | mine)
+    table = {**collect(sys.modules), **table}
     start_bundle.write(path, table)
     return len(table)
 
@@ -58,14 +79,21 @@ def imported(modules: Iterable[str]) -> None:
 
 
 def collect(modules: Mapping[str, ModuleType]) -> start_bundle.Table:
-    """The code of each module a source file loader loaded, as the import used it: its cached file's code when
-    that is current, otherwise compiled again."""
+    """The code of each module a source file loader loaded (not a bundle's), as the import used it: its cached
+    file's code when that is current, otherwise compiled again."""
     table: start_bundle.Table = {}
     for name, module in list(modules.items()):
         spec = getattr(module, "__spec__", None)
         loader = getattr(spec, "loader", None)
         origin = getattr(spec, "origin", None) or ""
-        if spec is None or type(loader) is not SourceFileLoader or not origin.endswith(".py"):
+        # Under its own name only: `__main__`, or a module a package put in sys.modules under another name, would
+        # be found as a second copy.
+        if (
+            spec is None
+            or spec.name != name
+            or type(loader) is not SourceFileLoader
+            or not origin.endswith(".py")
+        ):
             continue
         try:
             code = _cached_code(origin, spec.cached) or marshal.dumps(loader.get_code(name))
@@ -73,6 +101,33 @@ def collect(modules: Mapping[str, ModuleType]) -> start_bundle.Table:
             continue
         table[name] = (origin, spec.submodule_search_locations is not None, code)
     return table
+
+
+def folder_table(folder: str) -> start_bundle.Table:
+    """Every module of the packages (and top-level modules) in `folder` whose cached file is current, read as
+    files: what importing them would run is not run."""
+    table: start_bundle.Table = {}
+    for root, folders, files in os.walk(folder):
+        relative = os.path.relpath(root, folder)
+        parts = [] if relative == "." else relative.split(os.sep)
+        if parts and not (all(part.isidentifier() for part in parts) and "__init__.py" in files):
+            folders.clear()  # not a package: a data folder, a dist-info, __pycache__
+            continue
+        for file in files:
+            stem = file[:-3]
+            if not file.endswith(".py") or not stem.isidentifier():
+                continue
+            origin = os.path.join(root, file)
+            code = _cached_code(origin, importlib.util.cache_from_source(origin))
+            if code is not None:
+                name = ".".join(parts if stem == "__init__" else [*parts, stem])
+                table[name] = (origin, stem == "__init__", code)
+    return table
+
+
+def _package_of(origin: str, folder: str) -> str:
+    parts = os.path.relpath(os.path.dirname(origin), folder).split(os.sep)
+    return "" if parts == ["."] else ".".join(parts)
 
 
 def _cached_code(origin: str, cached: str | None) -> bytes | None:
@@ -98,52 +153,6 @@ def _cached_code(origin: str, cached: str | None) -> bytes | None:
     return None
 
 
-def entry_modules(start: Mapping[str, str], server_dir: str = SERVER_DIR) -> list[str]:
-    """The modules the server's start imports first: its entry's module, and for `python -m`, what its main file
-    imports."""
-    if start.get("function"):
-        return [start["function"].split(":")[0]]
-    if start.get("script"):
-        return _script_modules([start["script"]])
-    if start.get("module"):
-        return _main_imports(start["module"])
-    found = []
-    for entry in sorted(os.listdir(server_dir)) if os.path.isdir(server_dir) else []:
-        if entry.endswith(".dist-info"):
-            found += _script_modules(_scripts_of(os.path.join(server_dir, entry)))
-        elif os.path.isfile(os.path.join(server_dir, entry, "__main__.py")):
-            found += _main_imports(entry)
-    return found
-
-
-def _script_modules(scripts: list[str]) -> list[str]:
-    entries = importlib.metadata.entry_points(group="console_scripts")
-    return [entry.module for script in scripts for entry in entries.select(name=script)]
-
-
-def _scripts_of(dist_info: str) -> list[str]:
-    distribution = importlib.metadata.PathDistribution.at(dist_info)
-    return [entry.name for entry in distribution.entry_points if entry.group == "console_scripts"]
-
-
-def _main_imports(name: str) -> list[str]:
-    """`python -m name` runs a package's __main__, or the module itself: its package imported, and what it
-    imports, read from its source."""
-    try:
-        spec = importlib.util.find_spec(name)
-        if spec is not None and spec.submodule_search_locations is not None:
-            package, spec = name, importlib.util.find_spec(f"{name}.__main__")
-        else:
-            package = name.rpartition(".")[0]
-        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
-            return [package] if package else []
-        with open(spec.origin, "rb") as source:
-            tree = ast.parse(source.read(), spec.origin)
-    except (Exception, SystemExit):  # then only what the runtime's start imports is recorded
-        return []
-    return ([package] if package else []) + imports_in(tree, package)
-
-
 def imports_in(tree: ast.Module, package: str) -> list[str]:
     """The modules a file imports as it runs (not inside its functions), with `from X import Y` also as `X.Y`,
     since Y may be a submodule."""
@@ -164,11 +173,27 @@ def imports_in(tree: ast.Module, package: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def _served() -> set[str]:
+    """What the bundles this process installed at start serve: the modules it loaded from them, and the rest."""
+    loaded = {
+        name
+        for name, module in list(sys.modules.items())
+        if isinstance(getattr(getattr(module, "__spec__", None), "loader", None), start_bundle.BundledLoader)
+    }
+    finders = [finder for finder in sys.meta_path if isinstance(finder, start_bundle.StartBundleFinder)]
+    return loaded.union(*(finder.table for finder in finders))
+
+
 def main(argv: list[str] | None = None) -> None:
-    path, start = argv or sys.argv[1:]
-    imported(START_MODULES)
-    if not sys.stdin.readline():  # the step ended without installing the code: nothing to record
-        return
-    importlib.invalidate_caches()  # the server's folder was filled since it was first listed
-    count = record(path, entry_modules(json.loads(start)))
+    (what,) = argv or sys.argv[1:]
+    if what == "dependencies":
+        path, count = start_bundle.DEPENDENCIES_PATH, record(start_bundle.DEPENDENCIES_PATH, START_MODULES)
+    elif what == "server":
+        path, count = start_bundle.SERVER_PATH, record_server(start_bundle.SERVER_PATH, SERVER_DIR, _served())
+    else:
+        sys.exit(f"usage: python -m mcpkit_runtime.start_record dependencies|server, not {what}")
     print(f"start bundle: {count} modules in {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

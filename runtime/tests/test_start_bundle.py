@@ -35,7 +35,7 @@ def _package(root: Path) -> Path:
 def _python(code: str, root: Path, bundle: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """A fresh interpreter that installs the bundle first, as the image's `.pth` does, then runs `code`."""
     script = (
-        f"from mcpkit_runtime import start_bundle\nstart_bundle.install({str(bundle)!r})\n"
+        f"from mcpkit_runtime import start_bundle\nstart_bundle.install(({str(bundle)!r},))\n"
         + textwrap.dedent(code)
     )
     return subprocess.run(
@@ -159,3 +159,35 @@ def test_installing_reads_no_module_from_the_files_but_its_own(root: Path) -> No
         env={"PYTHONPATH": RUNTIME},
     )  # fmt: skip
     assert done.stdout.strip() == "['mcpkit_runtime', 'mcpkit_runtime.start_bundle']"
+
+
+def test_the_server_s_recording_leaves_out_what_the_dependencies_bundle_serves_and_both_serve_the_start(
+    root: Path,
+) -> None:
+    dependencies = _recorded(root, ["demo.answer"])
+    (root / "deps").mkdir()
+    dependencies = dependencies.rename(root / "deps" / "bundle")
+    server = root / "server-bundle"
+    record = (
+        f"from mcpkit_runtime import start_bundle, start_record; start_bundle.install(({str(dependencies)!r},)); "
+        f"start_record.record({str(server)!r}, ['demo.later']); "
+        f"print(sorted(start_bundle.read(open({str(server)!r}, 'rb').read())))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", record], capture_output=True, text=True, timeout=60, check=True, cwd=root,
+        env={"PYTHONPATH": f"{root}:{RUNTIME}"},
+    )  # fmt: skip
+    assert (
+        "'demo.later'" in done.stdout and "'demo.answer'" not in done.stdout and "'demo'" not in done.stdout
+    )
+    _source_changed(root)
+    both = f"({str(dependencies)!r}, {str(server)!r})"
+    check = (
+        f"from mcpkit_runtime import start_bundle; start_bundle.install({both}); import demo.answer, demo.later; "
+        "print(demo.answer.VALUE, type(demo.later.__spec__.loader).__name__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, timeout=60, check=True, cwd=root,
+        env={"PYTHONPATH": f"{root}:{RUNTIME}"},
+    )  # fmt: skip
+    assert done.stdout.split() == ["recorded", "BundledLoader"]

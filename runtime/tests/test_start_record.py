@@ -1,5 +1,6 @@
-"""What the recording of a start imports: the server's entry as it declares it, and for `python -m` what its main
-file imports, read from its source and never run; and the code of each module as its import used it."""
+"""What the recording of a server's start bundle takes: every module of its folder, read as files and never run,
+and the modules of other packages they import that the dependencies' bundle does not serve; and the code of each
+module as its import used it."""
 
 from __future__ import annotations
 
@@ -14,53 +15,61 @@ from pathlib import Path
 
 import pytest
 
-from mcpkit_runtime import start_record
+from mcpkit_runtime import start_bundle, start_record
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Path]:
-    """An installed server folder on sys.path: a package run with -m whose main would start serving."""
+    """An installed server folder (a package, a data folder, a dist-info) beside a library it imports."""
     root = tmp_path / "server"
     package = root / "srv_demo"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "server.py").write_text("def main():\n    pass\n")
-    (package / "__main__.py").write_text(
-        "import json\nfrom .server import main\nfrom os import path as p\n\n"
-        "def later():\n    import not_at_start\n\nraise SystemExit('a main file is never run')\n"
+    (package / "data").mkdir(parents=True)
+    (package / "__init__.py").write_text("raise SystemExit('the server is never run')\n")
+    (package / "server.py").write_text(
+        "import json\nimport lib_demo.parse\nfrom . import tools\n\ndef f():\n    import lib_lazy\n"
     )
-    dist = root / "srv_demo-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: srv-demo\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[console_scripts]\nsrv-demo = srv_demo.server:main\n")
-    sys.path.insert(0, str(root))
+    (package / "tools.py").write_text("from os import path\n")
+    (package / "data" / "schema.py").write_text("DATA = 1\n")  # a data folder: not a package
+    (package / "not-a-module.py").write_text("X = 1\n")
+    (root / "srv_demo-1.0.dist-info").mkdir()
+    (root / "srv_demo-1.0.dist-info" / "record.py").write_text("X = 1\n")
+    library = tmp_path / "site" / "lib_demo"
+    library.mkdir(parents=True)
+    (library / "__init__.py").write_text("")
+    (library / "parse.py").write_text("PARSED = True\n")
+    (tmp_path / "site" / "lib_lazy.py").write_text("raise SystemExit('imported in a function only')\n")
+    compileall.compile_dir(tmp_path, quiet=1)
+    sys.path[:0] = [str(root), str(tmp_path / "site")]
     importlib.invalidate_caches()
     yield root
-    sys.path.remove(str(root))
-    for name in [n for n in sys.modules if n.startswith("srv_demo")]:
+    del sys.path[:2]
+    for name in [n for n in sys.modules if n.startswith(("srv_demo", "lib_demo"))]:
         del sys.modules[name]
 
 
-def test_a_function_or_a_script_starts_by_importing_its_module(server: Path) -> None:
-    assert start_record.entry_modules({"function": "srv_demo.server:main"}, str(server)) == [
-        "srv_demo.server"
-    ]
-    assert start_record.entry_modules({"script": "srv-demo"}, str(server)) == ["srv_demo.server"]
+def test_the_folder_s_modules_are_taken_as_files_and_only_its_packages(server: Path) -> None:
+    table = start_record.folder_table(str(server))
+    assert sorted(table) == ["srv_demo", "srv_demo.server", "srv_demo.tools"]
+    assert table["srv_demo"][:2] == (str(server / "srv_demo" / "__init__.py"), True)
+    assert table["srv_demo.tools"][:2] == (str(server / "srv_demo" / "tools.py"), False)
+    assert "srv_demo" not in sys.modules, "read, not run"
 
 
-def test_a_module_run_with_dash_m_starts_with_its_package_and_what_its_main_imports(server: Path) -> None:
-    found = start_record.entry_modules({"module": "srv_demo"}, str(server))
-    assert found == ["srv_demo", "json", "srv_demo.server", "srv_demo.server.main", "os", "os.path"]
-
-
-def test_an_undeclared_start_takes_whatever_the_installed_code_offers(server: Path) -> None:
-    found = start_record.entry_modules({}, str(server))
-    assert "srv_demo.server" in found and "json" in found
+def test_the_server_s_bundle_adds_the_libraries_it_imports_that_the_dependencies_bundle_does_not_serve(
+    server: Path, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "bundle"
+    start_record.record_server(str(bundle), str(server), served=["json"])
+    table = start_bundle.read(bundle.read_bytes())
+    assert {"srv_demo", "srv_demo.server", "srv_demo.tools", "lib_demo", "lib_demo.parse"} <= set(table)
+    assert "lib_lazy" not in table and "srv_demo" not in sys.modules
 
 
 def test_imports_inside_functions_are_not_the_start_s() -> None:
-    tree = ast.parse("import a\nif x:\n    import b\ndef f():\n    import c\nclass K:\n    import d\n")
-    assert start_record.imports_in(tree, "") == ["a", "b", "d"]
+    tree = ast.parse(
+        "import a\nif x:\n    import b\ndef f():\n    import c\nclass K:\n    from .d import e\n"
+    )
+    assert start_record.imports_in(tree, "pkg") == ["a", "b", "pkg.d", "pkg.d.e"]
 
 
 def test_the_code_is_the_one_the_import_used_even_when_the_cached_file_is_stale(tmp_path: Path) -> None:
@@ -72,10 +81,12 @@ def test_the_code_is_the_one_the_import_used_even_when_the_cached_file_is_stale(
     sys.path.insert(0, str(tmp_path))
     try:
         imported = importlib.import_module("stale_demo")
-        table = start_record.collect({"stale_demo": imported})
+        table = start_record.collect({"stale_demo": imported, "an_alias": imported})
     finally:
         sys.path.remove(str(tmp_path))
         del sys.modules["stale_demo"]
     namespace: dict[str, object] = {}
     exec(marshal.loads(table["stale_demo"][2]), namespace)
     assert namespace["VALUE"] == 22 and table["stale_demo"][:2] == (str(module), False)
+    assert "an_alias" not in table, "a module under another name would be found as a second copy"
+    assert start_record.folder_table(str(tmp_path)) == {}, "a stale cached file is not taken as it is"

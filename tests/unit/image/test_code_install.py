@@ -47,11 +47,11 @@ def test_a_bundle_is_not_kept_when_the_build_commands_changed_the_server_s_pytho
     bundle.write_bytes(b"bundle")
     monkeypatch.setattr(code_install, "TARGET", str(target))
     monkeypatch.setattr(code_install, "BUNDLE", str(bundle))
-    installed = time.time() - 10
-    code_install._finish(subprocess.Popen([sys.executable, "-c", "pass"]), installed)
+    started = time.time() - 10
+    code_install._recorded(subprocess.Popen([sys.executable, "-c", "pass"]), started)
     assert bundle.exists()
     (target / "demo" / "generated.py").write_text("X = 1\n")
-    code_install._finish(subprocess.Popen([sys.executable, "-c", "pass"]), installed)
+    code_install._recorded(subprocess.Popen([sys.executable, "-c", "pass"]), started)
     assert not bundle.exists()
 
 
@@ -59,9 +59,9 @@ def test_a_recording_that_failed_leaves_no_bundle_and_the_build_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bundle = tmp_path / ".mcpkit-start-bundle"
-    bundle.write_bytes(b"half a bundle")
-    monkeypatch.setattr(code_install, "TARGET", str(tmp_path))
+    (tmp_path / ".mcpkit-start-bundle.partial").write_bytes(b"half a bundle")
+    bundle.write_bytes(b"a bundle")
     monkeypatch.setattr(code_install, "BUNDLE", str(bundle))
-    code_install._finish(subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"]), time.time())
-    assert not bundle.exists()
+    code_install._recorded(subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"]), time.time())
+    assert list(tmp_path.iterdir()) == []
     assert "no start bundle: its recording failed (status 3)" in capsys.readouterr().err

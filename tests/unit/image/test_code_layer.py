@@ -7,7 +7,7 @@ import pytest
 from kit.errors import KitError
 from kit.image import code_layer
 from kit.image.dockerfile import expander_archive
-from kit.project.servers import ServerDeclaration, load_server
+from kit.project.servers import load_server
 from mcpkit_runtime import argv
 
 # What the engine lists for the analyst's build: the folders above /opt/server and its data dir, and theirs.
@@ -45,9 +45,3 @@ def test_only_the_very_files_the_kit_put_there_itself_are_let_by(project: Path) 
     beside = argv.IN_IMAGE.rsplit("/", 1)[0] + "/sitecustomize.py"
     with pytest.raises(KitError, match=beside):
         code_layer._check_changes([*ANALYST_BUILD, *kit_files, beside], analyst, kit_files)
-
-
-def test_the_code_step_is_told_how_the_server_starts_as_it_declares_it() -> None:
-    assert code_layer.start_of(ServerDeclaration(module="srv")) == {"module": "srv"}
-    assert code_layer.start_of(ServerDeclaration(function="srv.app:main")) == {"function": "srv.app:main"}
-    assert code_layer.start_of(ServerDeclaration()) == {}

@@ -11,12 +11,16 @@ from kit.image.dockerfile import render_dockerfile
 from kit.project.servers import load_server
 
 
-def test_the_build_stage_writes_the_hook_as_one_line_the_shell_passes_untouched(project: Path) -> None:
-    python, flag, script, hook = shlex.split(start_bundle.write_command())
+def test_the_build_stage_writes_the_hook_as_one_line_the_shell_passes_untouched_then_records(
+    project: Path,
+) -> None:
+    write, record = start_bundle.build_stage_commands().split(" && ", 1)
+    python, flag, script, hook = shlex.split(write)
     assert (python, flag, hook) == ("/opt/venv/bin/python", "-c", start_bundle.HOOK)
     assert start_bundle.NAME in script and "\n" not in start_bundle.HOOK, "site runs a .pth file line by line"
+    assert "-m mcpkit_runtime.start_record dependencies" in record and "\n" not in record
     dockerfile = render_dockerfile(load_server(project / "servers" / "analyst"))
-    assert f" && {start_bundle.write_command()} \\\n" in dockerfile
+    assert f" && {start_bundle.build_stage_commands()} \\\n" in dockerfile
 
 
 def _site_with_hook(tmp_path: Path, python_flags: list[str]) -> subprocess.CompletedProcess[str]:
