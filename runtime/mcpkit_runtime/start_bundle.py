@@ -12,8 +12,8 @@ folder's bundle with it). A `.pth` file the kit writes into the image's venv cal
 starts; MCPKIT_START_BUNDLE=0 turns it off (a debugging session, a doubt). Only the code comes from the bundle: each module's spec
 is the one a normal import makes (its file, its cached file, a package's folder as `__path__`, a SourceFileLoader),
 so `__file__`, `importlib.resources`, `inspect.getsource` and tracebacks read the real files, and a module the
-bundle lacks is found as before. A bundle another Python (or optimisation level) made, or one that does not read,
-is ignored with one line on stderr: the start goes on as without it.
+bundle lacks is found as before. A bundle another Python made, or one that does not read, is ignored with one line
+on stderr, and one for another optimisation level (`python -O`) silently: the start goes on as without it.
 
 The bundle is written in the build container by the server's own Python, importing the server's code, and read
 only by that image's processes, which run that code anyway: it gives the server no more than it has.
@@ -60,6 +60,9 @@ def install(paths: tuple[str, ...] = PATHS) -> bool:
                 data = bundle.read()
         except OSError:
             continue
+        expected = header()
+        if data[: len(expected)] != expected and data[: len(expected) - 1] == expected[:-1]:
+            continue  # a start with -O: its optimised code is in the files; nothing is wrong with the bundle
         try:
             table.update(read(data))
         except Exception as exc:  # whatever is wrong with a bundle, the start goes on without it

@@ -142,6 +142,13 @@ def test_a_broken_or_foreign_bundle_is_ignored_with_one_line_on_stderr(root: Pat
     assert json.loads(line)["message"].startswith(f"start bundle {bundle} ignored")
 
 
+def test_a_start_with_optimisation_reads_the_files_and_says_nothing(root: Path) -> None:
+    bundle = _recorded(root, ["demo"])
+    _source_changed(root)
+    done = _python("import demo.answer; print(demo.answer.VALUE)", root, bundle, PYTHONOPTIMIZE="1")
+    assert done.returncode == 0 and done.stdout.strip() == "from the files" and done.stderr == ""
+
+
 def test_no_bundle_costs_nothing_and_says_nothing(root: Path) -> None:
     done = _python("import demo.answer; print(demo.answer.VALUE)", root, root / "absent")
     assert done.returncode == 0 and done.stdout.strip() == "recorded" and done.stderr == ""
