@@ -77,7 +77,7 @@ def read(data: bytes) -> Table:
     expected = header()
     if data[: len(expected)] != expected:
         raise ValueError("made for another Python or format")
-    table = marshal.loads(data[len(expected) :])
+    table = marshal.loads(memoryview(data)[len(expected) :])  # not a slice: that copies megabytes
     if not isinstance(table, dict):
         raise ValueError("not a table of modules")
     return table
