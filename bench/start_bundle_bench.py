@@ -1,15 +1,16 @@
-"""Before and after the start bundle (mcpkit_runtime/start_bundle.py): the analyst's first answer, started as a
-client entry starts it, from its image as the kit builds it (the bundle on) and with MCPKIT_START_BUNDLE=0 (the
+"""Before and after the start bundle (mcpkit_runtime/start_bundle.py): a server's first answer (the analyst's, or
+`--server mailer`), started as a client entry starts it, from its image as the kit builds it (the bundle on) and with MCPKIT_START_BUNDLE=0 (the
 start reads its modules from the files, as before), interleaved, so both see the same machine.
 
 On this engine's fuse-overlayfs every file a start opens is a round trip through a user-space daemon; the bundle
 is one read of one file for the compiled code of what the start imports.
 
-Prints a table, writes .bench/start-bundle.json.
+Prints a table, writes .bench/start-bundle.json (.bench/start-bundle-NAME.json for another server).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 
@@ -38,10 +39,13 @@ def bundled_modules(client: docker.DockerClient, image: str) -> int:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--server", choices=["analyst", "mailer"], default="analyst")
+    server_name = parser.parse_args().server
     settings = load_settings(cwd=REPO)
     if is_kit_base(settings):
         ensure_base_image(settings, SilentReporter())
-    (server,) = select(discover(settings), ["analyst"])
+    (server,) = select(discover(settings), [server_name])
     raise_for_failures(build_servers(settings, [server], SilentReporter()))
     with engine.connected() as client:
         modules = bundled_modules(client, image_tag(settings, server))
@@ -69,8 +73,8 @@ def main() -> None:
         for name, v in samples.items()
     }
     passes = {name: statistics.median(v) for name, v in floors.items()}
-    table = Table("analyst image", "first answer: median (min-max)", "python3 -c pass: median",
-                  title=f"analyst, {modules} modules bundled")  # fmt: skip
+    table = Table(f"{server_name} image", "first answer: median (min-max)", "python3 -c pass: median",
+                  title=f"{server_name}, {modules} modules bundled")  # fmt: skip
     for name, f in figures.items():
         table.add_row(
             name, f"{f['median_s']:.3f} s ({f['min_s']:.3f}-{f['max_s']:.3f})", f"{passes[name]:.3f} s"
@@ -85,8 +89,9 @@ def main() -> None:
         "first_answer": figures,
         "python_pass_median_s": passes,
     }
-    (OUT / "start-bundle.json").write_text(json.dumps(document, indent=2) + "\n")
-    console.print(f"saved {OUT / 'start-bundle.json'}")
+    saved = OUT / ("start-bundle.json" if server_name == "analyst" else f"start-bundle-{server_name}.json")
+    saved.write_text(json.dumps(document, indent=2) + "\n")
+    console.print(f"saved {saved}")
 
 
 if __name__ == "__main__":
