@@ -1,10 +1,14 @@
 """The hook that serves a server's start from its start bundle (mcpkit_runtime/start_bundle.py): a `.pth` file in
 the image's venv, which every start of the image's Python (with its site) runs first.
 
-The kit writes it in the build stage of every server image (images/server.Dockerfile), from this module, and records
-there the dependencies' bundle: nothing that comes with a server chooses where they go or what the hook says. It does nothing in an image whose venv has no
-mcpkit_runtime (a published server's), and costs one failed open where the code step recorded no bundle. Its name
-sorts first, so the modules other `.pth` files import come from the bundle too.
+The kit writes it in the build stage of every server image (images/server.Dockerfile), from this module, and
+records there the dependencies' bundle: nothing that comes with a server chooses where they go or what the hook
+says. It does nothing in an image whose venv has no mcpkit_runtime (a published server's), and costs one failed
+open for each bundle the build did not record. Its name sorts first, so the modules other `.pth` files import come
+from the bundle too.
+
+The recording imports the runtime's start modules (the mcp SDK, pydantic, anyio) as root in the build stage, as the
+stage's compileall already runs the venv's `.pth` files; the image runs them later anyway.
 """
 
 from __future__ import annotations
