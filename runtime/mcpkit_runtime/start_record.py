@@ -53,7 +53,7 @@ def record(path: str, modules: Iterable[str]) -> int:
 def record_server(path: str, folder: str, served: Iterable[str]) -> int:
     """The server's bundle at `path`: every module in `folder`, and those of other packages they import that are
     neither `served` (by the dependencies' bundle) nor already loaded: how many."""
-    table = folder_table(folder)
+    table = _found_there(folder_table(folder), folder)
     served = set(served)
     wanted = []
     for origin, _, _ in table.values():
@@ -68,6 +68,20 @@ def record_server(path: str, folder: str, served: Iterable[str]) -> int:
     table = {**collect(sys.modules), **table}
     start_bundle.write(path, table)
     return len(table)
+
+
+def _found_there(table: start_bundle.Table, folder: str) -> start_bundle.Table:
+    """The modules whose top-level name an import finds in `folder`: the venv and the standard library come first
+    on the path, and what they hold under the same name is what a start imports."""
+    found_there = set()
+    for top in {name.split(".")[0] for name in table}:
+        try:
+            spec = importlib.util.find_spec(top)
+        except (Exception, SystemExit):  # not found as a normal start would find it: left to the files
+            continue
+        if spec is not None and (spec.origin or "").startswith(os.path.join(folder, "")):
+            found_there.add(top)
+    return {name: entry for name, entry in table.items() if name.split(".")[0] in found_there}
 
 
 def imported(modules: Iterable[str]) -> None:

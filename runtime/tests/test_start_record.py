@@ -65,6 +65,20 @@ def test_the_server_s_bundle_adds_the_libraries_it_imports_that_the_dependencies
     assert "lib_lazy" not in table and "srv_demo" not in sys.modules
 
 
+def test_a_module_of_the_folder_that_an_earlier_path_entry_shadows_is_left_out(
+    server: Path, tmp_path: Path
+) -> None:
+    (server / "json.py").write_text(
+        "SHADOWED = True\n"
+    )  # the standard library's json comes first on the path
+    compileall.compile_file(str(server / "json.py"), quiet=1)
+    bundle = tmp_path / "bundle"
+    start_record.record_server(str(bundle), str(server), served=[])
+    table = start_bundle.read(bundle.read_bytes())
+    assert table["srv_demo.server"][0] == str(server / "srv_demo" / "server.py")
+    assert table.get("json", ("not in the bundle",))[0] != str(server / "json.py")
+
+
 def test_imports_inside_functions_are_not_the_start_s() -> None:
     tree = ast.parse(
         "import a\nif x:\n    import b\ndef f():\n    import c\nclass K:\n    from .d import e\n"
