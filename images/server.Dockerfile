@@ -12,7 +12,8 @@ COPY requirements.lock /requirements.lock
 # Exactly the lock, hash-checked, into a venv without pip; pip runs from a venv of its own (the base's ensurepip),
 # so the final image has no installer, no build tools and nothing that was not locked. Bytecode is compiled here,
 # because the running container's root filesystem is read-only. The server itself goes to /opt/server, on the
-# venv's path through a .pth file, so its code is a layer of its own. A file that does not byte-compile (a
+# venv's path through a .pth file, so its code is a layer of its own; another .pth serves a start from the start
+# bundle the code step records (kit/image/start_bundle.py). A file that does not byte-compile (a
 # package's Python 2 leftover) is noted and left, as pip's own install does.
 RUN python3 -m venv /opt/pip && python3 -m venv --without-pip /opt/venv \
  && /opt/pip/bin/python -m pip --python /opt/venv/bin/python install --no-index --find-links /wheels \
@@ -20,6 +21,7 @@ RUN python3 -m venv /opt/pip && python3 -m venv --without-pip /opt/venv \
  && { /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv \
       || echo "note: the files above do not byte-compile (pip skips them too); they stay as they are"; } \
  && /opt/venv/bin/python -c "import site; open(site.getsitepackages()[0] + '/mcpkit-server.pth', 'w').write('/opt/server\n')" \
+ && {{start_hook}} \
  && mkdir -p /opt/server {{volume_dirs}}
 ENV PATH=/opt/venv/bin:$PATH
 {{system_steps}}

@@ -9,6 +9,12 @@ the PEP 517 hook is called in this process, and the server's wheel, pure Python,
 would put it. Where this shortcut would not do what pip does (a backend that asks for more build requirements, a
 wheel with data or scripts, or one not pure Python), the step hands over to pip, as before.
 
+Beside the build commands, the image's Python records the server's start bundle (mcpkit_runtime/start_record.py): the
+compiled code of its modules, and of the packages they import that the dependencies' bundle (recorded in the build
+stage) lacks, in one file the image's starts read instead of dozens. On two cores it runs while the build commands
+do; if they changed the server's Python files meanwhile, or the recording fails, the image has no bundle of the
+server's and the build goes on.
+
 Usage: python3 -I -S code_install.py PIP_WHEEL BUILD_COMMANDS_JSON BACKEND [BACKEND_PATH...]
 """
 
@@ -23,6 +29,7 @@ import shutil
 import site
 import subprocess
 import sys
+import time
 import zipfile
 from py_compile import PycInvalidationMode
 from typing import Any
@@ -32,6 +39,17 @@ UNCHECKED_HASH = PycInvalidationMode.UNCHECKED_HASH
 # Mounted under /tmp, a tmpfs: the engine makes their mount points there, not in the image the commit keeps.
 SOURCE, WHEELS, OUT, TARGET = "/tmp/mounts/src", "/tmp/mounts/wheels", "/tmp/mounts/out", "/opt/server"
 BUILD, BACKEND_DIR = "/tmp/src", "/tmp/backend"
+RECORDING_TIMEOUT = 120
+BUNDLE = "/opt/server/.mcpkit-start-bundle"  # mcpkit_runtime/start_bundle.py reads it there
+RECORDER = """
+import sys
+try:
+    from mcpkit_runtime.start_record import main
+except ImportError:
+    print("note: no start bundle: the image has no mcpkit_runtime to record it", file=sys.stderr)
+else:
+    main(["server"])
+"""
 
 
 def main(pip_wheel: str, commands: list[list[str]], backend_name: str, backend_path: list[str]) -> None:
@@ -55,6 +73,7 @@ def main(pip_wheel: str, commands: list[list[str]], backend_name: str, backend_p
     # This is the image's python3 (the venv's, first on its PATH), so the bytecode is for the server's interpreter.
     if not compileall.compile_dir(TARGET, quiet=1, workers=0, invalidation_mode=UNCHECKED_HASH):
         print("note: the files above do not byte-compile; they stay as they are", file=sys.stderr)
+    recording, started = _record_start(), time.time()
     # The build commands, as the Dockerfile's RUN ran them: the image's settings; what they leave in /tmp is not kept.
     for command in commands:
         try:
@@ -63,6 +82,45 @@ def main(pip_wheel: str, commands: list[list[str]], backend_name: str, backend_p
             sys.exit(f"build command {command} did not start: {exc}")
         if status != 0:
             sys.exit(f"build command {command} failed (exit status {status})")
+    _recorded(recording, started)
+
+
+def _record_start() -> subprocess.Popen[bytes] | None:
+    """Site as at start: the venv, /opt/server, and the dependencies' bundle, whose modules it leaves out."""
+    try:
+        return subprocess.Popen([sys.executable, "-c", RECORDER], cwd="/tmp")
+    except OSError as exc:
+        print(f"note: no start bundle: its recording did not start: {exc}", file=sys.stderr)
+        return None
+
+
+def _recorded(recording: subprocess.Popen[bytes] | None, started: float) -> None:
+    """The bundle kept if its recording succeeded and no Python file of the server changed while it read them."""
+    if recording is None:
+        return
+    try:
+        status = recording.wait(RECORDING_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        recording.kill()
+        status = recording.wait()
+    changed = _changed_since(TARGET, started) if status == 0 else None
+    if status != 0 or changed:
+        why = (
+            f"the build commands changed {changed}" if changed else f"its recording failed (status {status})"
+        )
+        print(f"note: no start bundle: {why}", file=sys.stderr)
+        for path in (BUNDLE, f"{BUNDLE}.partial"):
+            if os.path.exists(path):
+                os.unlink(path)
+
+
+def _changed_since(folder: str, moment: float) -> str | None:
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            if name.endswith((".py", ".pyc")) and os.lstat(path).st_mtime > moment:
+                return path
+    return None
 
 
 def _backend(name: str) -> Any:

@@ -105,6 +105,8 @@ def installed(
         )  # fmt: skip
         try:
             _run(container, server)
+            for note in _bundle_notes(container):
+                reporter.step(note)
             wheels = list(out.glob("*.whl"))
             if len(wheels) != 1:
                 raise KitError(f"building {server.path} gave {len(wheels)} wheels, not one")
@@ -164,6 +166,16 @@ def _run(container: Container, server: Server) -> None:
             f"building and installing the code of {server.path} failed (in a container without network):\n{tail}",
             hint=f"check {server.path}/pyproject.toml; its build backend must come as wheels from the index",
         )
+
+
+def _bundle_notes(container: Container) -> list[str]:
+    """Why the image has no start bundle, if the step said (its build goes on without one)."""
+    stderr = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
+    return [
+        line.removeprefix("note: ")
+        for line in stderr.splitlines()
+        if line.startswith("note: no start bundle")
+    ]
 
 
 def _check_changes(changed: list[str], server: Server, kit_files: list[str]) -> None:

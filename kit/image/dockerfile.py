@@ -10,7 +10,7 @@ import tarfile
 from pathlib import Path
 
 from kit.identity import CONTAINER_USER, project_id
-from kit.image import code_layer
+from kit.image import code_layer, start_bundle
 from kit.image.system_packages import INSTALLER
 from kit.project.servers import Server, ServerDeclaration
 from kit.resources import images_dir
@@ -111,6 +111,7 @@ def render_dockerfile(server: Server, declaration: ServerDeclaration | None = No
     return (
         template()
         .replace("{{stage}}", stage_key(server))
+        .replace("{{start_hook}}", start_bundle.build_stage_commands())
         .replace("{{volume_dirs}}", " ".join(shlex.quote(p) for p in declaration.volumes.values()))
         .replace("{{system_steps}}", "\n".join(system_steps))
         .replace("{{system_copies}}", "\n".join(system_copies))

@@ -3,8 +3,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import anyio
 import docker
+from mcp import Client
 
+from kit.containers.launch import probe_entry, stdio_params
 from kit.identity import LABEL_PREFIX, project_slug
 from kit.image.base_image import BaseResult
 from kit.image.builder import BuildResult, build_servers
@@ -157,3 +160,47 @@ def test_any_base_image_named_in_the_settings_is_used(
             for tag in image.tags:
                 if tag.startswith("mcpkit-test/"):  # the base image itself keeps its own tag
                     docker_client.images.remove(tag)
+
+
+BUNDLE_SCRIPT = """
+import json, sys
+import analyst.server
+print(json.dumps({
+    "finders": [type(finder).__name__ for finder in sys.meta_path],
+    "loader": type(analyst.server.__spec__.loader).__name__,
+    "file": analyst.server.__file__,
+}))
+"""
+
+
+def test_a_folder_server_starts_from_its_start_bundle_and_answers_the_same_with_it_off(
+    analyst_image: BuildResult,
+    analyst: Server,
+    kit_settings: Settings,
+    docker_client: docker.DockerClient,
+    session_labels: dict[str, str],
+) -> None:
+    def inside(**environment: str) -> dict[str, Any]:
+        output = docker_client.containers.run(
+            analyst_image.tag, ["-c", BUNDLE_SCRIPT], entrypoint=["python"], environment=environment,
+            network_mode="none", read_only=True, remove=True, labels=session_labels,
+        )  # fmt: skip
+        return json.loads(output)
+
+    used, off = inside(), inside(MCPKIT_START_BUNDLE="0")
+    assert used["finders"][0] == "StartBundleFinder" and used["loader"] == "BundledLoader"
+    assert used["file"] == off["file"] == "/opt/server/analyst/server.py"
+    assert "StartBundleFinder" not in off["finders"] and off["loader"] == "SourceFileLoader"
+
+    entry = probe_entry(kit_settings, analyst, image=analyst_image.tag)
+    image_at = entry.args.index(analyst_image.tag)
+    without = [*entry.args[:image_at], "-e", "MCPKIT_START_BUNDLE=0", *entry.args[image_at:]]
+
+    async def answers(args: list[str]) -> tuple[list[str], Any]:
+        async with Client(stdio_params(entry.command, args, entry.env), mode="legacy") as client:
+            tools = sorted(tool.name for tool in (await client.list_tools()).tools)
+            return tools, (
+                await client.call_tool("run_sql", {"query": "select count(*) from orders"})
+            ).content
+
+    assert anyio.run(answers, entry.args) == anyio.run(answers, without)

@@ -1,6 +1,12 @@
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
+import pytest
+
+from kit.image import code_install
 from kit.image.code_install import _unpacked
 
 _WHEEL = "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: {purelib}\nTag: py3-none-any\n"
@@ -30,3 +36,32 @@ def test_a_wheel_with_scripts_or_not_pure_is_left_to_pip(tmp_path: Path) -> None
     assert not _unpacked(str(with_data), str(target))
     assert not _unpacked(str(_wheel(tmp_path, purelib="false")), str(target))
     assert not target.exists(), "nothing written before pip installs it"
+
+
+def test_a_bundle_is_not_kept_when_the_build_commands_changed_the_server_s_python_files_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target, bundle = tmp_path / "server", tmp_path / "server" / ".mcpkit-start-bundle"
+    (target / "demo").mkdir(parents=True)
+    (target / "demo" / "data.db").write_text("data written by a build command is no reason\n")
+    bundle.write_bytes(b"bundle")
+    monkeypatch.setattr(code_install, "TARGET", str(target))
+    monkeypatch.setattr(code_install, "BUNDLE", str(bundle))
+    started = time.time() - 10
+    code_install._recorded(subprocess.Popen([sys.executable, "-c", "pass"]), started)
+    assert bundle.exists()
+    (target / "demo" / "generated.py").write_text("X = 1\n")
+    code_install._recorded(subprocess.Popen([sys.executable, "-c", "pass"]), started)
+    assert not bundle.exists()
+
+
+def test_a_recording_that_failed_leaves_no_bundle_and_the_build_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = tmp_path / ".mcpkit-start-bundle"
+    (tmp_path / ".mcpkit-start-bundle.partial").write_bytes(b"half a bundle")
+    bundle.write_bytes(b"a bundle")
+    monkeypatch.setattr(code_install, "BUNDLE", str(bundle))
+    code_install._recorded(subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"]), time.time())
+    assert list(tmp_path.iterdir()) == []
+    assert "no start bundle: its recording failed (status 3)" in capsys.readouterr().err
