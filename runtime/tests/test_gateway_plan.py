@@ -74,13 +74,13 @@ async def test_the_planner_becomes_the_gateway_and_serves_its_plan_over_stdio(tm
     assert not answer.is_error and answer.content[0].text == "through the plan"  # type: ignore[union-attr]
 
 
-def test_a_front_that_cannot_start_says_why_with_a_hint_and_exits_2() -> None:
+def test_a_front_that_cannot_start_says_why_with_a_hint_and_exits_1_as_the_kit_does() -> None:
     plan = _plan(http=True, host="0.0.0.0", port=8799)  # beyond loopback without a token
     done = subprocess.run(
         [sys.executable, "-c", HAND_OVER, plan.model_dump_json(by_alias=True)],
         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
     )  # fmt: skip
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == 1, done.stderr
     assert "error: " in done.stderr and "hint: see `kit gateway --help`" in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
 

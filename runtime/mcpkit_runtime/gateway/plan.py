@@ -97,7 +97,7 @@ def hand_over(plan: GatewayPlan) -> NoReturn:
 
 def serve(plan: GatewayPlan) -> None:
     """Serve `plan` on its front until the client goes; what stops the front from starting goes to stderr as the
-    kit says an error (its message and a hint), and the exit status is 2."""
+    kit says an error (its message and a hint), and the exit status is 1, as for any error of the kit."""
     from mcpkit_runtime import logs
     from mcpkit_runtime.gateway.observe import ObserveUnavailable, observe
 
@@ -130,7 +130,7 @@ def serve(plan: GatewayPlan) -> None:
 
 def _refuse(message: str, hint: str) -> NoReturn:
     sys.stderr.write(f"error: {message}\nhint: {hint}\n")
-    sys.exit(2)
+    sys.exit(1)
 
 
 def main() -> None:
