@@ -34,6 +34,7 @@ HAND_OVER = (
     "import os, sys\n"
     "from mcpkit_runtime.gateway.plan import GatewayPlan, hand_over\n"
     "print(f'planner pid {os.getpid()}', file=sys.stderr, flush=True)\n"
+    "os.chdir(sys.argv[2]) if len(sys.argv) > 2 else None\n"
     "hand_over(GatewayPlan.model_validate_json(sys.argv[1]))\n"
 )
 ECHO = (
@@ -69,7 +70,7 @@ async def test_the_planner_becomes_the_gateway_and_serves_its_plan_over_stdio(tm
             errlog.seek(0)
             pid = errlog.readline().split()[-1]
             program = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    assert program[1:3] == [b"-m", b"mcpkit_runtime.gateway.plan"], "the same process, now the gateway"
+    assert program[1:4] == [b"-P", b"-m", b"mcpkit_runtime.gateway.plan"], "the same process, now the gateway"
     assert tools == ["echo__echo"]
     assert not answer.is_error and answer.content[0].text == "through the plan"  # type: ignore[union-attr]
 

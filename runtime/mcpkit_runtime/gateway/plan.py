@@ -83,16 +83,26 @@ class GatewayPlan(BaseModel):
 
 def hand_over(plan: GatewayPlan) -> NoReturn:
     """This process becomes the runtime's gateway serving `plan` (same pid, stdio and environment)."""
-    held = tempfile.TemporaryFile()  # noqa: SIM115 - its descriptor is the new program's
-    held.write(plan.model_dump_json(by_alias=True).encode())
-    held.flush()
-    descriptor = held.fileno()
+    descriptor = _memory_file(plan.model_dump_json(by_alias=True).encode())
     os.set_inheritable(descriptor, True)
     sys.stdout.flush()
     sys.stderr.flush()
-    # The command line it was started by stays at its end, so `ps` still tells which gateway this is.
-    program = [sys.executable, "-m", "mcpkit_runtime.gateway.plan", str(descriptor), "--", *sys.argv]
+    # -P: the current directory (a project's, maybe) is not put on the import path, as a console script's start
+    # does not. The command line it was started by stays at its end, so `ps` still tells which gateway this is.
+    program = [sys.executable, "-P", "-m", "mcpkit_runtime.gateway.plan", str(descriptor), "--", *sys.argv]
     os.execv(sys.executable, program)
+
+
+def _memory_file(data: bytes) -> int:
+    """A descriptor of a file holding `data` (the plan holds secrets' values): in memory where the system has
+    memfd_create, else an unlinked temporary file (mode 0600)."""
+    if hasattr(os, "memfd_create"):
+        descriptor = os.memfd_create("mcpkit-gateway-plan")
+    else:
+        with tempfile.TemporaryFile() as held:
+            descriptor = os.dup(held.fileno())  # the duplicate outlives the file object, the file is unlinked
+    os.write(descriptor, data)
+    return descriptor
 
 
 def serve(plan: GatewayPlan) -> None:
