@@ -29,7 +29,6 @@ import shutil
 import site
 import subprocess
 import sys
-import time
 import zipfile
 from py_compile import PycInvalidationMode
 from typing import Any
@@ -73,7 +72,8 @@ def main(pip_wheel: str, commands: list[list[str]], backend_name: str, backend_p
     # This is the image's python3 (the venv's, first on its PATH), so the bytecode is for the server's interpreter.
     if not compileall.compile_dir(TARGET, quiet=1, workers=0, invalidation_mode=UNCHECKED_HASH):
         print("note: the files above do not byte-compile; they stay as they are", file=sys.stderr)
-    recording, started = _record_start(), time.time()
+    before = _python_files(TARGET) if commands else {}
+    recording = _record_start()
     # The build commands, as the Dockerfile's RUN ran them: the image's settings; what they leave in /tmp is not kept.
     for command in commands:
         try:
@@ -82,20 +82,21 @@ def main(pip_wheel: str, commands: list[list[str]], backend_name: str, backend_p
             sys.exit(f"build command {command} did not start: {exc}")
         if status != 0:
             sys.exit(f"build command {command} failed (exit status {status})")
-    _recorded(recording, started)
+    _recorded(recording, before)
 
 
 def _record_start() -> subprocess.Popen[bytes] | None:
     """Site as at start: the venv, /opt/server, and the dependencies' bundle, whose modules it leaves out."""
     try:
-        return subprocess.Popen([sys.executable, "-c", RECORDER], cwd="/tmp")
+        return subprocess.Popen([sys.executable, "-P", "-c", RECORDER], cwd="/tmp")  # -P: not /tmp's files
     except OSError as exc:
         print(f"note: no start bundle: its recording did not start: {exc}", file=sys.stderr)
         return None
 
 
-def _recorded(recording: subprocess.Popen[bytes] | None, started: float) -> None:
-    """The bundle kept if its recording succeeded and no Python file of the server changed while it read them."""
+def _recorded(recording: subprocess.Popen[bytes] | None, before: dict[str, tuple[int, int, int]]) -> None:
+    """The bundle kept if its recording succeeded and no Python file of the server changed while it read them
+    (`before`: what they were when it started; empty when no build command ran beside it)."""
     if recording is None:
         return
     try:
@@ -103,7 +104,7 @@ def _recorded(recording: subprocess.Popen[bytes] | None, started: float) -> None
     except subprocess.TimeoutExpired:
         recording.kill()
         status = recording.wait()
-    changed = _changed_since(TARGET, started) if status == 0 else None
+    changed = _changed(before, _python_files(TARGET)) if status == 0 and before else None
     if status != 0 or changed:
         why = (
             f"the build commands changed {changed}" if changed else f"its recording failed (status {status})"
@@ -114,13 +115,23 @@ def _recorded(recording: subprocess.Popen[bytes] | None, started: float) -> None
                 os.unlink(path)
 
 
-def _changed_since(folder: str, moment: float) -> str | None:
+def _python_files(folder: str) -> dict[str, tuple[int, int, int]]:
+    """Each .py and .pyc file's inode, change time and size: a write, a replacement or a copy that keeps the old
+    modification time still changes them (nobody can set a change time back)."""
+    found = {}
     for root, _, files in os.walk(folder):
         for name in files:
-            path = os.path.join(root, name)
-            if name.endswith((".py", ".pyc")) and os.lstat(path).st_mtime > moment:
-                return path
-    return None
+            if name.endswith((".py", ".pyc")):
+                path = os.path.join(root, name)
+                stat = os.lstat(path)
+                found[path] = (stat.st_ino, stat.st_ctime_ns, stat.st_size)
+    return found
+
+
+def _changed(before: dict[str, tuple[int, int, int]], after: dict[str, tuple[int, int, int]]) -> str | None:
+    return next(
+        (path for path in sorted(before.keys() | after.keys()) if before.get(path) != after.get(path)), None
+    )
 
 
 def _backend(name: str) -> Any:

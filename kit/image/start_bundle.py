@@ -22,9 +22,9 @@ _WRITE = f"import site, sys; open(site.getsitepackages()[0] + '/{NAME}', 'w').wr
 
 
 # The dependencies' bundle: recorded where the venv has the runtime; a failed recording leaves the image without it.
-_RECORD = (
+DEPENDENCIES_RECORDING = (
     "{ ! /opt/venv/bin/python -c 'import mcpkit_runtime.start_record' 2>/dev/null"
-    " || /opt/venv/bin/python -m mcpkit_runtime.start_record dependencies"
+    " || /opt/venv/bin/python -P -m mcpkit_runtime.start_record dependencies"
     " || echo 'note: no start bundle for the dependencies'; }"
 )
 
@@ -32,4 +32,4 @@ _RECORD = (
 def build_stage_commands() -> str:
     """The shell commands, for the Dockerfile's build stage, that write the hook with the venv's Python and record
     the dependencies' bundle."""
-    return f"/opt/venv/bin/python -c {shlex.quote(_WRITE)} {shlex.quote(HOOK)} && {_RECORD}"
+    return f"/opt/venv/bin/python -c {shlex.quote(_WRITE)} {shlex.quote(HOOK)} && {DEPENDENCIES_RECORDING}"

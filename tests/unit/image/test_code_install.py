@@ -1,6 +1,6 @@
+import os
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -45,13 +45,18 @@ def test_a_bundle_is_not_kept_when_the_build_commands_changed_the_server_s_pytho
     (target / "demo").mkdir(parents=True)
     (target / "demo" / "data.db").write_text("data written by a build command is no reason\n")
     bundle.write_bytes(b"bundle")
+    (target / "demo" / "kept.py").write_text("X = 0\n")
     monkeypatch.setattr(code_install, "TARGET", str(target))
     monkeypatch.setattr(code_install, "BUNDLE", str(bundle))
-    started = time.time() - 10
-    code_install._recorded(subprocess.Popen([sys.executable, "-c", "pass"]), started)
+    before = code_install._python_files(str(target))
+    (target / "demo" / "data.db").write_text("more data\n")
+    code_install._recorded(subprocess.Popen([sys.executable, "-c", "pass"]), before)
     assert bundle.exists()
-    (target / "demo" / "generated.py").write_text("X = 1\n")
-    code_install._recorded(subprocess.Popen([sys.executable, "-c", "pass"]), started)
+    kept = target / "demo" / "kept.py"
+    old = kept.stat()
+    kept.write_text("X = 1\n")
+    os.utime(kept, ns=(old.st_atime_ns, old.st_mtime_ns))  # as `cp -p` or `tar -x` keep the old time
+    code_install._recorded(subprocess.Popen([sys.executable, "-c", "pass"]), before)
     assert not bundle.exists()
 
 
@@ -62,6 +67,6 @@ def test_a_recording_that_failed_leaves_no_bundle_and_the_build_goes_on(
     (tmp_path / ".mcpkit-start-bundle.partial").write_bytes(b"half a bundle")
     bundle.write_bytes(b"a bundle")
     monkeypatch.setattr(code_install, "BUNDLE", str(bundle))
-    code_install._recorded(subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"]), time.time())
+    code_install._recorded(subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"]), {})
     assert list(tmp_path.iterdir()) == []
     assert "no start bundle: its recording failed (status 3)" in capsys.readouterr().err
