@@ -97,6 +97,8 @@ def render_dockerfile(server: Server, declaration: ServerDeclaration | None = No
         ]
     if not layered:  # otherwise they run in the code's step, after it is installed
         steps += [f"RUN {json.dumps(command)}" for command in declaration.build_commands]
+        if declaration.build_commands:  # they may change the venv: its bundle is recorded again after them
+            steps.append(f"RUN {start_bundle.DEPENDENCIES_RECORDING}")
     # Owned by the server's user, so a fresh named volume mounted there starts writable for it. Made before the
     # server is installed, so these copies come from the cache when only the server's code changed.
     volume_copies = [

@@ -32,6 +32,19 @@ def test_server_declaration_is_rendered_into_the_image(project: Path) -> None:
     assert "USER 10001:10001" in final_stage and "/wheels" not in final_stage
 
 
+def test_build_commands_in_the_build_stage_are_followed_by_the_dependencies_bundle_recorded_again(
+    project: Path,
+) -> None:
+    """They run as root with the venv writable (a pip upgrade, a patch): the bundle recorded before them may be stale."""
+    build_stage = render_dockerfile(_with_build_network(load_server(project / "servers" / "analyst"))).split(
+        "FROM ${BASE_IMAGE}"
+    )[1]
+    command = build_stage.index('RUN ["python", "-m", "analyst.demo_data"')
+    assert build_stage.rindex("mcpkit_runtime.start_record dependencies") > command
+    mailer = render_dockerfile(_with_build_network(load_server(project / "servers" / "mailer")))
+    assert mailer.count("mcpkit_runtime.start_record dependencies") == 1, "no build commands: recorded once"
+
+
 def test_a_code_change_rebuilds_only_layers_after_the_dependencies(project: Path) -> None:
     dockerfile = render_dockerfile(_with_build_network(load_server(project / "servers" / "analyst")))
     build_stage = dockerfile.split("FROM ${BASE_IMAGE}")[1]
