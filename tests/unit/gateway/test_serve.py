@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from docker.models.images import Image
 from docker.types import Mount
 
@@ -22,6 +23,12 @@ from mcpkit_runtime.gateway.settings import GatewaySettings
 IMAGE_ID = "sha256:" + "ab" * 32
 API_VERSION = "1.41"
 RECORD = '{"tools":[{"name":"run_sql","inputSchema":{"type":"object"}}]}'
+
+
+@pytest.fixture(autouse=True)
+def _no_docker_proxies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The create request carries the proxies of the user's Docker config: none here, whatever this machine has."""
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
 
 
 def _image(labels: dict[str, str]) -> Image:
