@@ -66,17 +66,20 @@ def test_the_server_s_bundle_adds_the_libraries_it_imports_that_the_dependencies
 
 
 def test_a_module_of_the_folder_that_an_earlier_path_entry_shadows_is_left_out(
-    server: Path, tmp_path: Path
+    server: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (server / "json.py").write_text(
-        "SHADOWED = True\n"
-    )  # the standard library's json comes first on the path
-    compileall.compile_file(str(server / "json.py"), quiet=1)
+    """As in the image, the folder comes after the standard library on the path (a .pth adds it), and the shadowed
+    module is one nothing has imported yet, so only the path's order can say which one a start gets."""
+    (server / "colorsys.py").write_text("SHADOWED = True\n")
+    compileall.compile_file(str(server / "colorsys.py"), quiet=1)
+    monkeypatch.setattr(sys, "path", [entry for entry in sys.path if entry != str(server)] + [str(server)])
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    importlib.invalidate_caches()
     bundle = tmp_path / "bundle"
     start_record.record_server(str(bundle), str(server), served=[])
     table = start_bundle.read(bundle.read_bytes())
     assert table["srv_demo.server"][0] == str(server / "srv_demo" / "server.py")
-    assert table.get("json", ("not in the bundle",))[0] != str(server / "json.py")
+    assert table.get("colorsys", ("not in the bundle",))[0] != str(server / "colorsys.py")
 
 
 def test_imports_inside_functions_are_not_the_start_s() -> None:
