@@ -1,15 +1,21 @@
 """The audit trail: one JSON line per tool call and resource read, on stderr (never stdout: that is the
 protocol), and optionally appended to a file on a mounted volume; with the trace it belongs to, when the caller
 sent one (mcpkit_runtime.tracecontext). `timed` writes a call's line, for the runtime's server and its gateway
-alike: what was asked, what came of it, how long it took."""
+alike: what was asked, what came of it, how long it took.
+
+A server on stdio holds its stderr lines until it has written its next message (`StderrLines.held`), the answer
+they belong to when calls come one at a time: in a container, stderr reaches the client by the same relay as the
+answer (containerd's shim, the engine, the docker client), and a line sent first makes the answer wait behind it
+(measured: 0.7 ms a call on a loaded machine)."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -46,18 +52,71 @@ class AuditLog:
             **current_trace(),  # the caller's trace, when it sent one
             **fields,
         }
-        line = json.dumps(entry, default=str)
+        line = json.dumps(entry, default=str) + "\n"
         with self._lock:
-            stream = self._stream or sys.stderr
-            stream.write(line + "\n")
-            stream.flush()
+            if self._stream is None:
+                stderr_lines.write(line)
+            else:
+                self._stream.write(line)
+                self._stream.flush()
             if self._file is not None:
-                self._file.write(line + "\n")
+                self._file.write(line)
         return entry
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
+
+
+class StderrLines:
+    """Audit lines bound for stderr: written at once, or, while held, after the next answer is written (`release`),
+    or a moment later if no answer comes first (a call cancelled without one): `soon` arranges that call."""
+
+    LATEST_SECONDS = 0.05
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: list[str] | None = None
+        self._soon: Callable[[], None] = lambda: None
+
+    @contextmanager
+    def held(self, soon: Callable[[], None]) -> Iterator[None]:
+        """Hold lines while the block runs (a stdio server serving); what is still held at its end, or at the
+        process's exit, is written then."""
+        with self._lock:
+            self._held, self._soon = [], soon
+        atexit.register(self.release)
+        try:
+            yield
+        finally:
+            atexit.unregister(self.release)
+            with self._lock:
+                self._write_held()
+                self._held, self._soon = None, lambda: None
+
+    def write(self, line: str) -> None:
+        with self._lock:
+            if self._held is None:
+                sys.stderr.write(line)
+                sys.stderr.flush()
+                return
+            self._held.append(line)
+            if len(self._held) > 1:
+                return
+        self._soon()
+
+    def release(self) -> None:
+        with self._lock:
+            self._write_held()
+
+    def _write_held(self) -> None:
+        if self._held:
+            sys.stderr.write("".join(self._held))
+            sys.stderr.flush()
+            self._held.clear()
+
+
+stderr_lines = StderrLines()
 
 
 def audit_fields(**fields: Any) -> None:

@@ -7,7 +7,8 @@ The model's client is not the only thing that can write to a server's stdin; wha
 Everything else goes to the SDK as before. The server keeps serving after each.
 
 Pipes and sockets (what clients and `docker run -i` give) are read and written by the event loop itself, without a
-thread hop per message; anything else (a terminal, a file) through a worker thread, as the SDK does.
+thread hop per message; anything else (a terminal, a file) through a worker thread, as the SDK does. The audit's
+stderr lines are held while serving and written after the answer they belong to (mcpkit_runtime.audit).
 
 When stdin ends, the client is gone (it closed the pipe, or it was killed): whatever is still running has nobody to
 answer to, so the process exits after a short grace, and its container with it (clients start it with --rm). The
@@ -17,6 +18,7 @@ read, bounded by its time limit) holds the loop while it runs, and the exit must
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import select
@@ -33,6 +35,7 @@ from mcp.server.lowlevel import Server
 from mcp.server.mcpserver import MCPServer
 
 from mcpkit_runtime import sdk
+from mcpkit_runtime.audit import StderrLines, stderr_lines
 
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 EXIT_GRACE_SECONDS = 2.0
@@ -64,24 +67,27 @@ class GuardedStdio:
             _watch_hang_up(self._read_fd)
 
     async def __aiter__(self) -> AsyncIterator[str]:  # what the SDK iterates: one message per line
-        lines = self._polled_lines() if self._read_fd is not None else self._threaded_lines()
-        async for line, oversized in lines:
-            if oversized:
-                await self._answer(
-                    None, -32600, f"message refused: larger than {self._limit} bytes (MCP_MAX_MESSAGE_BYTES)"
-                )
-                continue
-            if not line:
-                _exit_soon()
-                return
-            text = line.decode("utf-8", errors="replace")
-            if not text.strip():
-                continue
-            refusal = _refusal(text)
-            if refusal is None:
-                yield text
-            else:
-                await self._answer(*refusal)
+        with stderr_lines.held(_on_the_loop_soon(stderr_lines.release)):
+            lines = self._polled_lines() if self._read_fd is not None else self._threaded_lines()
+            async for line, oversized in lines:
+                if oversized:
+                    await self._answer(
+                        None,
+                        -32600,
+                        f"message refused: larger than {self._limit} bytes (MCP_MAX_MESSAGE_BYTES)",
+                    )
+                    continue
+                if not line:
+                    _exit_soon()
+                    return
+                text = line.decode("utf-8", errors="replace")
+                if not text.strip():
+                    continue
+                refusal = _refusal(text)
+                if refusal is None:
+                    yield text
+                else:
+                    await self._answer(*refusal)
 
     async def _threaded_lines(self) -> AsyncIterator[tuple[bytes, bool]]:
         while True:
@@ -130,6 +136,7 @@ class GuardedStdio:
                     data = data[os.write(fd, data) :]
                 except BlockingIOError:
                     await anyio.wait_writable(fd)
+        stderr_lines.release()
 
     async def flush(self) -> None:
         pass  # every write is flushed whole
@@ -147,6 +154,7 @@ class GuardedStdio:
         with self._lock:
             self._stdout.write(text.encode("utf-8"))
             self._stdout.flush()
+        stderr_lines.release()
 
     async def _answer(self, request_id: Any, code: int, message: str) -> None:
         error = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
@@ -155,6 +163,23 @@ class GuardedStdio:
 
 def _nothing() -> None:
     pass
+
+
+def _on_the_loop_soon(action: Callable[[], None]) -> Callable[[], None]:
+    """Something that runs `action` on this loop a moment later, called from the loop or from a worker thread."""
+    loop = asyncio.get_running_loop()
+    loop_thread = threading.get_ident()
+
+    def soon() -> None:
+        if threading.get_ident() == loop_thread:
+            loop.call_later(StderrLines.LATEST_SECONDS, action)
+            return
+        try:
+            loop.call_soon_threadsafe(loop.call_later, StderrLines.LATEST_SECONDS, action)
+        except RuntimeError:  # the loop has ended
+            action()
+
+    return soon
 
 
 def _pollable(stream: BinaryIO, apart_from: object = None) -> int | None:
@@ -182,6 +207,7 @@ def _exit_soon(grace: float = EXIT_GRACE_SECONDS) -> None:
 
     def leave() -> None:
         time.sleep(grace)
+        stderr_lines.release()
         sys.stderr.flush()
         os._exit(0)
 

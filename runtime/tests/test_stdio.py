@@ -8,6 +8,12 @@ import os
 import subprocess
 import sys
 import threading
+from typing import Any
+
+import anyio
+
+from mcpkit_runtime.audit import StderrLines, stderr_lines
+from mcpkit_runtime.stdio import GuardedStdio
 
 SERVER = """
 from mcpkit_runtime import stdio
@@ -156,3 +162,72 @@ def test_a_client_that_hangs_up_while_a_tool_holds_the_loop_ends_the_process() -
         process.wait()
         process.stdout.close()
         process.stderr.close()
+
+
+def test_a_calls_audit_line_follows_its_answer_on_the_wire() -> None:
+    """Stdout and stderr on one pipe show the order the server writes them in: the answer first (a client behind
+    docker's relay gets it without waiting for the audit line), then the call's audit line."""
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"text": "x"}},
+    }
+    held_long = (
+        "from mcpkit_runtime.audit import StderrLines\nStderrLines.LATEST_SECONDS = 60\n"  # no fallback
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", held_long + SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert process.stdin and process.stdout
+    process.stdin.write(json.dumps(INITIALIZE) + "\n")
+    process.stdin.flush()
+    assert json.loads(process.stdout.readline())["id"] == 1
+    process.stdin.write(json.dumps(call) + "\n")  # one call at a time, as a client waits for the handshake
+    process.stdin.flush()
+    timer = threading.Timer(60, process.kill)
+    timer.start()
+    order = []
+    try:
+        for line in process.stdout:
+            if line.startswith('{"jsonrpc":"2.0","id":2,'):
+                order.append("answer")
+            elif '"event": "tool_call"' in line:
+                order.append("audit")
+            if len(order) == 2:
+                break
+    finally:
+        timer.cancel()
+        process.stdin.close()
+        process.wait(timeout=30)
+        process.stdout.close()
+    assert order == ["answer", "audit"]
+
+
+def test_held_audit_lines_are_written_after_the_next_answer_or_a_moment_later(capsys: Any) -> None:
+    async def serve_one() -> None:
+        into, feed = os.pipe()
+        answers, out = os.pipe()
+        reading, writing = os.fdopen(into, "rb"), os.fdopen(out, "wb")
+        stdio = GuardedStdio(reading, writing, 1000)
+        os.write(feed, b'{"jsonrpc": "2.0", "id": 1, "method": "ping"}\n')
+        messages = stdio.__aiter__()
+        await messages.__anext__()  # serving: lines are held from here
+        stderr_lines.write("audited\n")
+        assert capsys.readouterr().err == ""
+        await stdio.write('{"jsonrpc": "2.0", "id": 1, "result": {}}\n')
+        assert capsys.readouterr().err == "audited\n"
+        assert os.read(answers, 1000) == b'{"jsonrpc": "2.0", "id": 1, "result": {}}\n'
+        stderr_lines.write("cancelled, never answered\n")
+        await anyio.sleep(StderrLines.LATEST_SECONDS * 4)
+        assert capsys.readouterr().err == "cancelled, never answered\n"
+        await messages.aclose()  # not serving: written at once again
+        stderr_lines.write("after\n")
+        assert capsys.readouterr().err == "after\n"
+        for end in (reading, writing):
+            end.close()
+        os.close(feed)
+        os.close(answers)
+
+    anyio.run(serve_one)
