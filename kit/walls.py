@@ -148,6 +148,9 @@ class Walls:
     labels: tuple[tuple[str, str], ...] = ()
     env_names: tuple[str, ...] = ()
     user: str = CONTAINER_USER
+    # The engine's log of an attached server is a copy of its protocol traffic (answers, query results) on the host's
+    # disk, and writing it costs each call time (0.75 ms at load 5); its stderr reaches the client anyway.
+    engine_log: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -176,6 +179,8 @@ class Walls:
         args += ["--read-only", "--tmpfs", f"/tmp:{self._tmpfs_options()}", "--user", self.user]
         args += ["--memory", self.memory, "--memory-swap", self.memory, "--cpus", self.cpus]
         args += ["--pids-limit", str(self.pids)]
+        if not self.engine_log:
+            args += ["--log-driver", "none"]
         if self.network != "bridge":
             args += ["--network", self.network]
         for mount in self.mounts:
@@ -190,6 +195,7 @@ class Walls:
 
     def sdk_kwargs(self) -> dict[str, Any]:
         """The same walls as keywords of the Docker SDK's `containers.create`/`run` (stdin attached, no TTY)."""
+        from docker.types import LogConfig
         from docker.types import Mount as SdkMount
 
         return {
@@ -200,6 +206,7 @@ class Walls:
             "pids_limit": self.pids, "network_mode": self.network if self.network != "bridge" else None,
             "mounts": [SdkMount(m.target, m.source, type=m.kind) for m in self.mounts],
             "labels": dict(self.labels),
+            **({} if self.engine_log else {"log_config": LogConfig(type=LogConfig.types.NONE)}),
         }  # fmt: skip
 
     def compose_service(self) -> dict[str, Any]:

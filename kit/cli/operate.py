@@ -33,8 +33,9 @@ def show_logs(
     def text(lines: list[LogLine]) -> None:
         if not lines:
             err().print(
-                f"no container of {name} is running: clients remove theirs on exit (--rm). "
-                "Set MCP_AUDIT_FILE to a path on a volume to keep the trail.",
+                f"no log of {name} to show: clients remove their containers on exit (--rm), and keep no engine "
+                "log of them unless KIT_ENGINE_LOGS=true (their stderr, the audit trail among it, goes to the "
+                "client's own log). Set MCP_AUDIT_FILE to a path on a volume to keep the trail.",
                 highlight=False,
             )
         for line in lines:

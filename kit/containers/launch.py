@@ -91,6 +91,7 @@ def server_walls(
     volumes: Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None,
     env_names: list[str] | None = None,
+    engine_log: bool = False,
 ) -> Walls:
     """The server's own walls (its limits, whether it needs a network, its volumes) with what the caller adds: a
     network to join, host folders for its volumes, labels, the variables the client sets."""
@@ -119,7 +120,7 @@ def server_walls(
     return Walls(
         memory=limits.memory, cpus=limits.cpus, pids=limits.pids, tmpfs_size=limits.tmpfs_size,
         network=network or ("bridge" if server.declaration.network else "none"), mounts=tuple(mounts),
-        labels=tuple(all_labels.items()), env_names=tuple(env_names or ()),
+        labels=tuple(all_labels.items()), env_names=tuple(env_names or ()), engine_log=engine_log,
     )  # fmt: skip
 
 
@@ -141,7 +142,8 @@ def server_entry(
     # The variables its arguments name are passed whether or not a value is known here: the client's own
     # environment may hold it, and without one the container says which is missing.
     names = list(dict.fromkeys([*(env or {}), *(stored_secrets or []), *server.declaration.arg_variables]))
-    walls = server_walls(server, network=network, volumes=volumes, labels=labels, env_names=names)
+    walls = server_walls(server, network=network, volumes=volumes, labels=labels, env_names=names,
+                         engine_log=settings.engine_logs)  # fmt: skip
     args = ["run", *walls.docker_args(), *_image_and_command(settings, server, image)]
     if not stored_secrets:
         return LaunchEntry(server.name, settings.docker_command, args, dict(env or {}), walls)

@@ -1,4 +1,5 @@
-"""`kit logs NAME`: a server's recent log lines (stderr only: stdout is the protocol) from its containers."""
+"""`kit logs NAME`: a server's recent log lines (stderr only: stdout is the protocol) from its containers that keep
+an engine log (KIT_ENGINE_LOGS; the clients' and the gateway's keep none by default)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ def recent_logs(server: str, tail: int = 100) -> list[LogLine]:
     lines = []
     with engine.connected() as client:
         for container in client.containers.list(all=True, filters={"label": f"{SERVER}={server}"}):
+            if container.attrs["HostConfig"].get("LogConfig", {}).get("Type") == "none":
+                continue
             raw = container.logs(stdout=False, stderr=True, tail=tail).decode("utf-8", errors="replace")
             lines += [LogLine(container.short_id, _parse(text)) for text in raw.splitlines() if text.strip()]
     return sorted(lines, key=lambda line: str(line.record.get("time", "")))

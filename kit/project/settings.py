@@ -16,7 +16,7 @@ from kit.project.manifest import MANIFEST_NAME, kit_table
 ENV_PREFIX = "KIT_"
 DEFAULT_BASE_IMAGE = "mcpkit/base:bookworm"
 # What runs on the host or where the kit writes: set by the user (environment, own config file), never a project.
-USER_ONLY = ("docker_command", "cache_dir", "debian_mirror", "labels", "project_dir")
+USER_ONLY = ("docker_command", "cache_dir", "debian_mirror", "labels", "project_dir", "engine_logs")
 
 
 class Settings(BaseModel):
@@ -46,6 +46,12 @@ class Settings(BaseModel):
     labels: str = Field(
         "",
         description="KEY=VALUE[,KEY=VALUE] labels put on every container the kit starts (e.g. a CI run's id).",
+    )
+    engine_logs: bool = Field(
+        False,
+        description="Keep the engine's log of the servers clients and the gateway start, for `kit logs`. Off: "
+        "that log copies the protocol's traffic to the host's disk and slows every call; the audit lines reach "
+        "the client on stderr, or a file with MCP_AUDIT_FILE.",
     )
 
     @property

@@ -6,12 +6,13 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import anyio
 import docker
 import pytest
 from mcp import Client
+from mcp.client.stdio import stdio_client
 from typer.testing import CliRunner
 
 from kit.cli import app
@@ -37,10 +38,16 @@ print(json.dumps({"uid": os.getuid(), "cap_eff": status["CapEff"].strip(), "no_n
 
 @pytest.fixture
 def claude_config(
-    analyst_image: BuildResult, kit_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    analyst_image: BuildResult,
+    kit_settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> dict[str, Any]:
+    """The config `kit config` writes; with the engine's log kept when the test's `engine_logs` says so."""
     monkeypatch.chdir(kit_settings.project_dir)
     monkeypatch.setenv("KIT_BASE_IMAGE", kit_settings.base_image)
+    monkeypatch.setenv("KIT_ENGINE_LOGS", "true" if request.getfixturevalue("engine_logs") else "")
     path = tmp_path / "claude_desktop_config.json"
     result = CliRunner().invoke(
         app,
@@ -67,9 +74,16 @@ def _kit_containers(client: docker.DockerClient) -> list:
     )
 
 
-@pytest.mark.parametrize(("mode", "protocol"), [("legacy", "2025-11-25"), ("auto", "2026-07-28")])
+@pytest.mark.parametrize(
+    ("mode", "protocol", "engine_logs"), [("legacy", "2025-11-25", False), ("auto", "2026-07-28", True)]
+)
 def test_entry_from_the_config_serves_mcp_hardened_and_leaves_nothing_behind(
-    claude_config: dict[str, Any], docker_client: docker.DockerClient, mode: str, protocol: str
+    claude_config: dict[str, Any],
+    docker_client: docker.DockerClient,
+    tmp_path: Path,
+    mode: str,
+    protocol: str,
+    engine_logs: bool,
 ) -> None:
     entry = claude_config["mcpServers"]["analyst"]
     assert entry["env"] == {"ANALYST_ROW_LIMIT": "5"} and "ANALYST_ROW_LIMIT=5" not in entry["args"]
@@ -78,8 +92,14 @@ def test_entry_from_the_config_serves_mcp_hardened_and_leaves_nothing_behind(
         "another analyst container is running; the checks below need it alone"
     )
 
+    stderr = tmp_path / "server-stderr.log"  # what Claude Desktop keeps in its own log of the server
+
     async def session() -> dict[str, Any]:
-        async with Client(params, mode=mode) as client:
+        with stderr.open("w") as errlog:
+            return await talk(errlog)
+
+    async def talk(errlog: TextIO) -> dict[str, Any]:
+        async with Client(stdio_client(params, errlog=errlog), mode=mode) as client:
             (container,) = _kit_containers(docker_client)
             probe = container.exec_run(["python", "-c", HARDENING_PROBE])
             query = await client.call_tool("run_sql", {"query": "SELECT id, city FROM customers ORDER BY id"})
@@ -100,12 +120,16 @@ def test_entry_from_the_config_serves_mcp_hardened_and_leaves_nothing_behind(
     result = seen["query"].structured_content
     assert result["columns"] == ["id", "city"] and [row[0] for row in result["rows"]] == [1, 2, 3, 4, 5]
     assert result["truncated"] is True, "ANALYST_ROW_LIMIT=5 from the env block reached the container by name"
+    on_stderr = [json.loads(line) for line in stderr.read_text().splitlines() if '"tool_call"' in line]
     audit = [line.record for line in seen["logs"] if line.record.get("event") == "tool_call"]
-    assert audit and audit[-1]["tool"] == "run_sql" and audit[-1]["outcome"] == "ok", (
-        "kit logs shows the audit trail"
-    )
-
+    for trail, where in ((on_stderr, "the client's stderr"), *([(audit, "kit logs")] if engine_logs else [])):
+        assert trail and trail[-1]["tool"] == "run_sql" and trail[-1]["outcome"] == "ok", where
     host = seen["host_config"]
+    if not engine_logs:
+        assert host["LogConfig"]["Type"] == "none" and not seen["logs"], (
+            "the protocol's traffic is kept nowhere"
+        )
+
     assert host["ReadonlyRootfs"] is True and host["CapDrop"] == ["ALL"] and host["NetworkMode"] == "none"
     assert "no-new-privileges" in host["SecurityOpt"] and host["Init"] is True
     assert host["Memory"] == 512 * 1024**2 and host["PidsLimit"] == 128

@@ -118,7 +118,8 @@ def test_a_traced_call_through_the_gateway_is_exported_scraped_and_joined_by_the
     port = _free_port()
     env = {**os.environ, "KIT_PROJECT_DIR": str(kit_settings.project_dir), "KIT_BASE_IMAGE": kit_settings.base_image,
            "KIT_CACHE_DIR": str(kit_settings.cache_dir), "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
-           "OTEL_BSP_SCHEDULE_DELAY": "200"}  # fmt: skip
+           "OTEL_BSP_SCHEDULE_DELAY": "200",
+           "KIT_ENGINE_LOGS": "true"}  # fmt: skip  # the server's audit line is read from the engine's log below
     gateway = subprocess.Popen(
         [sys.executable, "-m", "kit", "gateway", "--http", "--port", str(port), "--metrics", "analyst"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

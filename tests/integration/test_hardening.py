@@ -7,12 +7,14 @@ import json
 import os
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
 import docker
 import pytest
 from mcp import Client
+from mcp.client.stdio import stdio_client
 
 from kit.containers.launch import stdio_params
 from kit.identity import SERVER
@@ -122,6 +124,7 @@ def test_a_breakout_from_inside_fails_each_way(seen_inside: list[Any]) -> None:
 
 
 def test_secrets_and_personal_data_appear_nowhere_they_should_not(
+    tmp_path: Path,
     server_images: list[BuildResult],
     kit_config: Callable[..., dict[str, dict[str, Any]]],
     docker_client: docker.DockerClient,
@@ -132,24 +135,30 @@ def test_secrets_and_personal_data_appear_nowhere_they_should_not(
                "SELECT upper(email) FROM customers", "SELECT * FROM customers WHERE ssn LIKE '1%'",
                "SELECT CAST(ssn AS INTEGER) FROM customers"]  # fmt: skip
 
+    stderr = tmp_path / "server-stderr.log"  # the audit log, as the client keeps it
+
     async def session() -> tuple[list[str], dict[str, Any], str]:
         params = stdio_params(entry["command"], entry["args"], entry["env"])
         texts = []
-        async with Client(params, mode="legacy") as client:
-            (container,) = docker_client.containers.list(
-                ignore_removed=True,
-                filters={"label": [f"{SERVER}=analyst", *os.environ["KIT_LABELS"].split(",")]},
-            )
-            for query in queries:
-                result = await client.call_tool("run_sql", {"query": query})
-                texts.append(
-                    json.dumps([c.model_dump() for c in result.content])
-                    + json.dumps(result.structured_content)
+        with stderr.open("w") as errlog:
+            async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
+                (container,) = docker_client.containers.list(
+                    ignore_removed=True,
+                    filters={"label": [f"{SERVER}=analyst", *os.environ["KIT_LABELS"].split(",")]},
                 )
-            ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-            return texts, container.attrs, ps + container.logs(stdout=False, stderr=True).decode()
+                for query in queries:
+                    result = await client.call_tool("run_sql", {"query": query})
+                    texts.append(
+                        json.dumps([c.model_dump() for c in result.content])
+                        + json.dumps(result.structured_content)
+                    )
+                ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+                return texts, container.attrs, ps
 
-    results, attrs, logs_and_processes = anyio.run(session)
+    results, attrs, processes = anyio.run(session)
+    logs_and_processes = stderr.read_text() + processes
+    assert '"tool_call"' in logs_and_processes, "the audit lines, to look in"
+    assert attrs["HostConfig"]["LogConfig"]["Type"] == "none", "the engine keeps no copy of the traffic"
     (analyst,) = [image for image in server_images if image.server == "analyst"]
     personal = _personal_values(docker_client, analyst.tag)
     assert len(personal) > 100, "the demo database's personal values, to look for"

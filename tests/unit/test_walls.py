@@ -99,6 +99,14 @@ def test_good_values_pass_and_render_as_written(tmp_path: Path) -> None:
     assert walls.k8s_resources()["limits"] == {"memory": "1Gi", "cpu": "0.5"}
 
 
+def test_an_attached_servers_traffic_is_kept_in_no_engine_log_unless_asked() -> None:
+    args = Walls().docker_args()
+    assert args[args.index("--log-driver") + 1] == "none"
+    assert Walls().sdk_kwargs()["log_config"]["Type"] == "none"
+    kept = Walls(engine_log=True)
+    assert "--log-driver" not in kept.docker_args() and "log_config" not in kept.sdk_kwargs()
+
+
 @pytest.mark.parametrize(
     "fields",
     [

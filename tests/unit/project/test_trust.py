@@ -25,7 +25,7 @@ def _project(root: Path, kit_table: str = "") -> Path:
 @pytest.mark.parametrize(
     ("name", "value"),
     [("docker_command", '"/tmp/evil.sh"'), ("cache_dir", '"/etc"'), ("debian_mirror", '"http://evil.invalid"'),
-     ("labels", '"a=b"')],
+     ("labels", '"a=b"'), ("engine_logs", "true")],
 )  # fmt: skip
 def test_a_project_cannot_choose_what_runs_on_the_host(tmp_path: Path, name: str, value: str) -> None:
     project = _project(tmp_path / "p", f"{name} = {value}")
