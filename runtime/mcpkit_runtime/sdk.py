@@ -13,12 +13,17 @@ import functools
 import importlib.util
 import math
 import sys
+import types
 import typing
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import pydantic
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.tools.base import Tool
 
 
 def _server_without_the_client() -> None:
@@ -148,6 +153,52 @@ def hook_sse_into_uvicorn() -> None:
         Uvicorn.handle_exit = AppStatus.handle_exit  # type: ignore[method-assign]
 
 
+class _LoadedLater(type):
+    """The type of a stand-in for a class not loaded yet, in the module named by its `real` attribute: an object is
+    an instance of the stand-in when it is one of the real class, once that is loaded (before, none can be)."""
+
+    def __instancecheck__(cls, instance: object) -> bool:
+        real = getattr(sys.modules.get(cls.real), cls.__name__, None)  # type: ignore[attr-defined]
+        return real is not None and isinstance(instance, real)
+
+
+def _framework_on_first_use(name: str) -> Any:
+    """`mcp.server.MCPServer` (the package's re-export), loaded when it is first asked for."""
+    if name != "MCPServer":
+        raise AttributeError(f"module 'mcp.server' has no attribute {name!r}")
+    from mcp.server.mcpserver import MCPServer
+
+    return MCPServer
+
+
+@contextlib.contextmanager
+def _framework_left_out() -> Iterator[None]:
+    """A process that serves with the low-level Server only (the gateway, which is a client too: its package is
+    imported before any of its modules imports this one) never makes an MCPServer, whose package loads cryptography
+    to seal request state: 6.6 MiB of the gateway's memory. Yet `mcp.server`'s __init__ re-exports MCPServer, and
+    the client imports it only to unwrap one it is given (`isinstance(server, MCPServer)`). Meanwhile
+    `mcp.server.mcpserver` is a stand-in whose MCPServer answers isinstance as the real class will, and the client
+    is imported; after, `import mcp.server.mcpserver` loads the real package and `mcp.server.MCPServer` is it
+    (seam: mcp/client/client.py and _memory.py use MCPServer for isinstance only, and mcp/server/__init__.py
+    re-exports it)."""
+    if "mcpkit_runtime.gateway" not in sys.modules or "mcp.server" in sys.modules:
+        yield
+        return
+    stand_in = types.ModuleType("mcp.server.mcpserver")
+    stand_in.MCPServer = _LoadedLater("MCPServer", (), {"real": "mcp.server.mcpserver.server"})  # type: ignore[attr-defined]
+    sys.modules["mcp.server.mcpserver"] = stand_in
+    try:
+        yield
+        import mcp.client.client  # noqa: F401 - now, with the stand-in
+    finally:
+        if sys.modules.get("mcp.server.mcpserver") is stand_in:
+            del sys.modules["mcp.server.mcpserver"]
+        package = sys.modules.get("mcp.server")
+        if package is not None and vars(package).get("MCPServer") is stand_in.MCPServer:  # type: ignore[attr-defined]
+            del package.MCPServer  # type: ignore[attr-defined]
+            package.__getattr__ = _framework_on_first_use  # type: ignore[method-assign]
+
+
 _server_without_the_client()
 
 with (
@@ -155,10 +206,9 @@ with (
     _adapters_and_rebuilds_when_first_used(),
     _annotations_compiled_once(),
     _uvicorn_left_for_http(),
+    _framework_left_out(),
 ):
     from mcp.server.lowlevel import Server
-    from mcp.server.mcpserver import MCPServer
-    from mcp.server.mcpserver.tools.base import Tool
     from mcp.server.stdio import stdio_server
 
 SUPPORTED_SDK = ">=2.3,<2.4"  # the range these seams are tested with; pinned in pyproject.toml
@@ -274,7 +324,7 @@ def progress_asked(ctx: Any) -> bool:
 
 def lowlevel(server: MCPServer | Server[Any]) -> Server[Any]:
     """The low-level server behind an MCPServer, which the transports run (seam: MCPServer._lowlevel_server)."""
-    return server._lowlevel_server if isinstance(server, MCPServer) else server
+    return server if isinstance(server, Server) else server._lowlevel_server
 
 
 async def serve_stdio_streams(server: Server[Any], stdio: Any) -> None:

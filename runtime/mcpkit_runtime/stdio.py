@@ -27,15 +27,17 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import anyio
 import mcp_types
 from mcp.server.lowlevel import Server
-from mcp.server.mcpserver import MCPServer
 
 from mcpkit_runtime import sdk
 from mcpkit_runtime.audit import StderrLines, stderr_lines
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer  # the gateway serves a low-level Server and never loads it
 
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 EXIT_GRACE_SECONDS = 2.0

@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.lowlevel import Server
-from mcp.server.mcpserver import MCPServer
 
 from mcpkit_runtime import config, sdk
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer  # the gateway serves a low-level Server and never loads it
 
 
 def serve(

@@ -75,6 +75,26 @@ async def test_the_planner_becomes_the_gateway_and_serves_its_plan_over_stdio(tm
     assert not answer.is_error and answer.content[0].text == "through the plan"  # type: ignore[union-attr]
 
 
+def test_the_gateways_serving_modules_load_neither_mcpserver_nor_cryptography() -> None:
+    """The gateway serves a low-level Server and never an MCPServer, whose package loads cryptography: 6.6 MiB of the
+    gateway's memory (sdk._framework_left_out). Its modules, both fronts' among them, and its server, made."""
+    script = (
+        "import importlib, pkgutil, sys\n"
+        "import mcpkit_runtime.gateway as package\n"
+        "for found in pkgutil.iter_modules(package.__path__):\n"
+        "    importlib.import_module(f'mcpkit_runtime.gateway.{found.name}')\n"
+        "import mcpkit_runtime.stdio, mcpkit_runtime.http, mcpkit_runtime.transport\n"
+        "from mcpkit_runtime.gateway.plan import GatewayPlan\n"
+        "GatewayPlan.model_validate_json(sys.argv[1]).gateway().server()\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('cryptography', 'mcp.server.mcpserver'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, _plan().model_dump_json(by_alias=True)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == "[]", done.stdout
+
+
 def test_a_front_that_cannot_start_says_why_with_a_hint_and_exits_1_as_the_kit_does() -> None:
     plan = _plan(http=True, host="0.0.0.0", port=8799)  # beyond loopback without a token
     done = subprocess.run(

@@ -148,6 +148,32 @@ def test_seam_the_package_init_only_re_exports_so_a_server_loads_without_the_cli
     assert failed is None, f"seam broken: mcp/__init__.py or a server module imports the client\n{failed}"
 
 
+def test_seam_the_gateway_loads_the_client_without_mcpserver_and_a_later_mcpserver_is_whole() -> None:
+    """The client imports MCPServer only for isinstance, so the gateway's process loads it with a stand-in
+    (sdk._framework_left_out); a server made later in the same process is still unwrapped by the client."""
+    script = (
+        "import sys, anyio, mcpkit_runtime.gateway.proxy\n"
+        "left = ('mcp.server.mcpserver', 'cryptography')\n"
+        "assert not [m for m in sys.modules if m.startswith(left)], 'MCPServer or cryptography was loaded'\n"
+        "from mcp import Client\n"
+        "from mcp.server import MCPServer as Reexported\n"
+        "from mcp.server.mcpserver import MCPServer\n"
+        "assert Reexported is MCPServer, 'mcp.server.MCPServer is not the real class'\n"
+        "server = MCPServer('late')\n"
+        "@server.tool()\n"
+        "def add(a: int) -> int:\n"
+        "    return a + 1\n"
+        "async def call(mode):\n"
+        "    async with Client(server, mode=mode) as client:\n"
+        "        return (await client.call_tool('add', {'a': 1})).structured_content\n"
+        "assert [anyio.run(call, mode) for mode in ('legacy', 'auto')] == [{'result': 2}] * 2\n"
+    )
+    failed = _stderr_of_a_fresh_interpreter(script)
+    assert failed is None, (
+        f"seam broken: the client or mcp.server's __init__ uses MCPServer for more than isinstance\n{failed}"
+    )
+
+
 def test_seam_the_sdks_models_are_built_on_first_use_and_the_servers_own_at_once() -> None:
     script = (
         "import pydantic, mcpkit_runtime.sdk, mcp_types\n"
