@@ -135,7 +135,7 @@ class ServerDeclaration(BaseModel):
     data_dirs: list[str] = Field(
         default_factory=list,
         alias="data-dirs",
-        description="Absolute paths the build commands fill, kept in the image.",
+        description="Absolute paths the build commands fill (made, empty, before they run), kept in the image.",
     )
     files: dict[str, str] = Field(
         default_factory=dict,

@@ -1,5 +1,7 @@
+import io
 import json
 import shutil
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,7 @@ from mcp import Client
 
 from kit.containers.launch import probe_entry, stdio_params
 from kit.identity import LABEL_PREFIX, project_slug
+from kit.image import layer_image
 from kit.image.base_image import BaseResult
 from kit.image.builder import BuildResult, build_servers
 from kit.project.servers import Server, load_server
@@ -204,3 +207,34 @@ def test_a_folder_server_starts_from_its_start_bundle_and_answers_the_same_with_
             ).content
 
     assert anyio.run(answers, entry.args) == anyio.run(answers, without)
+
+
+def test_an_image_loaded_with_one_more_layer_is_configured_as_a_commit_of_that_layer_would_be(
+    analyst_image: BuildResult, docker_client: docker.DockerClient, tmp_path: Path,
+    session_labels: dict[str, str],
+) -> None:  # fmt: skip
+    layer = tmp_path / "layer.tar"
+    with tarfile.open(layer, "w") as archive:
+        member = tarfile.TarInfo("opt/server/added.txt")
+        member.size, member.uid, member.mode = 6, 0, 0o644
+        archive.addfile(member, io.BytesIO(b"added\n"))
+    start = (["python", "-c", "print(open('/opt/server/added.txt').read())"], ["an", "argument"],
+             {"ANALYST_ROW_LIMIT": "7", "HOME": "/tmp/home"}, {**session_labels, "io.mcpkit.test": "layer"})  # fmt: skip
+    loaded = layer_image.with_layer(docker_client, analyst_image.image_id, layer, *start)
+    committed = layer_image._committed(docker_client, analyst_image.image_id, layer, *start)
+    try:
+        assert loaded.id != committed.id and not loaded.attrs["Parent"]
+        keys = ("Entrypoint", "Cmd", "User", "WorkingDir", "Labels", "StopSignal", "Volumes")
+        assert {k: loaded.attrs["Config"].get(k) for k in keys} == {
+            k: committed.attrs["Config"].get(k) for k in keys
+        }
+        assert sorted(loaded.attrs["Config"]["Env"]) == sorted(committed.attrs["Config"]["Env"])
+        layers = loaded.attrs["RootFS"]["Layers"]
+        assert layers[:-1] == committed.attrs["RootFS"]["Layers"][:-1], "one layer on the same ones"
+        output = docker_client.containers.run(
+            loaded.id, remove=True, network_mode="none", labels=session_labels
+        )
+        assert output == b"added\n\n"
+    finally:
+        for image in (loaded, committed):
+            docker_client.images.remove(image.id, force=True)
