@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import tarfile
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -46,13 +47,17 @@ def image_config(
     inherited = [entry for entry in config.get("Env") or [] if entry.split("=", 1)[0] not in env]
     config |= {"Entrypoint": entrypoint, "Cmd": args, "Env": given + inherited, "User": identity.CONTAINER_USER,
                "Labels": (config.get("Labels") or {}) | labels, "Image": parent["Id"]}  # fmt: skip
+    return _document(parent, config, [*parent["RootFS"]["Layers"], layer_id])
+
+
+def _document(image: dict[str, Any], config: dict[str, Any], layers: list[str]) -> dict[str, Any]:
     return {
-        "architecture": parent["Architecture"],
-        "os": parent["Os"],
-        **({"variant": parent["Variant"]} if parent.get("Variant") else {}),
+        "architecture": image["Architecture"],
+        "os": image["Os"],
+        **({"variant": image["Variant"]} if image.get("Variant") else {}),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "config": config,
-        "rootfs": {"type": "layers", "diff_ids": [*parent["RootFS"]["Layers"], layer_id]},
+        "rootfs": {"type": "layers", "diff_ids": layers},
         "history": [],
     }
 
@@ -63,26 +68,48 @@ def with_layer(
 ) -> Image:  # fmt: skip
     """The image of `parent_id` with `layer` (a tar of paths from the root) on top, configured."""
     parent = client.api.inspect_image(parent_id)
-    config = json.dumps(image_config(parent, diff_id(layer), entrypoint, args, env, labels)).encode()
+    document = image_config(parent, diff_id(layer), entrypoint, args, env, labels)
     try:
-        return _loaded(client, parent, config, layer)
+        return _loaded(client, document, len(parent["RootFS"]["Layers"]), layer)
     except APIError:
         return _committed(client, parent_id, layer, entrypoint, args, env, labels)
 
 
-def _loaded(client: docker.DockerClient, parent: dict[str, Any], config: bytes, layer: Path) -> Image:
-    # The parent's layers are named, not carried: the engine finds them by their ids and reads no file for them.
-    layers = [f"parent-{index}/layer.tar" for index in range(len(parent["RootFS"]["Layers"]))]
-    manifest = [{"Config": "config.json", "RepoTags": None, "Layers": [*layers, "layer/layer.tar"]}]
-    archive = layer.with_name("image.tar")
-    with tarfile.open(archive, "w") as bundle:
-        for name, data in (("manifest.json", json.dumps(manifest).encode()), ("config.json", config)):
-            member = tarfile.TarInfo(name)
-            member.size, member.mtime = len(data), int(time.time())
-            bundle.addfile(member, io.BytesIO(data))
-        bundle.add(layer, arcname="layer/layer.tar")
-    with archive.open("rb") as stream:
-        for _ in client.api.load_image(stream):  # the engine answers as it goes: read to the end
+def relabelled(client: docker.DockerClient, image_id: str, labels: dict[str, str]) -> Image:
+    """The image with `labels` set beside its own: its layers and the rest of its configuration as they are."""
+    image = client.api.inspect_image(image_id)
+    config = dict(image["Config"])
+    config["Labels"] = (config.get("Labels") or {}) | labels
+    try:
+        return _loaded(
+            client, _document(image, config, image["RootFS"]["Layers"]), len(image["RootFS"]["Layers"])
+        )
+    except APIError:
+        container = client.containers.create(image_id, labels=labels, network_disabled=True)
+        try:
+            return container.commit()
+        finally:
+            container.remove(force=True)
+
+
+def _loaded(
+    client: docker.DockerClient, document: dict[str, Any], held: int, layer: Path | None = None
+) -> Image:
+    """The image `document` configures, loaded with `layer` as its last layer; its `held` first layers the engine
+    has: they are named, not carried, and the engine finds them by their ids and reads no file for them."""
+    config = json.dumps(document).encode()
+    layers = [f"held-{index}/layer.tar" for index in range(held)] + (["layer/layer.tar"] if layer else [])
+    manifest = [{"Config": "config.json", "RepoTags": None, "Layers": layers}]
+    with tempfile.TemporaryFile() as archive:
+        with tarfile.open(fileobj=archive, mode="w") as bundle:
+            for name, data in (("manifest.json", json.dumps(manifest).encode()), ("config.json", config)):
+                member = tarfile.TarInfo(name)
+                member.size, member.mtime = len(data), int(time.time())
+                bundle.addfile(member, io.BytesIO(data))
+            if layer:
+                bundle.add(layer, arcname="layer/layer.tar")
+        archive.seek(0)
+        for _ in client.api.load_image(archive):  # the engine answers as it goes: read to the end
             pass
     return client.images.get("sha256:" + hashlib.sha256(config).hexdigest())
 

@@ -238,3 +238,20 @@ def test_an_image_loaded_with_one_more_layer_is_configured_as_a_commit_of_that_l
     finally:
         for image in (loaded, committed):
             docker_client.images.remove(image.id, force=True)
+
+
+def test_an_image_relabelled_keeps_its_layers_and_configuration_and_has_the_label(
+    analyst_image: BuildResult, docker_client: docker.DockerClient
+) -> None:
+    image = docker_client.images.get(analyst_image.image_id)
+    relabelled = layer_image.relabelled(docker_client, image.id, {"io.mcpkit.test": "relabelled"})
+    try:
+        assert relabelled.id != image.id
+        assert relabelled.attrs["RootFS"] == image.attrs["RootFS"], "no layer carried, none added"
+        config = relabelled.attrs["Config"]
+        assert config["Labels"] == image.attrs["Config"]["Labels"] | {"io.mcpkit.test": "relabelled"}
+        assert {k: v for k, v in config.items() if k != "Labels"} == {
+            k: v for k, v in image.attrs["Config"].items() if k != "Labels"
+        }
+    finally:
+        docker_client.images.remove(relabelled.id, force=True)
