@@ -38,7 +38,7 @@ from docker.types import Mount
 
 from kit import identity
 from kit.errors import KitError
-from kit.image import code_install, layer_image, source_build, wheelhouse
+from kit.image import build_outputs, code_install, layer_image, source_build, wheelhouse
 from kit.project.servers import Server, ServerDeclaration
 from kit.project.settings import Settings
 from kit.reporting import Reporter
@@ -65,7 +65,8 @@ def kept(declaration: ServerDeclaration) -> list[str]:
 @dataclass(frozen=True)
 class Built:
     """What the code step kept (a tar of paths from the root) on the image `dependencies`, with its `labels`, and
-    the server's wheel it built (for the host's checks)."""
+    the server's wheel it built (for the host's checks); the build commands' earlier output, when it was `reused`
+    instead of running them, or the `digest` their output is kept for (kit/image/build_outputs.py)."""
 
     layer: Path
     wheel: Path
@@ -73,6 +74,9 @@ class Built:
     dependencies: str
     labels: dict[str, str]
     client: docker.DockerClient
+    settings: Settings
+    reused: Path | None = None
+    digest: str | None = None
 
 
 @contextlib.contextmanager
@@ -105,9 +109,16 @@ def installed(
         } | {path: "rw,nosuid,nodev,size=64m" for path in server.declaration.volumes.values()}
         declaration = server.declaration
         installer = _INSTALLER.read_text(encoding="utf-8")
-        folders = kept(declaration)
-        command = [pip, json.dumps(declaration.build_commands), json.dumps(folders),
-                   *source_build.build_backend(source)]  # fmt: skip
+        digest = build_outputs.key(server, source, dependencies, as_root(declaration))
+        reused = build_outputs.recalled(settings, server, digest)
+        if reused:
+            reporter.step(
+                "build commands not run: their build-inputs are as before, and so is what they wrote"
+            )
+        commands, folders = (
+            ([], ["/opt/server"]) if reused else (declaration.build_commands, kept(declaration))
+        )
+        command = [pip, json.dumps(commands), json.dumps(folders), *source_build.build_backend(source)]
         # Anonymous volumes (on disk, as the image's data may be large), removed with the container; a new one
         # takes the image's folder's owner, so /opt/server is the server's user's when it is in the image.
         container = client.containers.create(
@@ -133,7 +144,7 @@ def installed(
         wheel = wheels[0]
         keep.mkdir(parents=True, exist_ok=True)
         yield Built(out / Path(code_install.LAYER).name, Path(shutil.copy2(wheel, keep / wheel.name)), server,
-                    dependencies, labels, client)  # fmt: skip
+                    dependencies, labels, client, settings, reused, digest)  # fmt: skip
 
 
 def image(
@@ -142,25 +153,33 @@ def image(
     """The image: what the code step kept, checked, on the dependencies' image as one layer, with how it starts,
     its settings and labels; `added`, a tar of the kit's own files, in that layer too."""
     layer = built.layer.with_name("checked.tar")
-    checked_layer(built.layer, layer, built.server, added)
+    checked_layer(built.layer, layer, built.server, added, built.reused)
+    if built.digest and not built.reused:
+        build_outputs.remember(built.settings, built.server, built.digest, layer)
     return layer_image.with_layer(
         built.client, built.dependencies, layer, entrypoint, args, env, built.labels
     )
 
 
-def checked_layer(kept_tar: Path, layer: Path, server: Server, added: bytes | None) -> None:
-    """`kept_tar`, which code the server brings wrote, copied to `layer` if it holds only what the code step keeps
-    (the folders of `kept` and the folders above them), as files, folders and links, and the data dirs are not
-    empty; then `added`. The container's root is read-only, so a build command cannot have written elsewhere: this
-    is the wall's second side, against a tar that says otherwise."""
+def checked_layer(
+    kept_tar: Path, layer: Path, server: Server, added: bytes | None, reused: Path | None = None
+) -> None:
+    """`kept_tar`, which code the server brings wrote, then `reused` (the build commands' earlier output), copied
+    to `layer` if they hold only what the code step keeps (the folders of `kept` and the folders above them), as
+    files, folders and links, and the data dirs are not empty; then `added`. The container's root is read-only, so
+    a build command cannot have written elsewhere: this is the wall's second side, against a tar that says
+    otherwise."""
     folders = kept(server.declaration)
     above = {parent for folder in folders for parent in _parents(folder)}
     names: set[str] = set()
-    with tarfile.open(kept_tar) as source, tarfile.open(layer, "w", format=tarfile.PAX_FORMAT) as out:
-        for member in source:
-            path = _checked_path(member, folders, above, names, server)
-            names.add(path)
-            out.addfile(member, source.extractfile(member) if member.isreg() else None)
+    with tarfile.open(layer, "w", format=tarfile.PAX_FORMAT) as out:
+        for tar in [kept_tar, *([reused] if reused else [])]:
+            with tarfile.open(tar) as source:
+                for member in source:
+                    path = _checked_path(member, folders, above, names, server)
+                    if path not in names:  # a folder above both the code and the data dirs comes once
+                        names.add(path)
+                        out.addfile(member, source.extractfile(member) if member.isreg() else None)
         if added:
             with tarfile.open(fileobj=io.BytesIO(added)) as kit_files:
                 for member in kit_files:

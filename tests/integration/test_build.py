@@ -255,3 +255,51 @@ def test_an_image_relabelled_keeps_its_layers_and_configuration_and_has_the_labe
         }
     finally:
         docker_client.images.remove(relabelled.id, force=True)
+
+
+class _Steps(SilentReporter):
+    def __init__(self) -> None:
+        self.steps: list[str] = []
+
+    def step(self, message: str) -> None:
+        self.steps.append(message)
+
+    def for_server(self, name: str) -> "_Steps":
+        return self
+
+
+def test_a_code_change_reuses_what_the_build_commands_wrote_until_what_they_read_changes(
+    kit_settings: Settings, analyst: Server, base_image: BaseResult, docker_client: docker.DockerClient,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    assert analyst.path is not None
+    folder = tmp_path / "project" / "servers" / "analyst"
+    shutil.copytree(analyst.path, folder, ignore=shutil.ignore_patterns("tests", "__pycache__"))
+    (tmp_path / "project" / "locks").mkdir()
+    shutil.copy2(analyst.project_dir / "locks" / "analyst.lock", tmp_path / "project" / "locks")
+    settings = kit_settings.model_copy(update={"image_prefix": "mcpkit-test"})
+    probe = "import os; print(os.path.getsize('/opt/mcp/data/demo.db'))"
+
+    def build() -> tuple[bool, int]:
+        """Whether the build commands ran, and the size of the database they wrote."""
+        steps = _Steps()
+        (result,) = build_servers(settings, [load_server(folder)], steps)
+        assert result.ok, result.error
+        size = docker_client.containers.run(
+            result.image_id, ["-c", probe], entrypoint=["python"], network_mode="none", remove=True,
+            labels={"io.mcpkit.managed": "true"},
+        )  # fmt: skip
+        return not any(step.startswith("build commands not run") for step in steps.steps), int(size)
+
+    try:
+        ran, size = build()
+        assert ran and size > 1_000_000
+        code = folder / "analyst" / "server.py"
+        code.write_text(code.read_text() + "\n# a one-line change\n")
+        assert build() == (False, size), "the database it wrote before, not made again"
+        generator = folder / "analyst" / "demo_data.py"
+        generator.write_text(generator.read_text() + "\n# a change to what the command runs\n")
+        assert build() == (True, size)
+    finally:
+        for image in _images_of(docker_client, load_server(folder)):
+            docker_client.images.remove(image.id, force=True)
