@@ -104,11 +104,13 @@ def write_layer(path: str, kept: list[str]) -> None:
                 layer.add(folder, arcname=folder.lstrip("/"))
 
 
-def _parents(folder: str) -> list[str]:
+def _parents(path: str) -> list[str]:
+    """The folders above a path, up to the root (not included)."""
     parents = []
-    while (folder := os.path.dirname(folder)) != "/":
-        parents.append(folder)
-    return parents
+    while (parent := os.path.dirname(path)) != path:  # the root, and an empty path, are their own
+        path = parent
+        parents.append(parent)
+    return parents[:-1]
 
 
 def _record_start() -> subprocess.Popen[bytes] | None:

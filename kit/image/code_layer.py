@@ -172,13 +172,15 @@ def checked_layer(
     folders = kept(server.declaration)
     above = {parent for folder in folders for parent in _parents(folder)}
     names: set[str] = set()
+    links: set[str] = set()  # symbolic links: nothing goes through them
     with tarfile.open(layer, "w", format=tarfile.PAX_FORMAT) as out:
         for tar in [kept_tar, *([reused] if reused else [])]:
             with tarfile.open(tar) as source:
                 for member in source:
-                    path = _checked_path(member, folders, above, names, server)
+                    path = _checked_path(member, folders, above, names, links, server)
                     if path not in names:  # a folder above both the code and the data dirs comes once
                         names.add(path)
+                        links |= {path} if member.issym() else set()
                         out.addfile(member, source.extractfile(member) if member.isreg() else None)
         if added:
             with tarfile.open(fileobj=io.BytesIO(added)) as kit_files:
@@ -193,16 +195,21 @@ def checked_layer(
 
 
 def _checked_path(
-    member: tarfile.TarInfo, folders: list[str], above: set[str], names: set[str], server: Server
-) -> str:
-    path = posixpath.normpath("/" + member.name)
-    where = any(_within(path, folder) for folder in folders) or (path in above and member.isdir())
+    member: tarfile.TarInfo, folders: list[str], above: set[str], names: set[str], links: set[str],
+    server: Server,
+) -> str:  # fmt: skip
+    path = posixpath.normpath("/" + member.name.lstrip("/"))  # an absolute name is refused below
+    within = any(_within(path, folder) for folder in folders)
+    # The kept folders and those above them stay folders; nothing is kept beneath a symbolic link, which the
+    # engine's unpacking (inside the layer's folder) would follow to a place of the layer outside them.
+    where = (within or path in above) and (member.isdir() or path not in [*folders, *above])
+    through = any(parent in links for parent in _parents(path))
     link = member.islnk() and posixpath.normpath("/" + member.linkname) in names  # to a file kept before it
     kind = member.isreg() or member.isdir() or member.issym() or link
     plain = not member.name.startswith("/") and ".." not in member.name.split("/")
     # A name the engine reads as a whiteout would delete what the image below holds.
     whiteout = posixpath.basename(path).startswith(".wh.")
-    if not (where and kind and plain) or whiteout:
+    if not (where and kind and plain) or through or whiteout:
         raise KitError(
             f"the build of {server.path} left {path} ({_kind(member)}) in what the image keeps, which may hold "
             "only files, folders and links within /opt/server and its data-dirs",
@@ -216,11 +223,13 @@ def _kind(member: tarfile.TarInfo) -> str:
         member.islnk()) else "a device or pipe"  # fmt: skip
 
 
-def _parents(folder: str) -> list[str]:
+def _parents(path: str) -> list[str]:
+    """The folders above a path, up to the root (not included)."""
     parents = []
-    while (folder := posixpath.dirname(folder)) != "/":
-        parents.append(folder)
-    return parents
+    while (parent := posixpath.dirname(path)) != path:  # the root, and an empty path, are their own
+        path = parent
+        parents.append(parent)
+    return parents[:-1]
 
 
 def _run(container: Container, server: Server) -> None:

@@ -112,3 +112,18 @@ def test_the_kit_s_own_files_are_added_to_the_layer(project: Path, tmp_path: Pat
     kept = _tar(tmp_path / "kept.tar", ANALYST_BUILD)
     code_layer.checked_layer(kept, layer, analyst, expander_archive())
     assert _layer_names(layer)[-1] == argv.IN_IMAGE.lstrip("/")
+
+
+@pytest.mark.parametrize(
+    "members",
+    [[_special("opt/mcp/data/etc", tarfile.SYMTYPE, "/etc"), _special("opt/mcp/data/etc/passwd", tarfile.REGTYPE)],
+     [_special("opt/mcp/data/up", tarfile.SYMTYPE, "../.."), _special("opt/mcp/data/up/x", tarfile.DIRTYPE)],
+     [_special("opt/server", tarfile.SYMTYPE, "/etc")], [_special("opt/mcp", tarfile.SYMTYPE, "/usr")]],
+)  # fmt: skip
+def test_nothing_is_kept_beneath_a_symbolic_link_and_the_kept_folders_stay_folders(
+    project: Path, tmp_path: Path, members: list[tarfile.TarInfo]
+) -> None:
+    analyst = load_server(project / "servers" / "analyst")
+    kept = _tar(tmp_path / "kept.tar", ANALYST_BUILD, members)
+    with pytest.raises(KitError, match="which may hold only files, folders and links within /opt/server"):
+        code_layer.checked_layer(kept, tmp_path / "layer.tar", analyst, None)
