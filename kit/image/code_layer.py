@@ -168,9 +168,12 @@ def checked_layer(
     to `layer` if they hold only what the code step keeps (the folders of `kept` and the folders above them), as
     files, folders and links, and the data dirs are not empty; then `added`. The container's root is read-only, so
     a build command cannot have written elsewhere: this is the wall's second side, against a tar that says
-    otherwise."""
+    otherwise (a build command may rewrite it before the container stops). So what it claims of owners, modes and
+    attributes is not taken either: the files are the container's user's, as it could only have made them."""
     folders = kept(server.declaration)
     above = {parent for folder in folders for parent in _parents(folder)}
+    user = identity.CONTAINER_USER.split(":")
+    owner = (0, 0) if as_root(server.declaration) else (int(user[0]), int(user[1]))
     names: set[str] = set()
     links: set[str] = set()  # symbolic links: nothing goes through them
     with tarfile.open(layer, "w", format=tarfile.PAX_FORMAT) as out:
@@ -181,6 +184,7 @@ def checked_layer(
                     if path not in names:  # a folder above both the code and the data dirs comes once
                         names.add(path)
                         links |= {path} if member.issym() else set()
+                        _own(member, (0, 0) if path in above else owner)
                         out.addfile(member, source.extractfile(member) if member.isreg() else None)
         if added:
             with tarfile.open(fileobj=io.BytesIO(added)) as kit_files:
@@ -216,6 +220,15 @@ def _checked_path(
             hint="build commands write what the image keeps under a path of data-dirs (scratch files under /tmp)",
         )
     return path
+
+
+def _own(member: tarfile.TarInfo, owner: tuple[int, int]) -> None:
+    """Owned by `owner` (the folders above the kept ones by root, as the engine made them), without set-user or
+    set-group id, and without extended attributes, which would carry file capabilities."""
+    member.uid, member.gid = owner
+    member.uname = member.gname = ""
+    member.mode &= 0o1777
+    member.pax_headers = {}
 
 
 def _kind(member: tarfile.TarInfo) -> str:

@@ -127,3 +127,21 @@ def test_nothing_is_kept_beneath_a_symbolic_link_and_the_kept_folders_stay_folde
     kept = _tar(tmp_path / "kept.tar", ANALYST_BUILD, members)
     with pytest.raises(KitError, match="which may hold only files, folders and links within /opt/server"):
         code_layer.checked_layer(kept, tmp_path / "layer.tar", analyst, None)
+
+
+def test_the_files_are_the_container_user_s_without_set_id_bits_or_attributes_whatever_the_tar_claims(
+    project: Path, tmp_path: Path
+) -> None:
+    mailer = load_server(project / "servers" / "mailer")
+    assert not code_layer.as_root(mailer.declaration), "its code step runs as the server's user"
+    claimed = _special("opt/server/mailer/shell", tarfile.REGTYPE)
+    claimed.uid, claimed.gid, claimed.mode, claimed.uname = 0, 0, 0o4755, "root"
+    claimed.pax_headers = {"SCHILY.xattr.security.capability": "\x01\x00\x00\x02"}
+    kept = _tar(tmp_path / "kept.tar", ["opt/", "opt/server/", "opt/server/mailer/"], [claimed])
+    layer = tmp_path / "layer.tar"
+    code_layer.checked_layer(kept, layer, mailer, None)
+    with tarfile.open(layer) as archive:
+        owners = {m.name: (m.uid, m.gid, m.mode & 0o7000, m.pax_headers) for m in archive}
+    assert owners == {"opt": (0, 0, 0, {}), "opt/server": (10001, 10001, 0, {}),
+                      "opt/server/mailer": (10001, 10001, 0, {}),
+                      "opt/server/mailer/shell": (10001, 10001, 0, {})}  # fmt: skip
