@@ -100,7 +100,7 @@ def _loaded(
     config = json.dumps(document).encode()
     layers = [f"held-{index}/layer.tar" for index in range(held)] + (["layer/layer.tar"] if layer else [])
     manifest = [{"Config": "config.json", "RepoTags": None, "Layers": layers}]
-    with tempfile.TemporaryFile() as archive:
+    with tempfile.TemporaryFile(dir=layer.parent if layer else None) as archive:  # beside a large layer
         with tarfile.open(fileobj=archive, mode="w") as bundle:
             for name, data in (("manifest.json", json.dumps(manifest).encode()), ("config.json", config)):
                 member = tarfile.TarInfo(name)
