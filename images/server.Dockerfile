@@ -22,7 +22,7 @@ RUN python3 -m venv /opt/pip && python3 -m venv --without-pip /opt/venv \
       || echo "note: the files above do not byte-compile (pip skips them too); they stay as they are"; } \
  && /opt/venv/bin/python -c "import site; open(site.getsitepackages()[0] + '/mcpkit-server.pth', 'w').write('/opt/server\n')" \
  && {{start_hook}} \
- && mkdir -p /opt/server {{volume_dirs}}
+ && mkdir -p /opt/server {{made_dirs}}
 ENV PATH=/opt/venv/bin:$PATH
 {{system_steps}}
 {{server_steps}}

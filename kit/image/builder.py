@@ -254,7 +254,7 @@ def _build_one(
             own_wheel = layer.wheel
             declaration, runnables = _checked_start(server, own_wheel, wheels)
             added = expander_archive() if expands(declaration) else None
-            image = code_layer.commit(
+            image = code_layer.image(
                 layer,
                 entrypoint(declaration, runnables.scripts),
                 declaration.args,

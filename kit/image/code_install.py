@@ -15,7 +15,10 @@ stage) lacks, in one file the image's starts read instead of dozens. On two core
 do; if they changed the server's Python files meanwhile, or the recording fails, the image has no bundle of the
 server's and the build goes on.
 
-Usage: python3 -I -S code_install.py PIP_WHEEL BUILD_COMMANDS_JSON BACKEND [BACKEND_PATH...]
+Last, what the image keeps (/opt/server and the data dirs, the container's only writable places besides tmpfs) is
+written as a tar, with the folders above them, for the host to check and add to the dependencies' image as a layer.
+
+Usage: python3 -I -S code_install.py PIP_WHEEL BUILD_COMMANDS_JSON KEPT_JSON BACKEND [BACKEND_PATH...]
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import shutil
 import site
 import subprocess
 import sys
+import tarfile
 import zipfile
 from py_compile import PycInvalidationMode
 from typing import Any
@@ -37,6 +41,7 @@ UNCHECKED_HASH = PycInvalidationMode.UNCHECKED_HASH
 
 # Mounted under /tmp, a tmpfs: the engine makes their mount points there, not in the image the commit keeps.
 SOURCE, WHEELS, OUT, TARGET = "/tmp/mounts/src", "/tmp/mounts/wheels", "/tmp/mounts/out", "/opt/server"
+LAYER = "/tmp/mounts/out/layer.tar"
 BUILD, BACKEND_DIR = "/tmp/src", "/tmp/backend"
 RECORDING_TIMEOUT = 120
 BUNDLE = "/opt/server/.mcpkit-start-bundle"  # mcpkit_runtime/start_bundle.py reads it there
@@ -51,7 +56,9 @@ else:
 """
 
 
-def main(pip_wheel: str, commands: list[list[str]], backend_name: str, backend_path: list[str]) -> None:
+def main(
+    pip_wheel: str, commands: list[list[str]], kept: list[str], backend_name: str, backend_path: list[str]
+) -> None:
     shutil.copytree(SOURCE, BUILD)
     os.chdir(BUILD)  # PEP 517: hooks run in the source tree
     for wheel in sorted(glob.glob(os.path.join(WHEELS, "*.whl"))):
@@ -83,6 +90,27 @@ def main(pip_wheel: str, commands: list[list[str]], backend_name: str, backend_p
         if status != 0:
             sys.exit(f"build command {command} failed (exit status {status})")
     _recorded(recording, before)
+    write_layer(LAYER, kept)
+
+
+def write_layer(path: str, kept: list[str]) -> None:
+    """The `kept` folders (each with what is in it) and the folders above them, as a tar of paths from the root."""
+    above = sorted({parent for folder in kept for parent in _parents(folder)} - set(kept))
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as layer:
+        for folder in above:
+            layer.add(folder, arcname=folder.lstrip("/"), recursive=False)
+        for folder in kept:  # each once: not again inside another
+            if not any(folder.startswith(other.rstrip("/") + "/") for other in kept):
+                layer.add(folder, arcname=folder.lstrip("/"))
+
+
+def _parents(path: str) -> list[str]:
+    """The folders above a path, up to the root (not included)."""
+    parents = []
+    while (parent := os.path.dirname(path)) != path:  # the root, and an empty path, are their own
+        path = parent
+        parents.append(parent)
+    return parents[:-1]
 
 
 def _record_start() -> subprocess.Popen[bytes] | None:
@@ -168,4 +196,4 @@ def _pip(pip_wheel: str, *arguments: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4:])
+    main(sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4], sys.argv[5:])

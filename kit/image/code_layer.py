@@ -1,15 +1,17 @@
-"""A folder server's own code, added to the image of its dependencies in one container and one commit.
+"""A folder server's own code, added to the image of its dependencies as one layer.
 
 The image of its dependencies comes from the classic builder and stays cached while the lock, the base and the
 recipe stay the same. The code goes on top in one step: a container of that image builds the folder's wheel,
 installs it to /opt/server, byte-compiles it and runs the server's build commands (kit/image/code_install.py),
 behind the same walls as source_build's throwaway container (no network, no capabilities, no new privileges; the
-tree and the build backend read-only); committing it sets how the image starts, its user, its settings and its
-labels. A code change so costs one container and one commit, where a wheel built apart and three builder
-instructions (each a layer commit of seconds on this engine) cost four. The container runs as the server's numeric
-user, or, for build commands, as root without capabilities, as the Dockerfile's build stage ran them (with them):
-what they make is root's, which the server's user cannot change. What the build could write besides /opt/server
-and the data dirs goes to tmpfs (/tmp, /var/tmp, the volumes' folders) or fails the build: the commit keeps it.
+tree and the build backend read-only). Its root is read-only too: it writes only to /opt/server and the data dirs
+(volumes of its own, which the image keeps) and to tmpfs (/tmp, /var/tmp, the volumes' folders, which it does not),
+so a build command that writes anywhere else fails there. What it keeps comes out as a tar; the host checks that
+it holds only those folders and plain files, links and folders, and loads it as a layer on the dependencies'
+image with how the image starts, its user, settings and labels (kit/image/layer_image.py): no commit, whose walk of
+the whole tree costs seconds on this engine. The container runs as the server's numeric user, or, for build
+commands, as root without capabilities, as the Dockerfile's build stage ran them (with them): what they make is
+root's, which the server's user cannot change.
 
 A server whose build needs the network keeps its code and build commands in the Dockerfile's build stage.
 """
@@ -20,11 +22,11 @@ import contextlib
 import io
 import json
 import os
+import posixpath
 import shutil
 import tarfile
 import tempfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,10 +34,11 @@ import docker
 from docker.errors import APIError
 from docker.models.containers import Container
 from docker.models.images import Image
+from docker.types import Mount
 
 from kit import identity
 from kit.errors import KitError
-from kit.image import code_install, source_build, wheelhouse
+from kit.image import build_outputs, code_install, layer_image, source_build, wheelhouse
 from kit.project.servers import Server, ServerDeclaration
 from kit.project.settings import Settings
 from kit.reporting import Reporter
@@ -54,13 +57,26 @@ def as_root(declaration: ServerDeclaration) -> bool:
     return bool(declaration.build_commands or declaration.data_dirs)
 
 
+def kept(declaration: ServerDeclaration) -> list[str]:
+    """The folders the image keeps of the code step: the code's, then the data dirs."""
+    return ["/opt/server", *declaration.data_dirs]
+
+
 @dataclass(frozen=True)
 class Built:
-    """The stopped container holding the installed code, and the server's wheel it built (for the host's checks)."""
+    """What the code step kept (a tar of paths from the root) on the image `dependencies`, with its `labels`, and
+    the server's wheel it built (for the host's checks); the build commands' earlier output, when it was `reused`
+    instead of running them, or the `digest` their output is kept for (kit/image/build_outputs.py)."""
 
-    container: Container
+    layer: Path
     wheel: Path
     server: Server
+    dependencies: str
+    labels: dict[str, str]
+    client: docker.DockerClient
+    settings: Settings
+    reused: Path | None = None
+    digest: str | None = None
 
 
 @contextlib.contextmanager
@@ -74,8 +90,8 @@ def installed(
     keep: Path,
     reporter: Reporter,
 ) -> Iterator[Built]:
-    """The server's code built and installed in a container of `dependencies` (an image id), which carries the
-    image's `labels` (a commit keeps them); its wheel kept in `keep`; the container is removed on the way out."""
+    """The server's code built and installed in a container of `dependencies` (an image id), for an image with
+    `labels`; its wheel kept in `keep`, what it kept in a layer of the scratch folder, both until the way out."""
     assert server.path is not None
     reporter.step("adding the server's code (its wheel built in a container without network)")
     scratch_root = settings.cache_dir / "source-builds"
@@ -85,7 +101,7 @@ def installed(
         out = Path(scratch) / "out"
         out.mkdir()
         os.chmod(out, 0o777)  # the container's numeric user writes the wheel here
-        # The folders anyone may write to, and the volumes' (the server's user's): nothing there is committed.
+        # The folders anyone may write to, and the volumes' (the server's user's): nothing there is kept.
         tmpfs = {
             "/tmp": "rw,exec,nosuid,nodev,size=1g",
             "/var/tmp": "rw,nosuid,nodev,size=64m",
@@ -93,12 +109,24 @@ def installed(
         } | {path: "rw,nosuid,nodev,size=64m" for path in server.declaration.volumes.values()}
         declaration = server.declaration
         installer = _INSTALLER.read_text(encoding="utf-8")
-        command = [pip, json.dumps(declaration.build_commands), *source_build.build_backend(source)]
+        digest = build_outputs.key(server, source, dependencies, as_root(declaration))
+        reused = build_outputs.recalled(settings, server, digest)
+        if reused:
+            reporter.step(
+                "build commands not run: their build-inputs are as before, and so is what they wrote"
+            )
+        commands, folders = (
+            ([], ["/opt/server"]) if reused else (declaration.build_commands, kept(declaration))
+        )
+        command = [pip, json.dumps(commands), json.dumps(folders), *source_build.build_backend(source)]
+        # Anonymous volumes (on disk, as the image's data may be large), removed with the container; a new one
+        # takes the image's folder's owner, so /opt/server is the server's user's when it is in the image.
         container = client.containers.create(
             dependencies, command, entrypoint=["python3", "-I", "-S", "-c", installer], network_mode="none",
-            cap_drop=["ALL"], security_opt=["no-new-privileges"],
+            cap_drop=["ALL"], security_opt=["no-new-privileges"], read_only=True,
             user="0:0" if as_root(declaration) else identity.CONTAINER_USER,
             mem_limit="1g", pids_limit=256, tmpfs=tmpfs, labels=labels,
+            mounts=[Mount(folder, None, type="volume") for folder in folders],
             volumes={str(source): {"bind": code_install.SOURCE, "mode": "ro"},
                      str(backend): {"bind": code_install.WHEELS, "mode": "ro"},
                      str(out): {"bind": code_install.OUT, "mode": "rw"}},
@@ -107,53 +135,114 @@ def installed(
             _run(container, server)
             for note in _bundle_notes(container):
                 reporter.step(note)
-            wheels = list(out.glob("*.whl"))
-            if len(wheels) != 1:
-                raise KitError(f"building {server.path} gave {len(wheels)} wheels, not one")
-            wheel = wheels[0]
-            keep.mkdir(parents=True, exist_ok=True)
-            yield Built(container, Path(shutil.copy2(wheel, keep / wheel.name)), server)
         finally:
             with contextlib.suppress(APIError):
-                container.remove(force=True)
+                container.remove(force=True, v=True)
+        wheels = list(out.glob("*.whl"))
+        if len(wheels) != 1:
+            raise KitError(f"building {server.path} gave {len(wheels)} wheels, not one")
+        wheel = wheels[0]
+        keep.mkdir(parents=True, exist_ok=True)
+        yield Built(out / Path(code_install.LAYER).name, Path(shutil.copy2(wheel, keep / wheel.name)), server,
+                    dependencies, labels, client, settings, reused, digest)  # fmt: skip
 
 
-def commit(
+def image(
     built: Built, entrypoint: list[str], args: list[str], env: dict[str, str], added: bytes | None = None
 ) -> Image:
-    """The image: the container's new files on its image, with how it starts and its settings, in one commit;
-    `added`, a tar of the kit's own files, put into its root first. What build commands (run as root) changed is
-    checked while the engine commits: both walk the image's whole tree on this engine's storage driver (a second
-    each), side by side they take less. A build that wrote outside its places fails, and its image is removed."""
-    kit_files = _put(built.container, added) if added else []
-    # An entrypoint given, the engine takes no command from the container (its build script): args may be empty.
-    # The user is the image's again: the container's (root, for build commands) would otherwise stay on the image.
-    conf = {"Entrypoint": entrypoint, "Cmd": args, "Env": [f"{k}={v}" for k, v in env.items()],
-            "User": identity.CONTAINER_USER}  # fmt: skip
-    if not as_root(built.server.declaration):  # its user can write only to /opt/server and tmpfs here
-        return built.container.commit(conf=conf)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        changes = pool.submit(built.container.diff)
-        image = built.container.commit(conf=conf)
-    try:
-        _check_changes([change["Path"] for change in changes.result() or []], built.server, kit_files)
-    except BaseException:
-        with contextlib.suppress(APIError):
-            built.container.client.images.remove(image.id, force=True)
-        raise
-    return image
+    """The image: what the code step kept, checked, on the dependencies' image as one layer, with how it starts,
+    its settings and labels; `added`, a tar of the kit's own files, in that layer too."""
+    layer = built.layer.with_name("checked.tar")
+    checked_layer(built.layer, layer, built.server, added, built.reused)
+    if built.digest and not built.reused:
+        build_outputs.remember(built.settings, built.server, built.digest, layer)
+    return layer_image.with_layer(
+        built.client, built.dependencies, layer, entrypoint, args, env, built.labels
+    )
 
 
-def _put(container: Container, archive: bytes) -> list[str]:
-    """The tar's files put into the container's root: their paths, which the check of its changes lets by."""
-    container.put_archive("/", archive)
-    return tar_paths(archive)
+def checked_layer(
+    kept_tar: Path, layer: Path, server: Server, added: bytes | None, reused: Path | None = None
+) -> None:
+    """`kept_tar`, which code the server brings wrote, then `reused` (the build commands' earlier output), copied
+    to `layer` if they hold only what the code step keeps (the folders of `kept` and the folders above them), as
+    files, folders and links, and the data dirs are not empty; then `added`. The container's root is read-only, so
+    a build command cannot have written elsewhere: this is the wall's second side, against a tar that says
+    otherwise (a build command may rewrite it before the container stops). So what it claims of owners, modes and
+    attributes is not taken either: the files are the container's user's, as it could only have made them."""
+    folders = kept(server.declaration)
+    above = {parent for folder in folders for parent in _parents(folder)}
+    user = identity.CONTAINER_USER.split(":")
+    owner = (0, 0) if as_root(server.declaration) else (int(user[0]), int(user[1]))
+    names: set[str] = set()
+    links: set[str] = set()  # symbolic links: nothing goes through them
+    with tarfile.open(layer, "w", format=tarfile.PAX_FORMAT) as out:
+        for tar in [kept_tar, *([reused] if reused else [])]:
+            with tarfile.open(tar) as source:
+                for member in source:
+                    path = _checked_path(member, folders, above, names, links, server)
+                    if path not in names:  # a folder above both the code and the data dirs comes once
+                        names.add(path)
+                        links |= {path} if member.issym() else set()
+                        _own(member, (0, 0) if path in above else owner)
+                        out.addfile(member, source.extractfile(member) if member.isreg() else None)
+        if added:
+            with tarfile.open(fileobj=io.BytesIO(added)) as kit_files:
+                for member in kit_files:
+                    out.addfile(member, kit_files.extractfile(member) if member.isreg() else None)
+    empty = [d for d in server.declaration.data_dirs if not any(_within(n, d) and n != d for n in names)]
+    if empty:
+        raise KitError(
+            f"the build of {server.path} did not write into its data-dirs {', '.join(empty)}",
+            hint="build commands write what the image keeps under a path of data-dirs (scratch files under /tmp)",
+        )
 
 
-def tar_paths(archive: bytes) -> list[str]:
-    """The absolute paths a tar put into a container's root makes, as the engine lists its changes."""
-    with tarfile.open(fileobj=io.BytesIO(archive)) as members:
-        return ["/" + name.strip("/") for name in members.getnames()]
+def _checked_path(
+    member: tarfile.TarInfo, folders: list[str], above: set[str], names: set[str], links: set[str],
+    server: Server,
+) -> str:  # fmt: skip
+    path = posixpath.normpath("/" + member.name.lstrip("/"))  # an absolute name is refused below
+    within = any(_within(path, folder) for folder in folders)
+    # The kept folders and those above them stay folders; nothing is kept beneath a symbolic link, which the
+    # engine's unpacking (inside the layer's folder) would follow to a place of the layer outside them.
+    where = (within or path in above) and (member.isdir() or path not in [*folders, *above])
+    through = any(parent in links for parent in _parents(path))
+    link = member.islnk() and posixpath.normpath("/" + member.linkname) in names  # to a file kept before it
+    kind = member.isreg() or member.isdir() or member.issym() or link
+    plain = not member.name.startswith("/") and ".." not in member.name.split("/")
+    # A name the engine reads as a whiteout would delete what the image below holds.
+    whiteout = posixpath.basename(path).startswith(".wh.")
+    if not (where and kind and plain) or through or whiteout:
+        raise KitError(
+            f"the build of {server.path} left {path} ({_kind(member)}) in what the image keeps, which may hold "
+            "only files, folders and links within /opt/server and its data-dirs",
+            hint="build commands write what the image keeps under a path of data-dirs (scratch files under /tmp)",
+        )
+    return path
+
+
+def _own(member: tarfile.TarInfo, owner: tuple[int, int]) -> None:
+    """Owned by `owner` (the folders above the kept ones by root, as the engine made them), without set-user or
+    set-group id, and without extended attributes, which would carry file capabilities."""
+    member.uid, member.gid = owner
+    member.uname = member.gname = ""
+    member.mode &= 0o1777
+    member.pax_headers = {}
+
+
+def _kind(member: tarfile.TarInfo) -> str:
+    return "a folder" if member.isdir() else "a file" if member.isreg() else "a link" if member.issym() or (
+        member.islnk()) else "a device or pipe"  # fmt: skip
+
+
+def _parents(path: str) -> list[str]:
+    """The folders above a path, up to the root (not included)."""
+    parents = []
+    while (parent := posixpath.dirname(path)) != path:  # the root, and an empty path, are their own
+        path = parent
+        parents.append(parent)
+    return parents[:-1]
 
 
 def _run(container: Container, server: Server) -> None:
@@ -164,7 +253,9 @@ def _run(container: Container, server: Server) -> None:
         tail = "\n".join(stderr.strip().splitlines()[-15:])
         raise KitError(
             f"building and installing the code of {server.path} failed (in a container without network):\n{tail}",
-            hint=f"check {server.path}/pyproject.toml; its build backend must come as wheels from the index",
+            hint=f"check {server.path}/pyproject.toml; its build backend must come as wheels from the index, and "
+            "its build commands write only under /opt/server, its data-dirs (made, empty, before they start) and "
+            "/tmp: the rest is read-only",
         )
 
 
@@ -176,33 +267,6 @@ def _bundle_notes(container: Container) -> list[str]:
         for line in stderr.splitlines()
         if line.startswith("note: no start bundle")
     ]
-
-
-def _check_changes(changed: list[str], server: Server, kit_files: list[str]) -> None:
-    """Fails the build unless what changed is within /opt/server and the data dirs (and the folders above them,
-    which the Dockerfile's COPY made as well), or is a file the kit put there itself; and unless the data dirs were
-    made. What the Dockerfile's build stage left elsewhere was never kept, and here the commit would keep it."""
-    stray, missing = unkept(changed, ["/opt/server", *server.declaration.data_dirs], kit_files)
-    missing = [path for path in missing if path in server.declaration.data_dirs]
-    if stray or missing:
-        raise KitError(
-            f"the build of {server.path} "
-            + (f"wrote outside /opt/server and its data-dirs: {', '.join(stray[:5])}" if stray else "")
-            + (" and " if stray and missing else "")
-            + (f"did not make its data-dirs {', '.join(missing)}" if missing else ""),
-            hint="build commands write what the image keeps under a path of data-dirs (scratch files under /tmp)",
-        )
-
-
-def unkept(changed: list[str], kept: list[str], exempt: list[str]) -> tuple[list[str], list[str]]:
-    """The changed paths neither within nor above a folder of `kept` nor in `exempt` (sorted), and the folders of
-    `kept` nothing changed within."""
-    stray = sorted(
-        path
-        for path in changed
-        if path not in exempt and not any(_within(path, folder) or _within(folder, path) for folder in kept)
-    )
-    return stray, [folder for folder in kept if not any(_within(path, folder) for path in changed)]
 
 
 def _within(path: str, folder: str) -> bool:

@@ -105,6 +105,9 @@ def render_dockerfile(server: Server, declaration: ServerDeclaration | None = No
         f"COPY --from=build --chown={CONTAINER_USER} {path} {path}" for path in declaration.volumes.values()
     ]
     data_copies = [] if layered else [f"COPY --from=build {path} {path}" for path in declaration.data_dirs]
+    # Made in the build stage: the volumes' folders, and the data dirs of build commands run here, which find them
+    # made (and empty) as they do in the code's step, where they are its only writable places besides tmpfs.
+    made_dirs = [*declaration.volumes.values(), *([] if layered else declaration.data_dirs)]
     # Baked-in files (kit/image/baked_files.py), before the server's code: a model stays cached when the code changes.
     file_copies = [f"COPY files/{i} {target}" for i, target in enumerate(sorted(declaration.files))]
     # System packages (kit/image/system_packages.py): unpacked in the build stage, copied over the root in one layer.
@@ -114,7 +117,7 @@ def render_dockerfile(server: Server, declaration: ServerDeclaration | None = No
         template()
         .replace("{{stage}}", stage_key(server))
         .replace("{{start_hook}}", start_bundle.build_stage_commands())
-        .replace("{{volume_dirs}}", " ".join(shlex.quote(p) for p in declaration.volumes.values()))
+        .replace("{{made_dirs}}", " ".join(shlex.quote(p) for p in made_dirs))
         .replace("{{system_steps}}", "\n".join(system_steps))
         .replace("{{system_copies}}", "\n".join(system_copies))
         .replace("{{server_steps}}", "\n".join(steps))

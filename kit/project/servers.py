@@ -132,10 +132,16 @@ class ServerDeclaration(BaseModel):
         alias="build-commands",
         description="Commands run with the server installed, at build.",
     )
+    build_inputs: list[str] = Field(
+        default_factory=list,
+        alias="build-inputs",
+        description="Files or folders of the server (relative) that are all its build commands read: while they "
+        "are unchanged, a code change reuses what the commands wrote before.",
+    )
     data_dirs: list[str] = Field(
         default_factory=list,
         alias="data-dirs",
-        description="Absolute paths the build commands fill, kept in the image.",
+        description="Absolute paths the build commands fill (made, empty, before they run), kept in the image.",
     )
     files: dict[str, str] = Field(
         default_factory=dict,
@@ -208,6 +214,14 @@ class ServerDeclaration(BaseModel):
     @classmethod
     def _valid_data_dirs(cls, paths: list[str]) -> list[str]:
         return [walls.container_path(path, "data-dirs entry") for path in paths]
+
+    @field_validator("build_inputs")
+    @classmethod
+    def _relative_build_inputs(cls, paths: list[str]) -> list[str]:
+        bad = [p for p in paths if not p or Path(p).is_absolute() or ".." in Path(p).parts]
+        if bad:
+            raise ValueError(f"build-inputs must be paths inside the server's folder, not {', '.join(bad)}")
+        return paths
 
     @field_validator("local_packages")
     @classmethod

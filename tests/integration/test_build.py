@@ -1,5 +1,7 @@
+import io
 import json
 import shutil
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,7 @@ from mcp import Client
 
 from kit.containers.launch import probe_entry, stdio_params
 from kit.identity import LABEL_PREFIX, project_slug
+from kit.image import layer_image
 from kit.image.base_image import BaseResult
 from kit.image.builder import BuildResult, build_servers
 from kit.project.servers import Server, load_server
@@ -204,3 +207,99 @@ def test_a_folder_server_starts_from_its_start_bundle_and_answers_the_same_with_
             ).content
 
     assert anyio.run(answers, entry.args) == anyio.run(answers, without)
+
+
+def test_an_image_loaded_with_one_more_layer_is_configured_as_a_commit_of_that_layer_would_be(
+    analyst_image: BuildResult, docker_client: docker.DockerClient, tmp_path: Path,
+    session_labels: dict[str, str],
+) -> None:  # fmt: skip
+    layer = tmp_path / "layer.tar"
+    with tarfile.open(layer, "w") as archive:
+        member = tarfile.TarInfo("opt/server/added.txt")
+        member.size, member.uid, member.mode = 6, 0, 0o644
+        archive.addfile(member, io.BytesIO(b"added\n"))
+    start = (["python", "-c", "print(open('/opt/server/added.txt').read())"], ["an", "argument"],
+             {"ANALYST_ROW_LIMIT": "7", "HOME": "/tmp/home"}, {**session_labels, "io.mcpkit.test": "layer"})  # fmt: skip
+    loaded = layer_image.with_layer(docker_client, analyst_image.image_id, layer, *start)
+    committed = layer_image._committed(docker_client, analyst_image.image_id, layer, *start)
+    try:
+        assert loaded.id != committed.id and not loaded.attrs["Parent"]
+        keys = ("Entrypoint", "Cmd", "User", "WorkingDir", "Labels", "StopSignal", "Volumes")
+        assert {k: loaded.attrs["Config"].get(k) for k in keys} == {
+            k: committed.attrs["Config"].get(k) for k in keys
+        }
+        assert sorted(loaded.attrs["Config"]["Env"]) == sorted(committed.attrs["Config"]["Env"])
+        layers = loaded.attrs["RootFS"]["Layers"]
+        assert layers[:-1] == committed.attrs["RootFS"]["Layers"][:-1], "one layer on the same ones"
+        output = docker_client.containers.run(
+            loaded.id, remove=True, network_mode="none", labels=session_labels
+        )
+        assert output == b"added\n\n"
+    finally:
+        for image in (loaded, committed):
+            docker_client.images.remove(image.id, force=True)
+
+
+def test_an_image_relabelled_keeps_its_layers_and_configuration_and_has_the_label(
+    analyst_image: BuildResult, docker_client: docker.DockerClient
+) -> None:
+    image = docker_client.images.get(analyst_image.image_id)
+    relabelled = layer_image.relabelled(docker_client, image.id, {"io.mcpkit.test": "relabelled"})
+    try:
+        assert relabelled.id != image.id
+        assert relabelled.attrs["RootFS"] == image.attrs["RootFS"], "no layer carried, none added"
+        config = relabelled.attrs["Config"]
+        assert config["Labels"] == image.attrs["Config"]["Labels"] | {"io.mcpkit.test": "relabelled"}
+        assert {k: v for k, v in config.items() if k != "Labels"} == {
+            k: v for k, v in image.attrs["Config"].items() if k != "Labels"
+        }
+    finally:
+        docker_client.images.remove(relabelled.id, force=True)
+
+
+class _Steps(SilentReporter):
+    def __init__(self) -> None:
+        self.steps: list[str] = []
+
+    def step(self, message: str) -> None:
+        self.steps.append(message)
+
+    def for_server(self, name: str) -> "_Steps":
+        return self
+
+
+def test_a_code_change_reuses_what_the_build_commands_wrote_until_what_they_read_changes(
+    kit_settings: Settings, analyst: Server, base_image: BaseResult, docker_client: docker.DockerClient,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    assert analyst.path is not None
+    folder = tmp_path / "project" / "servers" / "analyst"
+    shutil.copytree(analyst.path, folder, ignore=shutil.ignore_patterns("tests", "__pycache__"))
+    (tmp_path / "project" / "locks").mkdir()
+    shutil.copy2(analyst.project_dir / "locks" / "analyst.lock", tmp_path / "project" / "locks")
+    settings = kit_settings.model_copy(update={"image_prefix": "mcpkit-test"})
+    probe = "import os; print(os.path.getsize('/opt/mcp/data/demo.db'))"
+
+    def build() -> tuple[bool, int]:
+        """Whether the build commands ran, and the size of the database they wrote."""
+        steps = _Steps()
+        (result,) = build_servers(settings, [load_server(folder)], steps)
+        assert result.ok, result.error
+        size = docker_client.containers.run(
+            result.image_id, ["-c", probe], entrypoint=["python"], network_mode="none", remove=True,
+            labels={"io.mcpkit.managed": "true"},
+        )  # fmt: skip
+        return not any(step.startswith("build commands not run") for step in steps.steps), int(size)
+
+    try:
+        ran, size = build()
+        assert ran and size > 1_000_000
+        code = folder / "analyst" / "server.py"
+        code.write_text(code.read_text() + "\n# a one-line change\n")
+        assert build() == (False, size), "the database it wrote before, not made again"
+        generator = folder / "analyst" / "demo_data.py"
+        generator.write_text(generator.read_text() + "\n# a change to what the command runs\n")
+        assert build() == (True, size)
+    finally:
+        for image in _images_of(docker_client, load_server(folder)):
+            docker_client.images.remove(image.id, force=True)

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -70,3 +71,24 @@ def test_a_recording_that_failed_leaves_no_bundle_and_the_build_goes_on(
     code_install._recorded(subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"]), {})
     assert list(tmp_path.iterdir()) == []
     assert "no start bundle: its recording failed (status 3)" in capsys.readouterr().err
+
+
+def test_the_layer_holds_the_kept_folders_once_with_what_is_in_them_and_the_folders_above_them(
+    tmp_path: Path,
+) -> None:
+    server, data = tmp_path / "opt" / "server", tmp_path / "opt" / "mcp" / "data"
+    (server / "demo").mkdir(parents=True)
+    (server / "demo" / "__init__.py").write_text("VALUE = 1\n")
+    (server / "data").mkdir()
+    data.mkdir(parents=True)
+    (data / "demo.db").write_bytes(b"rows")
+    layer = tmp_path / "layer.tar"
+    code_install.write_layer(str(layer), [str(server), str(data), str(server / "data")])
+    with tarfile.open(layer) as archive:
+        names = archive.getnames()
+    root = str(tmp_path).lstrip("/")
+    assert names[-6:] == [f"{root}/opt/server", f"{root}/opt/server/data", f"{root}/opt/server/demo",
+                          f"{root}/opt/server/demo/__init__.py", f"{root}/opt/mcp/data",
+                          f"{root}/opt/mcp/data/demo.db"]  # fmt: skip
+    assert names[:-6] == sorted(names[:-6]) and f"{root}/opt/mcp" in names and f"{root}/opt" in names
+    assert len(names) == len(set(names)), "a kept folder inside another is not added twice"

@@ -131,3 +131,10 @@ def test_only_a_folder_server_whose_build_needs_no_network_gets_its_code_in_one_
     assert not code_layer.applies(_with_build_network(analyst)), "the code's step never has a network"
     index = load_index_server(tmp_path, "time", {"package": "mcp-server-time", "script": "mcp-server-time"})
     assert not code_layer.applies(index), "its code is among its locked dependencies"
+
+
+def test_build_commands_find_their_data_dirs_made_in_the_build_stage_as_in_the_code_step(
+    project: Path,
+) -> None:
+    dockerfile = render_dockerfile(_with_build_network(load_server(project / "servers" / "analyst")))
+    assert "mkdir -p /opt/server /opt/mcp/data" in dockerfile.split("FROM ${BASE_IMAGE}")[1]
