@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -42,20 +43,30 @@ def _exchange(
     process.stdin.write("".join(line + "\n" for line in lines))
     process.stdin.flush()
     answers: list[dict[str, object]] = []
-    timer = threading.Timer(60, process.kill)  # a hang fails the test instead of stalling it
+
+    def answered_all(raw: str) -> bool:
+        answers.append(json.loads(raw))
+        waiting.discard(answers[-1].get("id"))
+        return not waiting
+
+    _read_until(process, answered_all)
+    return answers
+
+
+def _read_until(process: subprocess.Popen[str], enough: Callable[[str], bool]) -> None:
+    """Read the server's lines until `enough` says so, then hang up; a hang fails the test instead of stalling it."""
+    assert process.stdin and process.stdout
+    timer = threading.Timer(60, process.kill)
     timer.start()
     try:
         for raw in process.stdout:
-            answers.append(json.loads(raw))
-            waiting.discard(answers[-1].get("id"))
-            if not waiting:
+            if enough(raw):
                 break
     finally:
         timer.cancel()
         process.stdin.close()
         process.wait(timeout=30)
         process.stdout.close()
-    return answers
 
 
 def test_malformed_messages_get_the_protocols_errors_and_the_server_keeps_serving() -> None:
@@ -186,22 +197,16 @@ def test_a_calls_audit_line_follows_its_answer_on_the_wire() -> None:
     assert json.loads(process.stdout.readline())["id"] == 1
     process.stdin.write(json.dumps(call) + "\n")  # one call at a time, as a client waits for the handshake
     process.stdin.flush()
-    timer = threading.Timer(60, process.kill)
-    timer.start()
     order = []
-    try:
-        for line in process.stdout:
-            if line.startswith('{"jsonrpc":"2.0","id":2,'):
-                order.append("answer")
-            elif '"event": "tool_call"' in line:
-                order.append("audit")
-            if len(order) == 2:
-                break
-    finally:
-        timer.cancel()
-        process.stdin.close()
-        process.wait(timeout=30)
-        process.stdout.close()
+
+    def both_seen(line: str) -> bool:
+        if line.startswith('{"jsonrpc":"2.0","id":2,'):
+            order.append("answer")
+        elif '"event": "tool_call"' in line:
+            order.append("audit")
+        return len(order) == 2
+
+    _read_until(process, both_seen)
     assert order == ["answer", "audit"]
 
 

@@ -1,7 +1,7 @@
 """The build commands' output, kept for the next code change while what they read stays the same."""
 
-import io
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -53,25 +53,12 @@ def test_a_folder_input_counts_every_file_in_it(project: Path) -> None:
     assert _key(_analyst(project, build_inputs=["analyst/engines"])) != before
 
 
-def _layer(path: Path, names: list[str]) -> Path:
-    with tarfile.open(path, "w") as archive:
-        for name in names:
-            member = tarfile.TarInfo(name.rstrip("/"))
-            if name.endswith("/"):
-                member.type = tarfile.DIRTYPE
-                archive.addfile(member)
-            else:
-                member.size = len(name)
-                archive.addfile(member, io.BytesIO(name.encode()))
-    return path
-
-
 def test_only_the_data_dirs_and_the_folders_above_them_are_kept_and_only_the_last_output(
-    project: Path, tmp_path: Path
+    project: Path, tmp_path: Path, make_tar: Callable[..., Path]
 ) -> None:
     settings = Settings(project_dir=project, cache_dir=tmp_path / "cache")
     analyst = _analyst(project)
-    layer = _layer(tmp_path / "layer.tar", ["opt/", "opt/server/", "opt/server/analyst/", "opt/server/analyst/x.py",
+    layer = make_tar(tmp_path / "layer.tar", ["opt/", "opt/server/", "opt/server/analyst/", "opt/server/analyst/x.py",
                                             "opt/mcp/", "opt/mcp/data/", "opt/mcp/data/demo.db"])  # fmt: skip
     build_outputs.remember(settings, analyst, "first", layer)
     build_outputs.remember(settings, analyst, "second", layer)
@@ -84,19 +71,19 @@ def test_only_the_data_dirs_and_the_folders_above_them_are_kept_and_only_the_las
 
 
 def test_a_reused_output_is_added_once_and_checked_as_what_the_container_kept(
-    project: Path, tmp_path: Path
+    project: Path, tmp_path: Path, make_tar: Callable[..., Path]
 ) -> None:
     analyst = _analyst(project)
-    code = _layer(
+    code = make_tar(
         tmp_path / "code.tar", ["opt/", "opt/server/", "opt/server/analyst/", "opt/server/analyst/x.py"]
     )
-    reused = _layer(tmp_path / "reused.tar", ["opt/", "opt/mcp/", "opt/mcp/data/", "opt/mcp/data/demo.db"])
+    reused = make_tar(tmp_path / "reused.tar", ["opt/", "opt/mcp/", "opt/mcp/data/", "opt/mcp/data/demo.db"])
     layer = tmp_path / "layer.tar"
     code_layer.checked_layer(code, layer, analyst, None, reused)
     with tarfile.open(layer) as archive:
         assert archive.getnames() == ["opt", "opt/server", "opt/server/analyst", "opt/server/analyst/x.py",
                                       "opt/mcp", "opt/mcp/data", "opt/mcp/data/demo.db"]  # fmt: skip
-    stray = _layer(tmp_path / "stray.tar", ["opt/mcp/data/demo.db", "etc/passwd"])
+    stray = make_tar(tmp_path / "stray.tar", ["opt/mcp/data/demo.db", "etc/passwd"])
     with pytest.raises(KitError, match="left /etc/passwd"):
         code_layer.checked_layer(code, layer, analyst, None, stray)
 

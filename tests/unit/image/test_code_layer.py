@@ -1,7 +1,7 @@
 """The wall of the code step: what the layer the image keeps may hold, whatever the tar the container wrote says."""
 
-import io
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,32 +17,17 @@ ANALYST_BUILD = ["opt/", "opt/server/", "opt/server/analyst/", "opt/server/analy
                  "opt/mcp/data/", "opt/mcp/data/demo.db"]  # fmt: skip
 
 
-def _tar(path: Path, names: list[str], special: list[tarfile.TarInfo] | None = None) -> Path:
-    with tarfile.open(path, "w") as archive:
-        for name in names:
-            member = tarfile.TarInfo(name.rstrip("/"))
-            if name.endswith("/"):
-                member.type = tarfile.DIRTYPE
-                archive.addfile(member)
-            else:
-                member.size = len(name)
-                archive.addfile(member, io.BytesIO(name.encode()))
-        for member in special or []:
-            archive.addfile(member)
-    return path
-
-
 def _layer_names(layer: Path) -> list[str]:
     with tarfile.open(layer) as archive:
         return archive.getnames()
 
 
 def test_what_is_within_the_code_and_the_data_dirs_and_the_folders_above_them_is_kept(
-    project: Path, tmp_path: Path
+    project: Path, tmp_path: Path, make_tar: Callable[..., Path]
 ) -> None:
     analyst = load_server(project / "servers" / "analyst")
     layer = tmp_path / "layer.tar"
-    code_layer.checked_layer(_tar(tmp_path / "kept.tar", ANALYST_BUILD), layer, analyst, None)
+    code_layer.checked_layer(make_tar(tmp_path / "kept.tar", ANALYST_BUILD), layer, analyst, None)
     assert _layer_names(layer) == [name.rstrip("/") for name in ANALYST_BUILD]
     with tarfile.open(layer) as archive:
         assert archive.extractfile("opt/mcp/data/demo.db").read() == b"opt/mcp/data/demo.db"  # type: ignore[union-attr]
@@ -53,16 +38,20 @@ def test_what_is_within_the_code_and_the_data_dirs_and_the_folders_above_them_is
     ["etc/passwd", "usr/local/lib/python3.11/site.py", "opt/venv/bin/python", "opt/mcp/other", "root",
      "opt/server/../../etc/passwd", "/etc/passwd", "opt/server/.wh.analyst", "opt/server/.wh..wh..opq"],
 )  # fmt: skip
-def test_a_tar_that_holds_anything_else_fails_the_build(project: Path, tmp_path: Path, written: str) -> None:
+def test_a_tar_that_holds_anything_else_fails_the_build(
+    project: Path, tmp_path: Path, written: str, make_tar: Callable[..., Path]
+) -> None:
     analyst = load_server(project / "servers" / "analyst")
-    kept = _tar(tmp_path / "kept.tar", [*ANALYST_BUILD, written])
+    kept = make_tar(tmp_path / "kept.tar", [*ANALYST_BUILD, written])
     with pytest.raises(KitError, match="which may hold only files, folders and links within /opt/server"):
         code_layer.checked_layer(kept, tmp_path / "layer.tar", analyst, None)
 
 
-def test_a_folder_above_the_kept_ones_is_kept_as_a_folder_only(project: Path, tmp_path: Path) -> None:
+def test_a_folder_above_the_kept_ones_is_kept_as_a_folder_only(
+    project: Path, tmp_path: Path, make_tar: Callable[..., Path]
+) -> None:
     analyst = load_server(project / "servers" / "analyst")
-    kept = _tar(tmp_path / "kept.tar", [*ANALYST_BUILD, "opt/mcp"])  # a file where a folder is
+    kept = make_tar(tmp_path / "kept.tar", [*ANALYST_BUILD, "opt/mcp"])  # a file where a folder is
     with pytest.raises(KitError, match="left /opt/mcp \\(a file\\)"):
         code_layer.checked_layer(kept, tmp_path / "layer.tar", analyst, None)
 
@@ -80,36 +69,42 @@ def _special(name: str, kind: bytes, linkname: str = "") -> tarfile.TarInfo:
      (_special("opt/mcp/data/shadow", tarfile.LNKTYPE, "etc/shadow"), "a link")],
 )  # fmt: skip
 def test_devices_pipes_and_hard_links_to_what_the_layer_does_not_hold_fail_the_build(
-    project: Path, tmp_path: Path, member: tarfile.TarInfo, why: str
+    project: Path, tmp_path: Path, member: tarfile.TarInfo, why: str, make_tar: Callable[..., Path]
 ) -> None:
     analyst = load_server(project / "servers" / "analyst")
-    kept = _tar(tmp_path / "kept.tar", ANALYST_BUILD, [member])
+    kept = make_tar(tmp_path / "kept.tar", ANALYST_BUILD, [member])
     with pytest.raises(KitError, match=why):
         code_layer.checked_layer(kept, tmp_path / "layer.tar", analyst, None)
 
 
-def test_links_within_the_layer_and_symbolic_links_anywhere_are_kept(project: Path, tmp_path: Path) -> None:
+def test_links_within_the_layer_and_symbolic_links_anywhere_are_kept(
+    project: Path, tmp_path: Path, make_tar: Callable[..., Path]
+) -> None:
     analyst = load_server(project / "servers" / "analyst")
     links = [_special("opt/mcp/data/same.db", tarfile.LNKTYPE, "opt/mcp/data/demo.db"),
              _special("opt/mcp/data/passwd", tarfile.SYMTYPE, "/etc/passwd")]  # fmt: skip
     layer = tmp_path / "layer.tar"
-    code_layer.checked_layer(_tar(tmp_path / "kept.tar", ANALYST_BUILD, links), layer, analyst, None)
+    code_layer.checked_layer(make_tar(tmp_path / "kept.tar", ANALYST_BUILD, links), layer, analyst, None)
     assert _layer_names(layer)[-2:] == ["opt/mcp/data/same.db", "opt/mcp/data/passwd"]
 
 
-def test_a_build_that_wrote_nothing_into_its_data_dir_fails(project: Path, tmp_path: Path) -> None:
+def test_a_build_that_wrote_nothing_into_its_data_dir_fails(
+    project: Path, tmp_path: Path, make_tar: Callable[..., Path]
+) -> None:
     analyst = load_server(project / "servers" / "analyst")
-    kept = _tar(
+    kept = make_tar(
         tmp_path / "kept.tar", ["opt/", "opt/server/", "opt/server/analyst/", "opt/mcp/", "opt/mcp/data/"]
     )
     with pytest.raises(KitError, match="did not write into its data-dirs /opt/mcp/data"):
         code_layer.checked_layer(kept, tmp_path / "layer.tar", analyst, None)
 
 
-def test_the_kit_s_own_files_are_added_to_the_layer(project: Path, tmp_path: Path) -> None:
+def test_the_kit_s_own_files_are_added_to_the_layer(
+    project: Path, tmp_path: Path, make_tar: Callable[..., Path]
+) -> None:
     analyst = load_server(project / "servers" / "analyst")
     layer = tmp_path / "layer.tar"
-    kept = _tar(tmp_path / "kept.tar", ANALYST_BUILD)
+    kept = make_tar(tmp_path / "kept.tar", ANALYST_BUILD)
     code_layer.checked_layer(kept, layer, analyst, expander_archive())
     assert _layer_names(layer)[-1] == argv.IN_IMAGE.lstrip("/")
 
@@ -121,23 +116,23 @@ def test_the_kit_s_own_files_are_added_to_the_layer(project: Path, tmp_path: Pat
      [_special("opt/server", tarfile.SYMTYPE, "/etc")], [_special("opt/mcp", tarfile.SYMTYPE, "/usr")]],
 )  # fmt: skip
 def test_nothing_is_kept_beneath_a_symbolic_link_and_the_kept_folders_stay_folders(
-    project: Path, tmp_path: Path, members: list[tarfile.TarInfo]
+    project: Path, tmp_path: Path, members: list[tarfile.TarInfo], make_tar: Callable[..., Path]
 ) -> None:
     analyst = load_server(project / "servers" / "analyst")
-    kept = _tar(tmp_path / "kept.tar", ANALYST_BUILD, members)
+    kept = make_tar(tmp_path / "kept.tar", ANALYST_BUILD, members)
     with pytest.raises(KitError, match="which may hold only files, folders and links within /opt/server"):
         code_layer.checked_layer(kept, tmp_path / "layer.tar", analyst, None)
 
 
 def test_the_files_are_the_container_user_s_without_set_id_bits_or_attributes_whatever_the_tar_claims(
-    project: Path, tmp_path: Path
+    project: Path, tmp_path: Path, make_tar: Callable[..., Path]
 ) -> None:
     mailer = load_server(project / "servers" / "mailer")
     assert not code_layer.as_root(mailer.declaration), "its code step runs as the server's user"
     claimed = _special("opt/server/mailer/shell", tarfile.REGTYPE)
     claimed.uid, claimed.gid, claimed.mode, claimed.uname = 0, 0, 0o4755, "root"
     claimed.pax_headers = {"SCHILY.xattr.security.capability": "\x01\x00\x00\x02"}
-    kept = _tar(tmp_path / "kept.tar", ["opt/", "opt/server/", "opt/server/mailer/"], [claimed])
+    kept = make_tar(tmp_path / "kept.tar", ["opt/", "opt/server/", "opt/server/mailer/"], [claimed])
     layer = tmp_path / "layer.tar"
     code_layer.checked_layer(kept, layer, mailer, None)
     with tarfile.open(layer) as archive:
