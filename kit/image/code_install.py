@@ -95,7 +95,7 @@ def main(
 
 def write_layer(path: str, kept: list[str]) -> None:
     """The `kept` folders (each with what is in it) and the folders above them, as a tar of paths from the root."""
-    above = sorted({parent for folder in kept for parent in _parents(folder)} - set(kept))
+    above = sorted({parent for folder in kept for parent in parents(folder)} - set(kept))
     with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as layer:
         for folder in above:
             layer.add(folder, arcname=folder.lstrip("/"), recursive=False)
@@ -104,8 +104,8 @@ def write_layer(path: str, kept: list[str]) -> None:
                 layer.add(folder, arcname=folder.lstrip("/"))
 
 
-def _parents(path: str) -> list[str]:
-    """The folders above a path, up to the root (not included)."""
+def parents(path: str) -> list[str]:
+    """The folders above a path, up to the root (not included); the host's check of the tar uses it too."""
     parents = []
     while (parent := os.path.dirname(path)) != path:  # the root, and an empty path, are their own
         path = parent

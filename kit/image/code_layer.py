@@ -171,7 +171,7 @@ def checked_layer(
     otherwise (a build command may rewrite it before the container stops). So what it claims of owners, modes and
     attributes is not taken either: the files are the container's user's, as it could only have made them."""
     folders = kept(server.declaration)
-    above = {parent for folder in folders for parent in _parents(folder)}
+    above = {parent for folder in folders for parent in code_install.parents(folder)}
     user = identity.CONTAINER_USER.split(":")
     owner = (0, 0) if as_root(server.declaration) else (int(user[0]), int(user[1]))
     names: set[str] = set()
@@ -183,7 +183,8 @@ def checked_layer(
                     path = _checked_path(member, folders, above, names, links, server)
                     if path not in names:  # a folder above both the code and the data dirs comes once
                         names.add(path)
-                        links |= {path} if member.issym() else set()
+                        if member.issym():
+                            links.add(path)
                         _own(member, (0, 0) if path in above else owner)
                         out.addfile(member, source.extractfile(member) if member.isreg() else None)
         if added:
@@ -207,7 +208,7 @@ def _checked_path(
     # The kept folders and those above them stay folders; nothing is kept beneath a symbolic link, which the
     # engine's unpacking (inside the layer's folder) would follow to a place of the layer outside them.
     where = (within or path in above) and (member.isdir() or path not in [*folders, *above])
-    through = any(parent in links for parent in _parents(path))
+    through = any(parent in links for parent in code_install.parents(path))
     link = member.islnk() and posixpath.normpath("/" + member.linkname) in names  # to a file kept before it
     kind = member.isreg() or member.isdir() or member.issym() or link
     plain = not member.name.startswith("/") and ".." not in member.name.split("/")
@@ -234,15 +235,6 @@ def _own(member: tarfile.TarInfo, owner: tuple[int, int]) -> None:
 def _kind(member: tarfile.TarInfo) -> str:
     return "a folder" if member.isdir() else "a file" if member.isreg() else "a link" if member.issym() or (
         member.islnk()) else "a device or pipe"  # fmt: skip
-
-
-def _parents(path: str) -> list[str]:
-    """The folders above a path, up to the root (not included)."""
-    parents = []
-    while (parent := posixpath.dirname(path)) != path:  # the root, and an empty path, are their own
-        path = parent
-        parents.append(parent)
-    return parents[:-1]
 
 
 def _run(container: Container, server: Server) -> None:

@@ -17,17 +17,31 @@ ANALYST_BUILD = ["opt/", "opt/server/", "opt/server/analyst/", "opt/server/analy
                  "opt/mcp/data/", "opt/mcp/data/demo.db"]  # fmt: skip
 
 
+@pytest.fixture
+def analyst_layer(project: Path, tmp_path: Path, make_tar: Callable[..., Path]) -> Callable[..., Path]:
+    """The layer the code step makes of the analyst's build, had its container written a tar of `names` (and the
+    `special` members), with the kit's own files `added`: the check's verdict, or the checked layer."""
+    analyst = load_server(project / "servers" / "analyst")
+
+    def check(
+        names: list[str], special: list[tarfile.TarInfo] | None = None, added: bytes | None = None
+    ) -> Path:
+        layer = tmp_path / "layer.tar"
+        code_layer.checked_layer(make_tar(tmp_path / "kept.tar", names, special), layer, analyst, added)
+        return layer
+
+    return check
+
+
 def _layer_names(layer: Path) -> list[str]:
     with tarfile.open(layer) as archive:
         return archive.getnames()
 
 
 def test_what_is_within_the_code_and_the_data_dirs_and_the_folders_above_them_is_kept(
-    project: Path, tmp_path: Path, make_tar: Callable[..., Path]
+    analyst_layer: Callable[..., Path],
 ) -> None:
-    analyst = load_server(project / "servers" / "analyst")
-    layer = tmp_path / "layer.tar"
-    code_layer.checked_layer(make_tar(tmp_path / "kept.tar", ANALYST_BUILD), layer, analyst, None)
+    layer = analyst_layer(ANALYST_BUILD)
     assert _layer_names(layer) == [name.rstrip("/") for name in ANALYST_BUILD]
     with tarfile.open(layer) as archive:
         assert archive.extractfile("opt/mcp/data/demo.db").read() == b"opt/mcp/data/demo.db"  # type: ignore[union-attr]
@@ -39,21 +53,15 @@ def test_what_is_within_the_code_and_the_data_dirs_and_the_folders_above_them_is
      "opt/server/../../etc/passwd", "/etc/passwd", "opt/server/.wh.analyst", "opt/server/.wh..wh..opq"],
 )  # fmt: skip
 def test_a_tar_that_holds_anything_else_fails_the_build(
-    project: Path, tmp_path: Path, written: str, make_tar: Callable[..., Path]
+    written: str, analyst_layer: Callable[..., Path]
 ) -> None:
-    analyst = load_server(project / "servers" / "analyst")
-    kept = make_tar(tmp_path / "kept.tar", [*ANALYST_BUILD, written])
     with pytest.raises(KitError, match="which may hold only files, folders and links within /opt/server"):
-        code_layer.checked_layer(kept, tmp_path / "layer.tar", analyst, None)
+        analyst_layer([*ANALYST_BUILD, written])
 
 
-def test_a_folder_above_the_kept_ones_is_kept_as_a_folder_only(
-    project: Path, tmp_path: Path, make_tar: Callable[..., Path]
-) -> None:
-    analyst = load_server(project / "servers" / "analyst")
-    kept = make_tar(tmp_path / "kept.tar", [*ANALYST_BUILD, "opt/mcp"])  # a file where a folder is
-    with pytest.raises(KitError, match="left /opt/mcp \\(a file\\)"):
-        code_layer.checked_layer(kept, tmp_path / "layer.tar", analyst, None)
+def test_a_folder_above_the_kept_ones_is_kept_as_a_folder_only(analyst_layer: Callable[..., Path]) -> None:
+    with pytest.raises(KitError, match="left /opt/mcp \\(a file\\)"):  # a file where a folder is
+        analyst_layer([*ANALYST_BUILD, "opt/mcp"])
 
 
 def _special(name: str, kind: bytes, linkname: str = "") -> tarfile.TarInfo:
@@ -69,43 +77,28 @@ def _special(name: str, kind: bytes, linkname: str = "") -> tarfile.TarInfo:
      (_special("opt/mcp/data/shadow", tarfile.LNKTYPE, "etc/shadow"), "a link")],
 )  # fmt: skip
 def test_devices_pipes_and_hard_links_to_what_the_layer_does_not_hold_fail_the_build(
-    project: Path, tmp_path: Path, member: tarfile.TarInfo, why: str, make_tar: Callable[..., Path]
+    member: tarfile.TarInfo, why: str, analyst_layer: Callable[..., Path]
 ) -> None:
-    analyst = load_server(project / "servers" / "analyst")
-    kept = make_tar(tmp_path / "kept.tar", ANALYST_BUILD, [member])
     with pytest.raises(KitError, match=why):
-        code_layer.checked_layer(kept, tmp_path / "layer.tar", analyst, None)
+        analyst_layer(ANALYST_BUILD, [member])
 
 
 def test_links_within_the_layer_and_symbolic_links_anywhere_are_kept(
-    project: Path, tmp_path: Path, make_tar: Callable[..., Path]
+    analyst_layer: Callable[..., Path],
 ) -> None:
-    analyst = load_server(project / "servers" / "analyst")
     links = [_special("opt/mcp/data/same.db", tarfile.LNKTYPE, "opt/mcp/data/demo.db"),
              _special("opt/mcp/data/passwd", tarfile.SYMTYPE, "/etc/passwd")]  # fmt: skip
-    layer = tmp_path / "layer.tar"
-    code_layer.checked_layer(make_tar(tmp_path / "kept.tar", ANALYST_BUILD, links), layer, analyst, None)
+    layer = analyst_layer(ANALYST_BUILD, links)
     assert _layer_names(layer)[-2:] == ["opt/mcp/data/same.db", "opt/mcp/data/passwd"]
 
 
-def test_a_build_that_wrote_nothing_into_its_data_dir_fails(
-    project: Path, tmp_path: Path, make_tar: Callable[..., Path]
-) -> None:
-    analyst = load_server(project / "servers" / "analyst")
-    kept = make_tar(
-        tmp_path / "kept.tar", ["opt/", "opt/server/", "opt/server/analyst/", "opt/mcp/", "opt/mcp/data/"]
-    )
+def test_a_build_that_wrote_nothing_into_its_data_dir_fails(analyst_layer: Callable[..., Path]) -> None:
     with pytest.raises(KitError, match="did not write into its data-dirs /opt/mcp/data"):
-        code_layer.checked_layer(kept, tmp_path / "layer.tar", analyst, None)
+        analyst_layer(["opt/", "opt/server/", "opt/server/analyst/", "opt/mcp/", "opt/mcp/data/"])
 
 
-def test_the_kit_s_own_files_are_added_to_the_layer(
-    project: Path, tmp_path: Path, make_tar: Callable[..., Path]
-) -> None:
-    analyst = load_server(project / "servers" / "analyst")
-    layer = tmp_path / "layer.tar"
-    kept = make_tar(tmp_path / "kept.tar", ANALYST_BUILD)
-    code_layer.checked_layer(kept, layer, analyst, expander_archive())
+def test_the_kit_s_own_files_are_added_to_the_layer(analyst_layer: Callable[..., Path]) -> None:
+    layer = analyst_layer(ANALYST_BUILD, added=expander_archive())
     assert _layer_names(layer)[-1] == argv.IN_IMAGE.lstrip("/")
 
 
@@ -116,12 +109,10 @@ def test_the_kit_s_own_files_are_added_to_the_layer(
      [_special("opt/server", tarfile.SYMTYPE, "/etc")], [_special("opt/mcp", tarfile.SYMTYPE, "/usr")]],
 )  # fmt: skip
 def test_nothing_is_kept_beneath_a_symbolic_link_and_the_kept_folders_stay_folders(
-    project: Path, tmp_path: Path, members: list[tarfile.TarInfo], make_tar: Callable[..., Path]
+    members: list[tarfile.TarInfo], analyst_layer: Callable[..., Path]
 ) -> None:
-    analyst = load_server(project / "servers" / "analyst")
-    kept = make_tar(tmp_path / "kept.tar", ANALYST_BUILD, members)
     with pytest.raises(KitError, match="which may hold only files, folders and links within /opt/server"):
-        code_layer.checked_layer(kept, tmp_path / "layer.tar", analyst, None)
+        analyst_layer(ANALYST_BUILD, members)
 
 
 def test_the_files_are_the_container_user_s_without_set_id_bits_or_attributes_whatever_the_tar_claims(
